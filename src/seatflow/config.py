@@ -1,0 +1,102 @@
+"""Settings: one declared table (name, default, help) that drives validation, `--help` and the docs.
+
+Every setting is read from the environment with the ``SEATFLOW_`` prefix, or from an optional
+``seatflow.toml``/``.env``-style file named by ``SEATFLOW_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    name: str
+    default: str
+    help: str
+
+
+def _default_home() -> str:
+    return platformdirs.user_data_dir("seatflow", appauthor=False)
+
+
+class Settings(BaseSettings):
+    """All of Seatflow's settings. The field descriptions are the documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="SEATFLOW_", env_file=None, extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path(_default_home()),
+        description="Directory for the embedded database, media and secrets (never the source tree).",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty means SQLite at $SEATFLOW_HOME/seatflow.db; "
+        "postgresql+psycopg://user@host/db selects PostgreSQL.",
+    )
+    media_dir: str = Field(default="", description="Local media folder. Empty means $SEATFLOW_HOME/media.")
+    secret_key: str = Field(
+        default="",
+        description="Key that signs session cookies. Empty means a random key kept in $SEATFLOW_HOME/secret.key.",
+    )
+    lease_seconds: int = Field(default=600, ge=10, le=86400, description="Default lease length of a task.")
+    reap_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often expired leases are returned to the queue."
+    )
+    import_batch_size: int = Field(default=2000, ge=1, le=100000, description="Rows per insert batch on import.")
+    page_size: int = Field(default=50, ge=1, le=1000, description="Default page size of API lists.")
+    max_page_size: int = Field(default=500, ge=1, le=10000, description="Largest page size a list accepts.")
+    default_locale: str = Field(default="zh_CN", description="Interface language of new users (zh_CN or en).")
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per app process (PostgreSQL).")
+    token_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long an API token lookup is cached in-process."
+    )
+
+    def resolved_home(self) -> Path:
+        return Path(os.path.expanduser(str(self.home)))
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_home() / 'seatflow.db'}"
+
+    def resolved_media_dir(self) -> Path:
+        if self.media_dir:
+            return Path(os.path.expanduser(self.media_dir))
+        return self.resolved_home() / "media"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        home = self.resolved_home()
+        home.mkdir(parents=True, exist_ok=True)
+        path = home / "secret.key"
+        if not path.exists():
+            import secrets
+
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def settings_table() -> list[SettingDoc]:
+    """The settings as (name, default, help) rows, for `seatflow settings` and the docs."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "(computed)"
+        else:
+            default = repr(field.default)
+        rows.append(SettingDoc(name=f"SEATFLOW_{name.upper()}", default=default, help=field.description or ""))
+    return rows
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

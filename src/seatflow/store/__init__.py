@@ -1,0 +1,1 @@
+"""Storage: tables, engine and the repositories that hold every SQL statement."""

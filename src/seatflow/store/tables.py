@@ -1,0 +1,287 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations build it; a test checks they agree.
+
+Hot tables carry ``client_id`` so that sharding by client stays possible. Indexes that a hot
+statement relies on are named here next to the statement that uses them (see ``dispatch_sql``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from .types import JSONType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# Integer primary keys: BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _pk() -> Column:  # type: ignore[type-arg]
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+clients = Table(
+    "clients",
+    metadata,
+    _pk(),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("webhook_url", String(2000)),
+    Column("webhook_secret", String(128)),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    _pk(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _pk(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(200)),
+    Column("role", String(16), nullable=False),
+    Column("client_id", Id, ForeignKey("clients.id")),
+    Column("team_id", Id, ForeignKey("teams.id")),
+    Column("locale", String(16), nullable=False, server_default="zh_CN"),
+    Column("active", Boolean(), nullable=False, server_default=text("true")),
+    Column("session_version", Integer(), nullable=False, server_default=text("1")),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _pk(),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked", Boolean(), nullable=False, server_default=text("false")),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False, index=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("work_type", String(40), nullable=False),
+    Column("label_schema", JSONType, nullable=False),
+    Column("instructions", Text(), nullable=False, server_default=""),
+    Column("workflow", JSONType, nullable=False),
+    Column("sla_minutes", Integer()),
+    Column("unit_price", Numeric(12, 4), nullable=False, server_default="0"),
+    Column("lease_seconds", Integer()),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+qualifications = Table(
+    "qualifications",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("project_id", Id, ForeignKey("projects.id"), primary_key=True),
+    Column("skill", String(16), primary_key=True),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("granted_at", UTCDateTime(), nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("source", String(400)),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("item_count", Integer(), nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
+    Column("batch_id", Id, ForeignKey("batches.id")),
+    Column("external_id", String(400), nullable=False),
+    Column("payload", JSONType, nullable=False),
+    Column("media", JSONType),
+    Column("priority", Integer(), nullable=False, server_default="0"),
+    Column("deadline", UTCDateTime(), nullable=False),
+    Column("state", String(16), nullable=False, server_default="active"),
+    Column("result", JSONType),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime()),
+    UniqueConstraint("project_id", "external_id"),
+    Index("ix_items_project_state", "project_id", "state"),
+    Index("ix_items_batch", "batch_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
+    Column("item_id", Id, ForeignKey("items.id"), nullable=False),
+    Column("stage", Integer(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("slot", Integer(), nullable=False, server_default="0"),
+    Column("target_submission_id", Id),
+    Column("assignee_id", Id, ForeignKey("users.id")),
+    Column("state", String(16), nullable=False),
+    Column("priority", Integer(), nullable=False),
+    Column("deadline", UTCDateTime(), nullable=False),
+    Column("lease_id", Id),
+    Column("leased_by", Id, ForeignKey("users.id")),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime()),
+    # The dispatch queue: serves ORDER BY priority DESC, deadline, id for one (project, kind).
+    Index(
+        "ix_tasks_queue",
+        "project_id",
+        "kind",
+        text("priority DESC"),
+        "deadline",
+        "id",
+        postgresql_where=text("state = 'ready' AND assignee_id IS NULL"),
+        sqlite_where=text("state = 'ready' AND assignee_id IS NULL"),
+    ),
+    # Tasks reserved for one worker (rework goes back to its author).
+    Index(
+        "ix_tasks_assigned",
+        "assignee_id",
+        "priority",
+        postgresql_where=text("state = 'ready' AND assignee_id IS NOT NULL"),
+        sqlite_where=text("state = 'ready' AND assignee_id IS NOT NULL"),
+    ),
+    # The reaper: finds expired leases without scanning the backlog.
+    Index(
+        "ix_tasks_lease_expiry",
+        "lease_expires_at",
+        postgresql_where=text("state = 'leased'"),
+        sqlite_where=text("state = 'leased'"),
+    ),
+    Index("ix_tasks_item", "item_id"),
+    Index("ix_tasks_project_state", "project_id", "state"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    _pk(),
+    Column("client_id", Id, nullable=False),
+    Column("project_id", Id, nullable=False),
+    Column("task_id", Id, ForeignKey("tasks.id"), nullable=False, index=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+    Column("end_reason", String(16)),
+)
+
+# Who has touched an item: dispatch never gives a worker an item they annotated or reviewed.
+item_workers = Table(
+    "item_workers",
+    metadata,
+    Column("item_id", Id, ForeignKey("items.id"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("client_id", Id, nullable=False),
+    Column("done", Boolean(), nullable=False, server_default=text("false")),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    _pk(),
+    Column("client_id", Id, nullable=False),
+    Column("project_id", Id, nullable=False),
+    Column("item_id", Id, ForeignKey("items.id"), nullable=False, index=True),
+    Column("task_id", Id, ForeignKey("tasks.id"), nullable=False),
+    Column("lease_id", Id, nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("slot", Integer(), nullable=False),
+    Column("answer", JSONType, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("supersedes_id", Id),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("duration_ms", Integer()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("user_id", "idempotency_key"),
+    Index("ix_submissions_project_state", "project_id", "state"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    _pk(),
+    Column("client_id", Id, nullable=False),
+    Column("project_id", Id, nullable=False),
+    Column("item_id", Id, ForeignKey("items.id"), nullable=False, index=True),
+    Column("task_id", Id, ForeignKey("tasks.id"), nullable=False),
+    Column("lease_id", Id, nullable=False),
+    Column("submission_id", Id, ForeignKey("submissions.id"), nullable=False, index=True),
+    Column("reviewer_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("error_tags", JSONType),
+    Column("comment", Text()),
+    Column("fixed_answer", JSONType),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("reviewer_id", "idempotency_key"),
+)
+
+# Append-only log of every state change: who, when, from, to.
+events = Table(
+    "events",
+    metadata,
+    _pk(),
+    Column("client_id", Id),
+    Column("project_id", Id),
+    Column("item_id", Id),
+    Column("task_id", Id),
+    Column("actor_id", Id),
+    Column("entity", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16)),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("data", JSONType),
+    Index("ix_events_item", "item_id"),
+    Index("ix_events_project_at", "project_id", "at"),
+)
