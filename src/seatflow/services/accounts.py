@@ -1,0 +1,178 @@
+"""People and machines: clients, teams, users, passwords, API tokens, qualifications."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection
+
+from seatflow.domain.actors import Actor, Role
+from seatflow.domain.clock import utcnow
+from seatflow.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from seatflow.store import catalog
+from seatflow.store.tables import api_tokens, clients, teams, users
+
+_hasher = PasswordHasher()
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
+LOCALES = ("zh_CN", "en")
+
+
+def check_slug(value: str, field: str) -> str:
+    if not _SLUG.match(value or ""):
+        raise ValidationFailed(
+            f"{field} {value!r} must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+            field=field,
+        )
+    return value
+
+
+def actor_of(row: Any) -> Actor:
+    return Actor(id=row.id, username=row.username, role=Role(row.role), client_id=row.client_id,
+                 team_id=row.team_id, locale=row.locale)
+
+
+def create_client(conn: Connection, actor: Actor | None, *, slug: str, name: str,
+                  webhook_url: str | None = None) -> int:
+    if actor is not None:
+        actor.require_manager()
+    check_slug(slug, "slug")
+    if not (name or "").strip():
+        raise ValidationFailed("name must not be empty", field="name")
+    if catalog.client_by_slug(conn, slug):
+        raise Conflict(f"a client with slug {slug!r} exists already", field="slug")
+    return catalog.insert(conn, clients, {"slug": slug, "name": name.strip(), "webhook_url": webhook_url,
+                                          "webhook_secret": secrets.token_hex(32), "created_at": utcnow()})
+
+
+def create_team(conn: Connection, actor: Actor | None, *, name: str) -> int:
+    if actor is not None:
+        actor.require_manager()
+    if not (name or "").strip():
+        raise ValidationFailed("team name must not be empty", field="name")
+    if catalog.team_by_name(conn, name):
+        raise Conflict(f"a team named {name!r} exists already", field="name")
+    return catalog.insert(conn, teams, {"name": name.strip(), "created_at": utcnow()})
+
+
+def create_user(
+    conn: Connection, actor: Actor | None, *, username: str, password: str | None, role: str,
+    display_name: str | None = None, client_slug: str | None = None, team: str | None = None,
+    locale: str = "zh_CN",
+) -> int:
+    """Add a person. ``actor`` None means the CLI on the server itself (trusted)."""
+    if actor is not None:
+        actor.require_manager()
+    if not _USERNAME.match(username or ""):
+        raise ValidationFailed(
+            f"username {username!r} must be 2-64 letters, digits or . _ @ -", field="username"
+        )
+    try:
+        r = Role(role)
+    except ValueError:
+        raise ValidationFailed(
+            f"role {role!r} is unknown; use one of {', '.join(x.value for x in Role)}", field="role"
+        ) from None
+    if locale not in LOCALES:
+        raise ValidationFailed(f"locale must be one of {', '.join(LOCALES)}", field="locale")
+    if password is not None and len(password) < 8:
+        raise ValidationFailed("password must have at least 8 characters", field="password")
+    client_id = None
+    if r is Role.CLIENT:
+        if not client_slug:
+            raise ValidationFailed("a client user needs --client (the client's slug)", field="client")
+        c = catalog.client_by_slug(conn, client_slug)
+        if c is None:
+            raise NotFound(f"client {client_slug!r} does not exist", field="client")
+        client_id = c.id
+    elif client_slug:
+        raise ValidationFailed("only client users belong to a client", field="client")
+    team_id = None
+    if team:
+        t = catalog.team_by_name(conn, team)
+        if t is None:
+            raise NotFound(f"team {team!r} does not exist", field="team")
+        team_id = t.id
+    if catalog.user_by_username(conn, username):
+        raise Conflict(f"user {username!r} exists already", field="username")
+    return catalog.insert(
+        conn,
+        users,
+        {
+            "username": username,
+            "display_name": display_name or username,
+            "password_hash": _hasher.hash(password) if password else None,
+            "role": r.value,
+            "client_id": client_id,
+            "team_id": team_id,
+            "locale": locale,
+            "created_at": utcnow(),
+        },
+    )
+
+
+def authenticate(conn: Connection, username: str, password: str) -> Actor:
+    row = catalog.user_by_username(conn, username)
+    ok = False
+    if row is not None and row.password_hash and row.active:
+        try:
+            ok = _hasher.verify(row.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    if not ok or row is None:
+        raise NotAuthenticated("wrong username or password")
+    return actor_of(row)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(conn: Connection, actor: Actor | None, *, username: str, name: str = "api") -> str:
+    """Issue an API token for ``username``; only its hash is stored. Returns the token once."""
+    user = catalog.user_by_username(conn, username)
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist", field="username")
+    if actor is not None and actor.id != user.id:
+        actor.require_manager()
+    token = "sf_" + secrets.token_urlsafe(32)
+    catalog.insert(conn, api_tokens, {"user_id": user.id, "name": name, "token_hash": token_hash(token),
+                                      "created_at": utcnow()})
+    return token
+
+
+def actor_from_token(conn: Connection, token: str) -> Actor:
+    row = catalog.user_by_token_hash(conn, token_hash(token))
+    if row is None or not row.active:
+        raise NotAuthenticated("the API token is unknown or revoked; create one with `seatflow token create`")
+    return actor_of(row)
+
+
+def actor_by_id(conn: Connection, user_id: int) -> Actor | None:
+    row = catalog.user_by_id(conn, user_id)
+    if row is None or not row.active:
+        return None
+    return actor_of(row)
+
+
+def grant(conn: Connection, actor: Actor | None, *, username: str, project_slug: str, skill: str) -> bool:
+    """Qualify a worker for a project's annotate or review tasks."""
+    if actor is not None:
+        actor.require(Role.ADMIN, Role.MANAGER, Role.LEAD)
+    if skill not in ("annotate", "review"):
+        raise ValidationFailed("skill must be 'annotate' or 'review'", field="skill")
+    user = catalog.user_by_username(conn, username)
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist", field="username")
+    if user.role == Role.CLIENT.value:
+        raise ValidationFailed("client accounts cannot be qualified for work", field="username")
+    project = catalog.project_by_slug(conn, project_slug)
+    if project is None:
+        raise NotFound(f"project {project_slug!r} does not exist", field="project")
+    return catalog.grant(conn, {"user_id": user.id, "project_id": project.id, "skill": skill,
+                                "client_id": project.client_id, "granted_at": utcnow()})

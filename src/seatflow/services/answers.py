@@ -1,0 +1,246 @@
+"""Submit an answer and review one: validate, record, and advance the item through its workflow.
+
+Both are idempotent under the caller's key: a retried call returns the first outcome and never
+writes a second answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from seatflow.domain import workflow as wf
+from seatflow.domain.actors import Actor
+from seatflow.domain.clock import utcnow
+from seatflow.errors import Conflict, Forbidden, LeaseExpired, NotFound, ValidationFailed
+from seatflow.store import answers as repo
+from seatflow.store.events import append, event_row
+from seatflow.worktypes import get_work_type
+
+from ._tx import Retry
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a submit or review produced."""
+
+    id: int  # submission id (submit) or review id (review)
+    item_id: int
+    item_done: bool
+    next_step: str  # "review", "accepted", "rework"
+    replayed: bool = False
+    events: list[str] = field(default_factory=list)
+
+
+def _held_lease(conn: Connection, actor: Actor, lease_id: int, kind: str, now: datetime) -> Any:
+    ctx = repo.lease_context(conn, lease_id)
+    if ctx is None:
+        raise NotFound(f"lease {lease_id} does not exist", field="lease_id")
+    if ctx.user_id != actor.id:
+        raise Forbidden(f"lease {lease_id} belongs to another worker", field="lease_id")
+    if ctx.end_reason == "submitted":
+        raise Conflict(f"lease {lease_id} was already answered; ask for the next task", field="lease_id")
+    if ctx.ended_at is not None or ctx.task_lease_id != lease_id or ctx.lease_expires_at is None \
+            or ctx.lease_expires_at <= now:
+        raise LeaseExpired(
+            f"lease {lease_id} expired before the answer arrived; the task went back to the queue",
+            field="lease_id",
+        )
+    if ctx.kind != kind:
+        what = "a review verdict" if kind == "review" else "an annotation answer"
+        raise Conflict(f"lease {lease_id} is for a {ctx.kind} task, not {what}", field="lease_id")
+    return ctx
+
+
+def _check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not key or len(key) > 128:
+        raise ValidationFailed("idempotency_key must be 1 to 128 characters", field="idempotency_key")
+    return key
+
+
+def _apply(
+    conn: Connection, decision: wf.Decision, *, ctx: Any, submission_id: int, actor: Actor, now: datetime,
+    evs: list[dict[str, Any]],
+) -> tuple[str, bool]:
+    """Carry out a workflow decision for ``submission_id``; returns (next_step, item_done)."""
+    base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
+    if isinstance(decision, wf.NewTask):
+        task_id = repo.insert_task(
+            conn,
+            {
+                "client_id": ctx.client_id,
+                "project_id": ctx.project_id,
+                "item_id": ctx.item_id,
+                "stage": decision.stage,
+                "kind": decision.kind.value,
+                "slot": decision.slot,
+                "target_submission_id": decision.target_submission_id,
+                "assignee_id": decision.assignee_id,
+                "state": wf.TaskState.READY.value,
+                "priority": ctx.priority,
+                "deadline": repo.item_deadline(conn, ctx.item_id),
+                "created_at": now,
+            },
+        )
+        evs.append(event_row(entity="task", kind="create", task_id=task_id, actor_id=actor.id, to_state="ready",
+                             data={"kind": decision.kind.value, "stage": decision.stage}, **base))
+        if decision.kind is wf.StageKind.REVIEW:
+            return "review", False
+        return "rework", False
+    repo.set_submission_state(conn, submission_id, wf.SubmissionState.ACCEPTED.value)
+    evs.append(event_row(entity="submission", kind="accept", actor_id=actor.id, from_state="pending",
+                         to_state="accepted", data={"submission_id": submission_id}, **base))
+    workflow = wf.parse_workflow(ctx.workflow)
+    accepted = repo.accepted_answers(conn, ctx.item_id)
+    if wf.item_is_done(workflow, len(accepted)) and repo.count_open_tasks(conn, ctx.item_id) == 0:
+        result = [
+            {"submission_id": a.id, "slot": a.slot, "worker_id": a.user_id,
+             "answer": a.fixed_answer if a.fixed_answer is not None else a.answer}
+            for a in accepted
+        ]
+        if repo.finish_item(conn, item_id=ctx.item_id, result=result, now=now):
+            evs.append(event_row(entity="item", kind="done", actor_id=actor.id, from_state="active",
+                                 to_state="done", **base))
+            return "accepted", True
+    return "accepted", False
+
+
+def submit(
+    conn: Connection, actor: Actor, *, lease_id: int, answer: Any, idempotency_key: str,
+    duration_ms: int | None = None, now: datetime | None = None,
+) -> Outcome:
+    """Record an annotation answer on a held lease and move the item on."""
+    key = _check_key(idempotency_key)
+    now = now or utcnow()
+    prior = repo.find_submission_by_key(conn, actor.id, key)
+    if prior is not None:
+        if prior.lease_id != lease_id:
+            raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+        return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
+    ctx = _held_lease(conn, actor, lease_id, "annotate", now)
+    work_type = get_work_type(ctx.work_type)
+    schema = work_type.parse_schema(ctx.label_schema)
+    payload = work_type.parse_payload(ctx.payload, schema)
+    parsed = work_type.parse_answer(answer, schema, payload)
+    if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
+        raise ValidationFailed("duration_ms must be between 0 and 86400000", field="duration_ms")
+    if not repo.close_task(conn, task_id=ctx.task_id, lease_id=lease_id, now=now):
+        raise LeaseExpired(f"lease {lease_id} expired before the answer arrived", field="lease_id")
+    repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
+    try:
+        submission_id = repo.insert_submission(
+            conn,
+            {
+                "client_id": ctx.client_id,
+                "project_id": ctx.project_id,
+                "item_id": ctx.item_id,
+                "task_id": ctx.task_id,
+                "lease_id": lease_id,
+                "user_id": actor.id,
+                "slot": ctx.slot,
+                "answer": parsed.model_dump(mode="json"),
+                "state": wf.SubmissionState.PENDING.value,
+                "supersedes_id": ctx.target_submission_id,
+                "idempotency_key": key,
+                "duration_ms": duration_ms,
+                "created_at": now,
+            },
+        )
+    except IntegrityError as exc:  # the same key raced in on another connection
+        raise Retry(str(exc)) from exc
+    base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
+    evs = [
+        event_row(entity="task", kind="submit", task_id=ctx.task_id, actor_id=actor.id, from_state="leased",
+                  to_state="done", data={"lease_id": lease_id, "submission_id": submission_id}, **base),
+    ]
+    workflow = wf.parse_workflow(ctx.workflow)
+    if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
+        stage = repo.rejecting_stage(conn, ctx.target_submission_id)
+        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=submission_id,
+                                   from_stage=stage, forced=True)
+    else:
+        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=submission_id)
+    step, done = _apply(conn, decision, ctx=ctx, submission_id=submission_id, actor=actor, now=now, evs=evs)
+    append(conn, evs)
+    return Outcome(id=submission_id, item_id=ctx.item_id, item_done=done, next_step=step)
+
+
+def review(
+    conn: Connection, actor: Actor, *, lease_id: int, verdict: str, idempotency_key: str,
+    error_tags: list[str] | None = None, comment: str | None = None, fixed_answer: Any = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Accept (optionally with a fix) or reject the answer under review; a reject sends it to rework."""
+    key = _check_key(idempotency_key)
+    now = now or utcnow()
+    try:
+        v = wf.Verdict(verdict)
+    except ValueError:
+        raise ValidationFailed("verdict must be 'accept' or 'reject'", field="verdict") from None
+    prior = repo.find_review_by_key(conn, actor.id, key)
+    if prior is not None:
+        if prior.lease_id != lease_id:
+            raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+        return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
+    ctx = _held_lease(conn, actor, lease_id, "review", now)
+    tags = [str(t) for t in (error_tags or [])]
+    if v is wf.Verdict.REJECT and not tags and not (comment or "").strip():
+        raise ValidationFailed("a rejection needs at least one error tag or a comment", field="error_tags")
+    if comment is not None and len(comment) > 5000:
+        raise ValidationFailed("comment is longer than 5000 characters", field="comment")
+    fixed = None
+    if fixed_answer is not None:
+        if v is not wf.Verdict.ACCEPT:
+            raise ValidationFailed("fixed_answer goes with verdict 'accept'", field="fixed_answer")
+        work_type = get_work_type(ctx.work_type)
+        schema = work_type.parse_schema(ctx.label_schema)
+        payload = work_type.parse_payload(ctx.payload, schema)
+        fixed = work_type.parse_answer(fixed_answer, schema, payload).model_dump(mode="json")
+    target = repo.get_submission(conn, ctx.target_submission_id)
+    if target is None:  # pragma: no cover - guarded by the foreign key
+        raise NotFound("the answer under review no longer exists")
+    if not repo.close_task(conn, task_id=ctx.task_id, lease_id=lease_id, now=now):
+        raise LeaseExpired(f"lease {lease_id} expired before the verdict arrived", field="lease_id")
+    repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
+    try:
+        review_id = repo.insert_review(
+            conn,
+            {
+                "client_id": ctx.client_id,
+                "project_id": ctx.project_id,
+                "item_id": ctx.item_id,
+                "task_id": ctx.task_id,
+                "lease_id": lease_id,
+                "submission_id": target.id,
+                "reviewer_id": actor.id,
+                "verdict": v.value,
+                "error_tags": tags or None,
+                "comment": comment,
+                "fixed_answer": fixed,
+                "idempotency_key": key,
+                "created_at": now,
+            },
+        )
+    except IntegrityError as exc:
+        raise Retry(str(exc)) from exc
+    base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
+    evs = [
+        event_row(entity="task", kind="submit", task_id=ctx.task_id, actor_id=actor.id, from_state="leased",
+                  to_state="done", data={"lease_id": lease_id, "review_id": review_id, "verdict": v.value}, **base)
+    ]
+    if v is wf.Verdict.REJECT:
+        repo.set_submission_state(conn, target.id, wf.SubmissionState.REJECTED.value)
+        evs.append(event_row(entity="submission", kind="reject", actor_id=actor.id, from_state="pending",
+                             to_state="rejected", data={"submission_id": target.id}, **base))
+    decision = wf.after_review(
+        wf.parse_workflow(ctx.workflow), verdict=v, item_id=ctx.item_id, slot=ctx.slot, review_stage=ctx.stage,
+        submission_id=target.id, author_id=target.user_id,
+    )
+    step, done = _apply(conn, decision, ctx=ctx, submission_id=target.id, actor=actor, now=now, evs=evs)
+    append(conn, evs)
+    return Outcome(id=review_id, item_id=ctx.item_id, item_done=done, next_step=step)

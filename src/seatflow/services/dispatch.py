@@ -1,0 +1,90 @@
+"""Dispatch: hand a worker the best next task as a lease; renew, release and expire leases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from seatflow.domain.actors import Actor, Role
+from seatflow.domain.clock import utcnow
+from seatflow.errors import Forbidden, NoWork, NotFound
+from seatflow.store import queue
+from seatflow.store.queue import LeasedTask
+
+from ._tx import Retry
+
+DEFAULT_LEASE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class DispatchOptions:
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+
+
+def next_task(
+    conn: Connection,
+    actor: Actor,
+    *,
+    project_id: int | None = None,
+    lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    now: datetime | None = None,
+) -> LeasedTask:
+    """Lease the best task for ``actor``: own rework first, then by priority and deadline.
+
+    Only projects the worker is qualified for; never an item the worker already annotated or
+    reviewed. Raises NoWork when nothing is available. Run it inside ``transact`` (it raises
+    Retry when it lost a race to a concurrent lease of the same worker).
+    """
+    if actor.role is Role.CLIENT:
+        raise Forbidden("client accounts do not take tasks")
+    now = now or utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    queues = queue.qualified_queues(conn, actor.id, project_id)
+    if not queues:
+        if project_id is not None:
+            raise NotFound(
+                f"project {project_id} is not open to you: ask your team lead for a qualification",
+                field="project_id",
+            )
+        raise NoWork("you are not qualified for any active project yet: ask your team lead")
+    try:
+        leased = queue.lease_assigned(conn, user_id=actor.id, project_id=project_id, now=now, expires=expires)
+        if leased is not None:
+            return leased
+        for pid, kind in queue.queue_heads(conn, queues):
+            leased = queue.lease_from_queue(
+                conn, user_id=actor.id, project_id=pid, kind=kind, now=now, expires=expires
+            )
+            if leased is not None:
+                return leased
+    except IntegrityError as exc:
+        # Two leases of the same worker raced for two slots of one item; run again.
+        raise Retry(str(exc)) from exc
+    raise NoWork("no task is waiting for you right now; try again in a moment")
+
+
+def renew(
+    conn: Connection, actor: Actor, lease_ids: list[int], *, lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    now: datetime | None = None,
+) -> list[int]:
+    """Heartbeat: extend the caller's live leases. Returns the ids still held."""
+    now = now or utcnow()
+    return queue.renew(conn, user_id=actor.id, lease_ids=lease_ids, now=now,
+                       expires=now + timedelta(seconds=lease_seconds))
+
+
+def release(conn: Connection, actor: Actor, lease_ids: list[int] | None = None, *,
+            now: datetime | None = None) -> int:
+    """Give leases back to the queue (closing the tab releases the prefetched lease)."""
+    rows = queue.leased_by_user(conn, user_id=actor.id, lease_ids=lease_ids)
+    return queue.return_to_queue(conn, rows, reason="release", now=now or utcnow(), actor_id=actor.id)
+
+
+def reap_expired(conn: Connection, *, now: datetime | None = None, limit: int = 1000) -> int:
+    """Return tasks whose lease expired to the queue. Safe to run from many processes at once."""
+    now = now or utcnow()
+    rows = queue.expired(conn, now=now, limit=limit)
+    return queue.return_to_queue(conn, rows, reason="expire", now=now, actor_id=None)

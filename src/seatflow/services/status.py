@@ -1,0 +1,48 @@
+"""Status of the projects: backlog, in progress, done, SLA at risk."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seatflow.domain.actors import Actor, Role
+from seatflow.domain.clock import utcnow
+from seatflow.store import reports
+
+RISK_WINDOW = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    id: int
+    slug: str
+    name: str
+    client: str
+    work_type: str
+    items: int
+    done: int
+    backlog: int
+    in_progress: int
+    at_risk: int
+    overdue: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def project_status(conn: Connection, actor: Actor | None, *, now: datetime | None = None) -> list[ProjectStatus]:
+    """One row per project the actor may see. 'At risk': active items due within 30 minutes."""
+    now = now or utcnow()
+    client_id = actor.client_id if actor is not None and actor.role is Role.CLIENT else None
+    if actor is not None and actor.role is Role.WORKER:
+        actor.require(Role.ADMIN, Role.MANAGER, Role.LEAD, Role.CLIENT)
+    rows = reports.project_status(conn, client_id=client_id, now=now, risk_until=now + RISK_WINDOW)
+    return [
+        ProjectStatus(id=r.id, slug=r.slug, name=r.name, client=r.client, work_type=r.work_type, items=int(r.items),
+                      done=int(r.done), backlog=int(r.backlog), in_progress=int(r.in_progress),
+                      at_risk=int(r.at_risk), overdue=int(r.overdue))
+        for r in rows
+    ]

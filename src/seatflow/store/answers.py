@@ -1,0 +1,154 @@
+"""Statements of the submit and review paths."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from .tables import item_workers, items, leases, projects, reviews, submissions, tasks
+
+
+def lease_context(conn: Connection, lease_id: int) -> Any:
+    """The lease with its task, item and project, locked against a concurrent submit/expiry."""
+    q = (
+        select(
+            leases.c.id.label("lease_id"),
+            leases.c.user_id,
+            leases.c.expires_at,
+            leases.c.ended_at,
+            leases.c.end_reason,
+            tasks.c.id.label("task_id"),
+            tasks.c.state.label("task_state"),
+            tasks.c.lease_id.label("task_lease_id"),
+            tasks.c.lease_expires_at,
+            tasks.c.kind,
+            tasks.c.stage,
+            tasks.c.slot,
+            tasks.c.target_submission_id,
+            tasks.c.priority,
+            items.c.id.label("item_id"),
+            items.c.client_id,
+            items.c.project_id,
+            items.c.payload,
+            items.c.state.label("item_state"),
+            projects.c.work_type,
+            projects.c.label_schema,
+            projects.c.workflow,
+        )
+        .join(tasks, tasks.c.id == leases.c.task_id)
+        .join(items, items.c.id == tasks.c.item_id)
+        .join(projects, projects.c.id == items.c.project_id)
+        .where(leases.c.id == lease_id)
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(of=tasks)
+    return conn.execute(q).first()
+
+
+def find_submission_by_key(conn: Connection, user_id: int, key: str) -> Any:
+    return conn.execute(
+        select(submissions).where(submissions.c.user_id == user_id, submissions.c.idempotency_key == key)
+    ).first()
+
+
+def find_review_by_key(conn: Connection, user_id: int, key: str) -> Any:
+    return conn.execute(
+        select(reviews).where(reviews.c.reviewer_id == user_id, reviews.c.idempotency_key == key)
+    ).first()
+
+
+def close_task(conn: Connection, *, task_id: int, lease_id: int, now: datetime) -> bool:
+    """leased -> done, only while this lease still holds the task. False when it does not."""
+    n = conn.execute(
+        update(tasks)
+        .where(tasks.c.id == task_id, tasks.c.state == "leased", tasks.c.lease_id == lease_id)
+        .values(state="done", done_at=now, lease_expires_at=None)
+    ).rowcount
+    if n != 1:
+        return False
+    conn.execute(update(leases).where(leases.c.id == lease_id).values(ended_at=now, end_reason="submitted"))
+    return True
+
+
+def mark_touched_done(conn: Connection, *, item_id: int, user_id: int) -> None:
+    conn.execute(
+        update(item_workers)
+        .where(item_workers.c.item_id == item_id, item_workers.c.user_id == user_id)
+        .values(done=True)
+    )
+
+
+def insert_submission(conn: Connection, row: dict[str, Any]) -> int:
+    return int(conn.execute(submissions.insert().returning(submissions.c.id), row).scalar_one())
+
+
+def insert_review(conn: Connection, row: dict[str, Any]) -> int:
+    return int(conn.execute(reviews.insert().returning(reviews.c.id), row).scalar_one())
+
+
+def set_submission_state(conn: Connection, submission_id: int, state: str) -> None:
+    conn.execute(update(submissions).where(submissions.c.id == submission_id).values(state=state))
+
+
+def get_submission(conn: Connection, submission_id: int) -> Any:
+    return conn.execute(select(submissions).where(submissions.c.id == submission_id)).first()
+
+
+def rejecting_stage(conn: Connection, submission_id: int) -> int:
+    """The review stage whose reviewer rejected ``submission_id`` (a rework returns there)."""
+    stage = conn.execute(
+        select(tasks.c.stage)
+        .join(reviews, reviews.c.task_id == tasks.c.id)
+        .where(reviews.c.submission_id == submission_id, reviews.c.verdict == "reject")
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return int(stage) if stage is not None else 1
+
+
+def insert_task(conn: Connection, row: dict[str, Any]) -> int:
+    return int(conn.execute(tasks.insert().returning(tasks.c.id), row).scalar_one())
+
+
+def accepted_answers(conn: Connection, item_id: int) -> list[Any]:
+    """Accepted answers of an item, with a reviewer's fix applied where one was made."""
+    fixed = (
+        select(reviews.c.fixed_answer)
+        .where(reviews.c.submission_id == submissions.c.id, reviews.c.fixed_answer.is_not(None))
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return list(
+        conn.execute(
+            select(submissions.c.id, submissions.c.slot, submissions.c.user_id, submissions.c.answer,
+                   fixed.label("fixed_answer"))
+            .where(submissions.c.item_id == item_id, submissions.c.state == "accepted")
+            .order_by(submissions.c.slot)
+        )
+    )
+
+
+def count_open_tasks(conn: Connection, item_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(tasks).where(
+                tasks.c.item_id == item_id, tasks.c.state.in_(("ready", "leased"))
+            )
+        ).scalar_one()
+    )
+
+
+def finish_item(conn: Connection, *, item_id: int, result: Any, now: datetime) -> bool:
+    n = conn.execute(
+        update(items).where(items.c.id == item_id, items.c.state == "active").values(
+            state="done", result=result, done_at=now
+        )
+    ).rowcount
+    return n == 1
+
+
+def item_deadline(conn: Connection, item_id: int) -> datetime:
+    return conn.execute(select(items.c.deadline).where(items.c.id == item_id)).scalar_one()  # type: ignore[no-any-return]

@@ -1,0 +1,303 @@
+"""The dispatch queue's hot statements: lease, renew, release, expire.
+
+Index used: ``ix_tasks_queue (project_id, kind, priority DESC, deadline, id) WHERE state='ready'
+AND assignee_id IS NULL`` serves the ORDER BY of the lease statement, so the cost of a lease does
+not grow with the backlog. On PostgreSQL one statement leases a task (row locked with
+``FOR UPDATE SKIP LOCKED`` so concurrent workers never wait on each other), records the lease,
+marks the item as touched by the worker and appends the event. On SQLite the same steps run as
+a few statements inside the caller's ``BEGIN IMMEDIATE`` transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, select, text, update
+
+from .tables import events, item_workers, leases, qualifications, projects, tasks
+
+
+@dataclass(frozen=True)
+class LeasedTask:
+    lease_id: int
+    task_id: int
+    item_id: int
+    client_id: int
+    project_id: int
+    kind: str
+    stage: int
+    slot: int
+    target_submission_id: int | None
+    expires_at: datetime
+
+
+_RETURNING = "id, item_id, client_id, project_id, kind, stage, slot, target_submission_id"
+
+# PostgreSQL: the whole lease in one statement (data-modifying CTEs share one snapshot).
+PG_LEASE_FROM_QUEUE = text(
+    f"""
+WITH picked AS (
+    SELECT t.id, t.client_id, t.project_id, t.item_id
+    FROM tasks t
+    WHERE t.project_id = :project_id AND t.kind = :kind
+      AND t.state = 'ready' AND t.assignee_id IS NULL
+      AND NOT EXISTS (SELECT 1 FROM item_workers w WHERE w.item_id = t.item_id AND w.user_id = :user_id)
+    ORDER BY t.priority DESC, t.deadline, t.id
+    LIMIT 1
+    FOR UPDATE OF t SKIP LOCKED
+), new_lease AS (
+    INSERT INTO leases (client_id, project_id, task_id, user_id, created_at, expires_at)
+    SELECT client_id, project_id, id, :user_id, :now, :expires FROM picked
+    RETURNING id, task_id
+), leased AS (
+    UPDATE tasks t
+    SET state = 'leased', leased_by = :user_id, lease_id = new_lease.id, lease_expires_at = :expires
+    FROM new_lease WHERE t.id = new_lease.task_id
+    RETURNING t.{_RETURNING.replace(", ", ", t.")}, t.lease_id
+), touched AS (
+    INSERT INTO item_workers (item_id, user_id, client_id)
+    SELECT item_id, :user_id, client_id FROM leased
+), logged AS (
+    INSERT INTO events (client_id, project_id, item_id, task_id, actor_id, entity, kind,
+                        from_state, to_state, at)
+    SELECT client_id, project_id, item_id, id, :user_id, 'task', 'lease', 'ready', 'leased', :now
+    FROM leased
+)
+SELECT {_RETURNING}, lease_id FROM leased
+"""
+)
+
+# SQLite (inside BEGIN IMMEDIATE, so no other writer runs between these statements).
+SQLITE_LEASE_FROM_QUEUE = text(
+    f"""
+UPDATE tasks SET state = 'leased', leased_by = :user_id, lease_expires_at = :expires
+WHERE id = (
+    SELECT t.id FROM tasks t INDEXED BY ix_tasks_queue
+    WHERE t.project_id = :project_id AND t.kind = :kind
+      AND t.state = 'ready' AND t.assignee_id IS NULL
+      AND NOT EXISTS (SELECT 1 FROM item_workers w WHERE w.item_id = t.item_id AND w.user_id = :user_id)
+    ORDER BY t.priority DESC, t.deadline, t.id
+    LIMIT 1
+)
+RETURNING {_RETURNING}
+"""
+)
+
+
+def qualified_queues(conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str]]:
+    """The (project_id, task kind) queues the worker may take from, active projects only."""
+    skill_kind = {"annotate": "annotate", "review": "review"}
+    q = (
+        select(qualifications.c.project_id, qualifications.c.skill)
+        .join(projects, projects.c.id == qualifications.c.project_id)
+        .where(qualifications.c.user_id == user_id, projects.c.status == "active")
+    )
+    if project_id is not None:
+        q = q.where(qualifications.c.project_id == project_id)
+    return [(r.project_id, skill_kind[r.skill]) for r in conn.execute(q) if r.skill in skill_kind]
+
+
+def queue_heads(conn: Connection, queues: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Order the queues by their best ready task (priority, then deadline); empty ones last."""
+    if len(queues) <= 1:
+        return queues
+    scored = []
+    for project_id, kind in queues:
+        head = conn.execute(
+            select(tasks.c.priority, tasks.c.deadline)
+            .where(
+                tasks.c.project_id == project_id,
+                tasks.c.kind == kind,
+                tasks.c.state == "ready",
+                tasks.c.assignee_id.is_(None),
+            )
+            .order_by(tasks.c.priority.desc(), tasks.c.deadline, tasks.c.id)
+            .limit(1)
+        ).first()
+        if head is not None:
+            scored.append(((-head.priority, head.deadline), (project_id, kind)))
+    scored.sort(key=lambda s: s[0])
+    return [q for _, q in scored]
+
+
+def _finish_lease_sqlite(conn: Connection, row: Any, user_id: int, now: datetime, expires: datetime,
+                         touch: bool) -> LeasedTask:
+    lease_id = conn.execute(
+        leases.insert().returning(leases.c.id),
+        {
+            "client_id": row.client_id,
+            "project_id": row.project_id,
+            "task_id": row.id,
+            "user_id": user_id,
+            "created_at": now,
+            "expires_at": expires,
+        },
+    ).scalar_one()
+    conn.execute(update(tasks).where(tasks.c.id == row.id).values(lease_id=lease_id))
+    if touch:
+        conn.execute(item_workers.insert(), {"item_id": row.item_id, "user_id": user_id, "client_id": row.client_id})
+    conn.execute(
+        events.insert(),
+        {
+            "client_id": row.client_id,
+            "project_id": row.project_id,
+            "item_id": row.item_id,
+            "task_id": row.id,
+            "actor_id": user_id,
+            "entity": "task",
+            "kind": "lease",
+            "from_state": "ready",
+            "to_state": "leased",
+            "at": now,
+        },
+    )
+    return _leased(row, lease_id, expires)
+
+
+def _leased(row: Any, lease_id: int, expires: datetime) -> LeasedTask:
+    return LeasedTask(
+        lease_id=lease_id,
+        task_id=row.id,
+        item_id=row.item_id,
+        client_id=row.client_id,
+        project_id=row.project_id,
+        kind=row.kind,
+        stage=row.stage,
+        slot=row.slot,
+        target_submission_id=row.target_submission_id,
+        expires_at=expires,
+    )
+
+
+def lease_from_queue(
+    conn: Connection, *, user_id: int, project_id: int, kind: str, now: datetime, expires: datetime
+) -> LeasedTask | None:
+    params = {"user_id": user_id, "project_id": project_id, "kind": kind, "now": now, "expires": expires}
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(PG_LEASE_FROM_QUEUE, params).first()
+        return None if row is None else _leased(row, row.lease_id, expires)
+    row = conn.execute(SQLITE_LEASE_FROM_QUEUE, params).first()
+    if row is None:
+        return None
+    return _finish_lease_sqlite(conn, row, user_id, now, expires, touch=True)
+
+
+def lease_assigned(conn: Connection, *, user_id: int, project_id: int | None, now: datetime,
+                   expires: datetime) -> LeasedTask | None:
+    """Lease a task reserved for this worker (a rework of their own answer), if there is one."""
+    cond = [tasks.c.assignee_id == user_id, tasks.c.state == "ready"]
+    if project_id is not None:
+        cond.append(tasks.c.project_id == project_id)
+    pick = select(tasks.c.id).where(*cond).order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    task_id = conn.execute(pick).scalar()
+    if task_id is None:
+        return None
+    row = conn.execute(
+        update(tasks)
+        .where(tasks.c.id == task_id, tasks.c.state == "ready")
+        .values(state="leased", leased_by=user_id, lease_expires_at=expires)
+        .returning(tasks.c.id, tasks.c.item_id, tasks.c.client_id, tasks.c.project_id, tasks.c.kind,
+                   tasks.c.stage, tasks.c.slot, tasks.c.target_submission_id)
+    ).first()
+    if row is None:
+        return None
+    # the worker already touched this item (it is their own answer): no item_workers row to add
+    return _finish_lease_sqlite(conn, row, user_id, now, expires, touch=False)
+
+
+def renew(conn: Connection, *, user_id: int, lease_ids: list[int], now: datetime, expires: datetime) -> list[int]:
+    """Extend the caller's live leases; returns the ids that were renewed."""
+    if not lease_ids:
+        return []
+    rows = conn.execute(
+        update(tasks)
+        .where(
+            tasks.c.lease_id.in_(lease_ids),
+            tasks.c.leased_by == user_id,
+            tasks.c.state == "leased",
+            tasks.c.lease_expires_at > now,
+        )
+        .values(lease_expires_at=expires)
+        .returning(tasks.c.lease_id)
+    ).scalars().all()
+    if rows:
+        conn.execute(update(leases).where(leases.c.id.in_(rows)).values(expires_at=expires))
+    return list(rows)
+
+
+def return_to_queue(conn: Connection, rows: list[Any], *, reason: str, now: datetime, actor_id: int | None) -> int:
+    """Put leased tasks back to ready (expiry or release). ``rows`` have id, lease_id, leased_by, item_id..."""
+    if not rows:
+        return 0
+    ids = [r.id for r in rows]
+    n = conn.execute(
+        update(tasks)
+        .where(tasks.c.id.in_(ids), tasks.c.state == "leased")
+        .values(state="ready", leased_by=None, lease_id=None, lease_expires_at=None)
+    ).rowcount
+    conn.execute(
+        update(leases)
+        .where(leases.c.id.in_([r.lease_id for r in rows]), leases.c.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+    )
+    # The worker did not answer: the item may be offered to them again.
+    conn.execute(
+        delete(item_workers).where(
+            and_(
+                item_workers.c.item_id == bindparam("b_item"),
+                item_workers.c.user_id == bindparam("b_user"),
+                item_workers.c.done.is_(False),
+            )
+        ),
+        [{"b_item": r.item_id, "b_user": r.leased_by} for r in rows],
+    )
+    conn.execute(
+        events.insert(),
+        [
+            {
+                "client_id": r.client_id,
+                "project_id": r.project_id,
+                "item_id": r.item_id,
+                "task_id": r.id,
+                "actor_id": actor_id,
+                "entity": "task",
+                "kind": reason,
+                "from_state": "leased",
+                "to_state": "ready",
+                "at": now,
+                "data": {"lease_id": r.lease_id, "worker_id": r.leased_by},
+            }
+            for r in rows
+        ],
+    )
+    return int(n)
+
+
+_TASK_LEASE_COLS = (tasks.c.id, tasks.c.lease_id, tasks.c.leased_by, tasks.c.item_id, tasks.c.client_id,
+                    tasks.c.project_id)
+
+
+def expired(conn: Connection, *, now: datetime, limit: int) -> list[Any]:
+    """Leased tasks whose lease ran out (served by ix_tasks_lease_expiry)."""
+    q = (
+        select(*_TASK_LEASE_COLS)
+        .where(tasks.c.state == "leased", tasks.c.lease_expires_at < now)
+        .order_by(tasks.c.lease_expires_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(conn.execute(q))
+
+
+def leased_by_user(conn: Connection, *, user_id: int, lease_ids: list[int] | None) -> list[Any]:
+    q = select(*_TASK_LEASE_COLS).where(tasks.c.state == "leased", tasks.c.leased_by == user_id)
+    if lease_ids is not None:
+        q = q.where(tasks.c.lease_id.in_(lease_ids))
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    return list(conn.execute(q))
