@@ -212,16 +212,22 @@ def initial_tasks(wf: Workflow) -> list[NewTask]:
 
 
 def after_answer(
-    wf: Workflow, *, item_id: int, slot: int, submission_id: int, from_stage: int = 1, forced: bool = False
+    wf: Workflow, *, item_id: int, slot: int, submission_id: int, from_stage: int = 1, forced: bool = False,
+    reviewer_id: int | None = None,
 ) -> Decision:
     """What follows an annotation answer: a review at the first stage that samples it, or accept.
 
     ``from_stage`` is the first review stage to consider (a rework returns to the stage that
-    rejected it, with ``forced`` so that it is always reviewed there).
+    rejected it, with ``forced`` so that it is always reviewed there, by ``reviewer_id`` — the
+    reviewer who rejected it — when rework goes back to its author).
     """
     for r in range(from_stage, len(wf.stages)):
         stage = wf.stages[r]
-        if (forced and r == from_stage) or sample_draw(item_id, r, submission_id) < stage.sample_rate:
+        if forced and r == from_stage:
+            assignee = reviewer_id if wf.rework_to == "same" else None
+            return NewTask(stage=r, kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id,
+                           assignee_id=assignee)
+        if sample_draw(item_id, r, submission_id) < stage.sample_rate:
             return NewTask(stage=r, kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id)
     return Accept()
 

@@ -176,3 +176,8 @@ def grant(conn: Connection, actor: Actor | None, *, username: str, project_slug:
         raise NotFound(f"project {project_slug!r} does not exist", field="project")
     return catalog.grant(conn, {"user_id": user.id, "project_id": project.id, "skill": skill,
                                 "client_id": project.client_id, "granted_at": utcnow()})
+
+
+def session_version(conn: Connection, user_id: int) -> int | None:
+    row = catalog.user_by_id(conn, user_id)
+    return None if row is None else int(row.session_version)

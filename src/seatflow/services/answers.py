@@ -160,9 +160,9 @@ def submit(
     ]
     workflow = wf.parse_workflow(ctx.workflow)
     if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
-        stage = repo.rejecting_stage(conn, ctx.target_submission_id)
+        stage, reviewer = repo.rejection_of(conn, ctx.target_submission_id)
         decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=submission_id,
-                                   from_stage=stage, forced=True)
+                                   from_stage=stage, forced=True, reviewer_id=reviewer)
     else:
         decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=submission_id)
     step, done = _apply(conn, decision, ctx=ctx, submission_id=submission_id, actor=actor, now=now, evs=evs)

@@ -41,7 +41,7 @@ def project_status(conn: Connection, actor: Actor | None, *, now: datetime | Non
         actor.require(Role.ADMIN, Role.MANAGER, Role.LEAD, Role.CLIENT)
     rows = reports.project_status(conn, client_id=client_id, now=now, risk_until=now + RISK_WINDOW)
     return [
-        ProjectStatus(id=r.id, slug=r.slug, name=r.name, client=r.client, work_type=r.work_type, items=int(r.items),
+        ProjectStatus(id=r.id, slug=r.slug, name=r.name, client=r.client, work_type=r.work_type, items=int(r.n_items),
                       done=int(r.done), backlog=int(r.backlog), in_progress=int(r.in_progress),
                       at_risk=int(r.at_risk), overdue=int(r.overdue))
         for r in rows

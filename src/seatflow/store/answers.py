@@ -96,16 +96,16 @@ def get_submission(conn: Connection, submission_id: int) -> Any:
     return conn.execute(select(submissions).where(submissions.c.id == submission_id)).first()
 
 
-def rejecting_stage(conn: Connection, submission_id: int) -> int:
-    """The review stage whose reviewer rejected ``submission_id`` (a rework returns there)."""
-    stage = conn.execute(
-        select(tasks.c.stage)
+def rejection_of(conn: Connection, submission_id: int) -> tuple[int, int | None]:
+    """(review stage, reviewer) that rejected ``submission_id``: a rework returns there."""
+    row = conn.execute(
+        select(tasks.c.stage, reviews.c.reviewer_id)
         .join(reviews, reviews.c.task_id == tasks.c.id)
         .where(reviews.c.submission_id == submission_id, reviews.c.verdict == "reject")
         .order_by(reviews.c.id.desc())
         .limit(1)
-    ).scalar()
-    return int(stage) if stage is not None else 1
+    ).first()
+    return (int(row.stage), int(row.reviewer_id)) if row is not None else (1, None)
 
 
 def insert_task(conn: Connection, row: dict[str, Any]) -> int:
@@ -152,3 +152,7 @@ def finish_item(conn: Connection, *, item_id: int, result: Any, now: datetime) -
 
 def item_deadline(conn: Connection, item_id: int) -> datetime:
     return conn.execute(select(items.c.deadline).where(items.c.id == item_id)).scalar_one()  # type: ignore[no-any-return]
+
+
+def reviews_of(conn: Connection, submission_id: int) -> list[Any]:
+    return list(conn.execute(select(reviews).where(reviews.c.submission_id == submission_id).order_by(reviews.c.id)))

@@ -48,3 +48,24 @@ def stream_done_items(conn: Connection, project_id: int, batch_id: int | None = 
 def count_items(conn: Connection, project_id: int) -> int:
     return int(conn.execute(select(func.count()).select_from(items).where(items.c.project_id == project_id))
                .scalar_one())
+
+
+def item_by_id(conn: Connection, item_id: int) -> Any:
+    return conn.execute(select(items).where(items.c.id == item_id)).first()
+
+
+def list_items(conn: Connection, project_id: int, *, state: str | None, offset: int, limit: int) -> tuple[list[Any], int]:
+    q = select(items.c.id, items.c.external_id, items.c.batch_id, items.c.state, items.c.priority,
+               items.c.deadline, items.c.created_at, items.c.done_at).where(items.c.project_id == project_id)
+    c = select(func.count()).select_from(items).where(items.c.project_id == project_id)
+    if state:
+        q, c = q.where(items.c.state == state), c.where(items.c.state == state)
+    rows = list(conn.execute(q.order_by(items.c.id).offset(offset).limit(limit)))
+    return rows, int(conn.execute(c).scalar_one())
+
+
+def is_leased_to(conn: Connection, item_id: int, user_id: int) -> bool:
+    return conn.execute(
+        select(tasks.c.id).where(tasks.c.item_id == item_id, tasks.c.leased_by == user_id,
+                                 tasks.c.state == "leased").limit(1)
+    ).first() is not None

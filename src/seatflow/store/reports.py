@@ -15,7 +15,7 @@ def project_status(conn: Connection, *, client_id: int | None, now: datetime, ri
     item_counts = (
         select(
             items.c.project_id,
-            func.count().label("items"),
+            func.count().label("n_items"),
             func.sum(case((items.c.state == "done", 1), else_=0)).label("done"),
             func.sum(case((and_(items.c.state == "active", items.c.deadline < now), 1), else_=0)).label("overdue"),
             func.sum(case((and_(items.c.state == "active", items.c.deadline >= now,
@@ -38,7 +38,7 @@ def project_status(conn: Connection, *, client_id: int | None, now: datetime, ri
         select(
             projects.c.id, projects.c.slug, projects.c.name, projects.c.work_type, projects.c.sla_minutes,
             clients.c.slug.label("client"),
-            func.coalesce(item_counts.c.items, 0).label("items"),
+            func.coalesce(item_counts.c.n_items, 0).label("n_items"),
             func.coalesce(item_counts.c.done, 0).label("done"),
             func.coalesce(item_counts.c.overdue, 0).label("overdue"),
             func.coalesce(item_counts.c.at_risk, 0).label("at_risk"),

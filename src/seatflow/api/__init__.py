@@ -1,0 +1,1 @@
+"""REST API under /api/v1: thin routes that parse, authorize, call a service and render."""

@@ -1,0 +1,88 @@
+"""The worker's loop: take the next task (a lease), heartbeat, release, submit, review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from seatflow.services import answers, dispatch, items, media
+from seatflow.services._tx import transact
+
+from .deps import CurrentActor, Db
+
+router = APIRouter(prefix="/api/v1", tags=["work"])
+
+
+class NextRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project_id: int | None = Field(default=None, description="Only this project (default: any you may work on)")
+
+
+class LeaseIds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lease_ids: list[int] = Field(default_factory=list, max_length=100)
+
+
+class SubmitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: Any = Field(description="The answer, in the shape of the project's work type")
+    idempotency_key: str = Field(min_length=1, max_length=128, description="Client-chosen; a retry reuses it")
+    duration_ms: int | None = Field(default=None, ge=0, le=86_400_000)
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verdict: str = Field(description="accept or reject")
+    idempotency_key: str = Field(min_length=1, max_length=128)
+    error_tags: list[str] = Field(default_factory=list, max_length=50)
+    comment: str | None = Field(default=None, max_length=5000)
+    fixed_answer: Any = None
+
+
+def _lease_seconds(request: Request) -> int:
+    return int(request.app.state.settings.lease_seconds)
+
+
+@router.post("/leases", summary="Take the next task", status_code=201)
+def take_next(request: Request, actor: CurrentActor, db: Db, body: NextRequest | None = None) -> dict[str, Any]:
+    """Lease the best next task for you; the lease expires unless renewed by heartbeat."""
+    secret = request.app.state.secret
+    project_id = body.project_id if body else None
+
+    def run(conn: Any) -> dict[str, Any]:
+        leased = dispatch.next_task(conn, actor, project_id=project_id, lease_seconds=_lease_seconds(request))
+        return items.describe_lease(conn, leased, lambda ref: media.sign(secret, ref, actor.id))
+
+    request.app.state.reaper.maybe_run()
+    return transact(db, run)
+
+
+@router.post("/leases/heartbeat", summary="Renew leases")
+def heartbeat(request: Request, actor: CurrentActor, db: Db, body: LeaseIds) -> dict[str, Any]:
+    held = transact(db, lambda c: dispatch.renew(c, actor, body.lease_ids, lease_seconds=_lease_seconds(request)))
+    return {"renewed": held, "lost": sorted(set(body.lease_ids) - set(held))}
+
+
+@router.post("/leases/release", summary="Give leases back")
+def release(actor: CurrentActor, db: Db, body: LeaseIds | None = None) -> dict[str, Any]:
+    """Release the given leases (or all of yours when none are given) back to the queue."""
+    ids = body.lease_ids if body and body.lease_ids else None
+    return {"released": transact(db, lambda c: dispatch.release(c, actor, ids))}
+
+
+@router.post("/leases/{lease_id}/submit", summary="Submit an answer")
+def submit(lease_id: int, actor: CurrentActor, db: Db, body: SubmitRequest) -> dict[str, Any]:
+    out = transact(db, lambda c: answers.submit(
+        c, actor, lease_id=lease_id, answer=body.answer, idempotency_key=body.idempotency_key,
+        duration_ms=body.duration_ms))
+    return {"submission_id": out.id, "item_id": out.item_id, "next_step": out.next_step, "replayed": out.replayed}
+
+
+@router.post("/leases/{lease_id}/review", summary="Review an answer")
+def review(lease_id: int, actor: CurrentActor, db: Db, body: ReviewRequest) -> dict[str, Any]:
+    out = transact(db, lambda c: answers.review(
+        c, actor, lease_id=lease_id, verdict=body.verdict, idempotency_key=body.idempotency_key,
+        error_tags=body.error_tags, comment=body.comment, fixed_answer=body.fixed_answer))
+    return {"review_id": out.id, "item_id": out.item_id, "next_step": out.next_step, "replayed": out.replayed}

@@ -1,0 +1,66 @@
+"""The application object: the server, the CLI's in-process requests and the tests all build this."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from seatflow import __version__
+from seatflow.config import Settings, load_settings
+from seatflow.store.engine import Database, make_engine
+from seatflow.store.migrate import upgrade
+
+from .api import catalog, items, problems, work
+from .api.deps import TokenCache
+from .jobs.reaper import Reaper
+from .web import routes as web_routes
+
+
+def build_database(settings: Settings, *, migrate: bool = True) -> Database:
+    db = Database(make_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size))
+    if migrate:
+        upgrade(db.engine)
+    return db
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None, background: bool = True) -> FastAPI:
+    """Build the app. ``background`` starts the lease reaper thread (off for in-process CLI calls)."""
+    settings = settings or load_settings()
+    database = db or build_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.reaper.run_once()  # leases that expired while the server was down go back now
+        if background:
+            app.state.reaper.start()
+        try:
+            yield
+        finally:
+            app.state.reaper.stop()
+
+    app = FastAPI(
+        title="Seatflow",
+        version=__version__,
+        description="The delivery platform of a service-outsourcing center. "
+        "Authenticate with `Authorization: Bearer <token>` (create one with `seatflow token create`) "
+        "or a session from /login. Errors are application/problem+json.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.secret = settings.resolved_secret_key()
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.reaper = Reaper(database, settings.reap_interval_seconds)
+    app.state.media_root = Path(settings.resolved_media_dir())
+    app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="seatflow_session",
+                       same_site="lax", https_only=False, max_age=12 * 3600)
+    problems.install(app)
+    app.include_router(work.router)
+    app.include_router(catalog.router)
+    app.include_router(items.router)
+    app.include_router(web_routes.router)
+    return app

@@ -1,0 +1,1 @@
+"""Background jobs: in-process threads on one node; the same functions run as workers at scale."""

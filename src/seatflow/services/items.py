@@ -1,0 +1,90 @@
+"""Reading items and describing a lease to the worker who holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from seatflow.domain.actors import Actor, Role
+from seatflow.errors import NotFound
+from seatflow.store import answers as answers_repo
+from seatflow.store import catalog
+from seatflow.store import items as repo
+from seatflow.store.queue import LeasedTask
+from seatflow.worktypes import get_work_type
+
+Signer = Callable[[str], str]
+
+
+def _media_urls(work_type: str, payload: dict[str, Any], sign: Signer) -> dict[str, str]:
+    wt = get_work_type(work_type)
+    try:
+        refs = wt.media_of(wt.payload_model.model_validate(payload))
+    except Exception:  # noqa: BLE001 - a stored payload was valid when imported
+        refs = []
+    return {ref: sign(ref) for ref in refs}
+
+
+def describe_lease(conn: Connection, leased: LeasedTask, sign: Signer) -> dict[str, Any]:
+    """What the worker needs to do the task: the item, and the answer under review or rework."""
+    item = repo.item_by_id(conn, leased.item_id)
+    project = catalog.project_by_id(conn, leased.project_id)
+    out: dict[str, Any] = {
+        "lease_id": leased.lease_id,
+        "task_id": leased.task_id,
+        "kind": leased.kind,
+        "stage": leased.stage,
+        "expires_at": leased.expires_at.isoformat(),
+        "project": {"id": project.id, "slug": project.slug, "name": project.name, "work_type": project.work_type},
+        "item": {
+            "id": item.id,
+            "external_id": item.external_id,
+            "payload": item.payload,
+            "priority": item.priority,
+            "deadline": item.deadline.isoformat() if item.deadline.year < 9999 else None,
+            "media": _media_urls(project.work_type, item.payload, sign),
+        },
+    }
+    if leased.target_submission_id is not None:
+        sub = answers_repo.get_submission(conn, leased.target_submission_id)
+        ref: dict[str, Any] = {"submission_id": sub.id, "answer": sub.answer}
+        if leased.kind == "annotate":  # a rework: show why it came back
+            verdicts = answers_repo.reviews_of(conn, sub.id)
+            ref["reviews"] = [{"verdict": r.verdict, "error_tags": r.error_tags, "comment": r.comment}
+                              for r in verdicts]
+            out["rework_of"] = ref
+        else:
+            out["review_of"] = ref
+    return out
+
+
+def get_item(conn: Connection, actor: Actor, item_id: int) -> dict[str, Any]:
+    """An item, if the actor may see it: workers only while it is leased to them."""
+    item = repo.item_by_id(conn, item_id)
+    if item is None:
+        raise NotFound(f"item {item_id} not found")
+    if actor.role is Role.WORKER:
+        if not repo.is_leased_to(conn, item_id, actor.id):
+            raise NotFound(f"item {item_id} not found")
+    else:
+        actor.check_client(item.client_id, what="item")
+    out = {
+        "id": item.id,
+        "project_id": item.project_id,
+        "external_id": item.external_id,
+        "batch_id": item.batch_id,
+        "state": item.state,
+        "priority": item.priority,
+        "payload": item.payload,
+        "deadline": item.deadline.isoformat() if item.deadline.year < 9999 else None,
+        "created_at": item.created_at.isoformat(),
+        "done_at": item.done_at.isoformat() if item.done_at else None,
+    }
+    if actor.role is not Role.WORKER:
+        out["result"] = [
+            {k: v for k, v in r.items() if actor.is_staff or k not in ("worker_id", "submission_id")}
+            for r in (item.result or [])
+        ] or None
+    return out
