@@ -24,7 +24,9 @@ router = APIRouter(prefix="/api/v1", tags=["items"])
 
 class ItemsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    items: list[dict[str, Any]] = Field(max_length=10000, description="Each: external_id, payload, priority?, deadline?")
+    items: list[dict[str, Any]] = Field(
+        max_length=10000, description="Each: external_id, payload, priority?, deadline?"
+    )
     batch_name: str | None = None
 
 
@@ -34,7 +36,9 @@ def _report(rep: imports.ImportReport) -> dict[str, Any]:
         raise ImportFailed(
             f"{rep.error} — {rep.imported} item(s) before it were imported; fix it and send again "
             "(items already there are skipped by external_id)",
-            field=rep.error_field, line=rep.error_line, report=body,
+            field=rep.error_field,
+            line=rep.error_line,
+            report=body,
         )
     return body
 
@@ -42,14 +46,26 @@ def _report(rep: imports.ImportReport) -> dict[str, Any]:
 @router.post("/projects/{ref}/items", summary="Add items (JSON)", status_code=201)
 def add_items(ref: str, request: Request, actor: CurrentActor, db: Db, body: ItemsIn) -> dict[str, Any]:
     records = (Record("request", i, row) for i, row in enumerate(body.items, start=1))
-    rep = imports.import_records(db, actor, ref, records, source="api", batch_name=body.batch_name,
-                                 batch_size=request.app.state.settings.import_batch_size)
+    rep = imports.import_records(
+        db,
+        actor,
+        ref,
+        records,
+        source="api",
+        batch_name=body.batch_name,
+        batch_size=request.app.state.settings.import_batch_size,
+    )
     return _report(rep)
 
 
 @router.post("/projects/{ref}/imports", summary="Import a JSONL or CSV file", status_code=201)
-def import_file(ref: str, request: Request, actor: CurrentActor, db: Db,
-                file: Annotated[UploadFile, File(description=".jsonl or .csv")]) -> dict[str, Any]:
+def import_file(
+    ref: str,
+    request: Request,
+    actor: CurrentActor,
+    db: Db,
+    file: Annotated[UploadFile, File(description=".jsonl or .csv")],
+) -> dict[str, Any]:
     name = Path(file.filename or "upload").name
     if Path(name).suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
         raise ValidationFailed(f"{name}: upload a .jsonl or .csv file", field="file")
@@ -60,15 +76,22 @@ def import_file(ref: str, request: Request, actor: CurrentActor, db: Db,
         settings = request.app.state.settings
         with db.read() as conn:
             project = projects.get_project(conn, actor, ref)
-        records = imports.records_from(path, media_root=settings.resolved_media_dir(), project_slug=project.slug,
-                                       work_type=project.work_type)
+        records = imports.records_from(
+            path, media_root=settings.resolved_media_dir(), project_slug=project.slug, work_type=project.work_type
+        )
         rep = imports.import_records(db, actor, ref, records, source=name, batch_size=settings.import_batch_size)
     return _report(rep)
 
 
 @router.get("/projects/{ref}/items", summary="List a project's items")
-def list_items(ref: str, request: Request, actor: CurrentActor, db: Db, paging: Paging,
-               state: Annotated[str | None, Query(pattern="^(active|done)$")] = None) -> dict[str, Any]:
+def list_items(
+    ref: str,
+    request: Request,
+    actor: CurrentActor,
+    db: Db,
+    paging: Paging,
+    state: Annotated[str | None, Query(pattern="^(active|done)$")] = None,
+) -> dict[str, Any]:
     with db.read() as conn:
         project = projects.get_project(conn, actor, ref)
         if actor.role.value == "worker":
@@ -76,10 +99,19 @@ def list_items(ref: str, request: Request, actor: CurrentActor, db: Db, paging: 
 
             raise Forbidden("workers see items only through their leases")
         rows, total = items_repo.list_items(conn, project.id, state=state, offset=paging.offset, limit=paging.limit)
-    data = [{"id": r.id, "external_id": r.external_id, "batch_id": r.batch_id, "state": r.state,
-             "priority": r.priority, "deadline": r.deadline.isoformat() if r.deadline.year < 9999 else None,
-             "created_at": r.created_at.isoformat(), "done_at": r.done_at.isoformat() if r.done_at else None}
-            for r in rows]
+    data = [
+        {
+            "id": r.id,
+            "external_id": r.external_id,
+            "batch_id": r.batch_id,
+            "state": r.state,
+            "priority": r.priority,
+            "deadline": r.deadline.isoformat() if r.deadline.year < 9999 else None,
+            "created_at": r.created_at.isoformat(),
+            "done_at": r.done_at.isoformat() if r.done_at else None,
+        }
+        for r in rows
+    ]
     return paging.envelope(request, data, total)
 
 
@@ -99,5 +131,8 @@ def export_jsonl(ref: str, actor: CurrentActor, db: Db, batch_id: int | None = N
             for line in exports.jsonl_lines(conn, actor, project.id, batch_id=batch_id):
                 yield line.encode()
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson",
-                             headers={"Content-Disposition": f'attachment; filename="{project.slug}.jsonl"'})
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{project.slug}.jsonl"'},
+    )

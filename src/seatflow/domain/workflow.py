@@ -171,7 +171,9 @@ def parse_workflow(data: Any) -> Workflow:
             overlap = int(s.get("overlap", 1))
             rate = float(s.get("sample_rate", 1.0))
         except (TypeError, ValueError):
-            raise ValidationFailed(f"{field}: overlap must be a whole number, sample_rate a number", field=field) from None
+            raise ValidationFailed(
+                f"{field}: overlap must be a whole number, sample_rate a number", field=field
+            ) from None
         if not 1 <= overlap <= 20:
             raise ValidationFailed(f"{field}.overlap must be between 1 and 20", field=f"{field}.overlap")
         if not 0.0 <= rate <= 1.0:
@@ -212,7 +214,13 @@ def initial_tasks(wf: Workflow) -> list[NewTask]:
 
 
 def after_answer(
-    wf: Workflow, *, item_id: int, slot: int, submission_id: int, from_stage: int = 1, forced: bool = False,
+    wf: Workflow,
+    *,
+    item_id: int,
+    slot: int,
+    submission_id: int,
+    from_stage: int = 1,
+    forced: bool = False,
     reviewer_id: int | None = None,
 ) -> Decision:
     """What follows an annotation answer: a review at the first stage that samples it, or accept.
@@ -225,8 +233,9 @@ def after_answer(
         stage = wf.stages[r]
         if forced and r == from_stage:
             assignee = reviewer_id if wf.rework_to == "same" else None
-            return NewTask(stage=r, kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id,
-                           assignee_id=assignee)
+            return NewTask(
+                stage=r, kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id, assignee_id=assignee
+            )
         if sample_draw(item_id, r, submission_id) < stage.sample_rate:
             return NewTask(stage=r, kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id)
     return Accept()

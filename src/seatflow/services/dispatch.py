@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
-from seatflow.errors import Forbidden, NoWork, NotFound
+from seatflow.errors import Forbidden, NotFound, NoWork
 from seatflow.store import queue
 from seatflow.store.queue import LeasedTask
 

@@ -15,7 +15,7 @@ def insert_items_skip_existing(conn: Connection, rows: list[dict[str, Any]]) -> 
     """Insert items; rows whose (project_id, external_id) exists are skipped. Returns inserted (id, external_id)."""
     if not rows:
         return []
-    ins = (postgresql.insert(items) if conn.dialect.name == "postgresql" else sqlite.insert(items))
+    ins = postgresql.insert(items) if conn.dialect.name == "postgresql" else sqlite.insert(items)
     stmt = ins.on_conflict_do_nothing(index_elements=["project_id", "external_id"]).returning(
         items.c.id, items.c.external_id
     )
@@ -34,11 +34,13 @@ def add_to_batch(conn: Connection, batch_id: int, n: int, status: str | None = N
     conn.execute(batches.update().where(batches.c.id == batch_id).values(**values))
 
 
-def stream_done_items(conn: Connection, project_id: int, batch_id: int | None = None,
-                      chunk: int = 1000) -> Iterator[Any]:
+def stream_done_items(
+    conn: Connection, project_id: int, batch_id: int | None = None, chunk: int = 1000
+) -> Iterator[Any]:
     """Done items in id order, fetched in chunks from a server-side cursor (memory stays flat)."""
-    q = select(items.c.id, items.c.external_id, items.c.batch_id, items.c.payload, items.c.result,
-               items.c.done_at).where(items.c.project_id == project_id, items.c.state == "done")
+    q = select(
+        items.c.id, items.c.external_id, items.c.batch_id, items.c.payload, items.c.result, items.c.done_at
+    ).where(items.c.project_id == project_id, items.c.state == "done")
     if batch_id is not None:
         q = q.where(items.c.batch_id == batch_id)
     result = conn.execution_options(stream_results=True, yield_per=chunk).execute(q.order_by(items.c.id))
@@ -46,17 +48,28 @@ def stream_done_items(conn: Connection, project_id: int, batch_id: int | None = 
 
 
 def count_items(conn: Connection, project_id: int) -> int:
-    return int(conn.execute(select(func.count()).select_from(items).where(items.c.project_id == project_id))
-               .scalar_one())
+    return int(
+        conn.execute(select(func.count()).select_from(items).where(items.c.project_id == project_id)).scalar_one()
+    )
 
 
 def item_by_id(conn: Connection, item_id: int) -> Any:
     return conn.execute(select(items).where(items.c.id == item_id)).first()
 
 
-def list_items(conn: Connection, project_id: int, *, state: str | None, offset: int, limit: int) -> tuple[list[Any], int]:
-    q = select(items.c.id, items.c.external_id, items.c.batch_id, items.c.state, items.c.priority,
-               items.c.deadline, items.c.created_at, items.c.done_at).where(items.c.project_id == project_id)
+def list_items(
+    conn: Connection, project_id: int, *, state: str | None, offset: int, limit: int
+) -> tuple[list[Any], int]:
+    q = select(
+        items.c.id,
+        items.c.external_id,
+        items.c.batch_id,
+        items.c.state,
+        items.c.priority,
+        items.c.deadline,
+        items.c.created_at,
+        items.c.done_at,
+    ).where(items.c.project_id == project_id)
     c = select(func.count()).select_from(items).where(items.c.project_id == project_id)
     if state:
         q, c = q.where(items.c.state == state), c.where(items.c.state == state)
@@ -65,7 +78,11 @@ def list_items(conn: Connection, project_id: int, *, state: str | None, offset: 
 
 
 def is_leased_to(conn: Connection, item_id: int, user_id: int) -> bool:
-    return conn.execute(
-        select(tasks.c.id).where(tasks.c.item_id == item_id, tasks.c.leased_by == user_id,
-                                 tasks.c.state == "leased").limit(1)
-    ).first() is not None
+    return (
+        conn.execute(
+            select(tasks.c.id)
+            .where(tasks.c.item_id == item_id, tasks.c.leased_by == user_id, tasks.c.state == "leased")
+            .limit(1)
+        ).first()
+        is not None
+    )

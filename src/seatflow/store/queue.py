@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, select, text, update
 
-from .tables import events, item_workers, leases, qualifications, projects, tasks
+from .tables import events, item_workers, leases, projects, qualifications, tasks
 
 
 @dataclass(frozen=True)

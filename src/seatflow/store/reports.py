@@ -18,8 +18,12 @@ def project_status(conn: Connection, *, client_id: int | None, now: datetime, ri
             func.count().label("n_items"),
             func.sum(case((items.c.state == "done", 1), else_=0)).label("done"),
             func.sum(case((and_(items.c.state == "active", items.c.deadline < now), 1), else_=0)).label("overdue"),
-            func.sum(case((and_(items.c.state == "active", items.c.deadline >= now,
-                                items.c.deadline < risk_until), 1), else_=0)).label("at_risk"),
+            func.sum(
+                case(
+                    (and_(items.c.state == "active", items.c.deadline >= now, items.c.deadline < risk_until), 1),
+                    else_=0,
+                )
+            ).label("at_risk"),
         )
         .group_by(items.c.project_id)
         .subquery()
@@ -36,7 +40,11 @@ def project_status(conn: Connection, *, client_id: int | None, now: datetime, ri
     )
     q = (
         select(
-            projects.c.id, projects.c.slug, projects.c.name, projects.c.work_type, projects.c.sla_minutes,
+            projects.c.id,
+            projects.c.slug,
+            projects.c.name,
+            projects.c.work_type,
+            projects.c.sla_minutes,
             clients.c.slug.label("client"),
             func.coalesce(item_counts.c.n_items, 0).label("n_items"),
             func.coalesce(item_counts.c.done, 0).label("done"),

@@ -38,7 +38,7 @@ metadata = MetaData(naming_convention=NAMING)
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _pk() -> Column:  # type: ignore[type-arg]
+def _pk() -> Column:
     return Column("id", Id, primary_key=True, autoincrement=True)
 
 
