@@ -1,0 +1,64 @@
+"""Settings: one declared table that is also the documentation and the validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from seatflow.config import Settings, settings_table
+
+
+def test_every_setting_is_documented() -> None:
+    fields = Settings.model_fields.items()
+    undocumented = [name for name, field in fields if not (field.description or "").strip()]
+    assert undocumented == [], "give these settings a description: the description is the documentation"
+
+
+def test_settings_table_lists_every_setting_with_its_default_and_help() -> None:
+    rows = {row.name: row for row in settings_table()}
+    assert set(rows) == {f"SEATFLOW_{name.upper()}" for name in Settings.model_fields}
+    assert rows["SEATFLOW_LEASE_SECONDS"].default == "600"
+    assert rows["SEATFLOW_HOME"].default == "(computed)"
+    for name, field in Settings.model_fields.items():
+        assert rows[f"SEATFLOW_{name.upper()}"].help == field.description
+
+
+def test_environment_variables_with_the_prefix_are_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SEATFLOW_LEASE_SECONDS", "120")
+    monkeypatch.setenv("SEATFLOW_DATABASE_URL", "postgresql+psycopg://app@db/seatflow")
+    monkeypatch.setenv("SEATFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("LEASE_SECONDS", "999")  # without the prefix: not ours
+    settings = Settings()
+    assert settings.lease_seconds == 120
+    assert settings.database_url == "postgresql+psycopg://app@db/seatflow"
+    assert settings.resolved_home() == tmp_path
+
+
+def test_arguments_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEATFLOW_PAGE_SIZE", "20")
+    assert Settings(page_size=30).page_size == 30
+
+
+def test_defaults_without_environment(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert settings.lease_seconds == 600
+    assert settings.resolved_database_url() == f"sqlite:///{tmp_path / 'seatflow.db'}"
+    assert settings.resolved_media_dir() == tmp_path / "media"
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [("abc", "valid integer"), ("5", "greater than or equal to 10")],
+)
+def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, value: str, complaint: str) -> None:
+    monkeypatch.setenv("SEATFLOW_LEASE_SECONDS", value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert "lease_seconds" in message
+    assert complaint in message
+    assert repr(value) in message  # the offending value is shown too
