@@ -1,0 +1,119 @@
+"""The work-type plugin contract and its registry.
+
+A work type declares pydantic models for the project's label schema (or policy), an item's
+payload and a worker's answer; it validates an answer against the project's schema (a box inside
+the image, a label that exists, a keypoint count that matches) and compares two answers (used by
+quality control). Adding a work type means adding one module that calls :func:`register`
+(plus its UI template), nothing else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from seatflow.errors import ValidationFailed
+
+_FRIENDLY_MESSAGES = {
+    "extra_forbidden": "unknown field; remove it",
+    "missing": "this field is required",
+}
+
+
+def field_path(prefix: str, loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """Join a location into a field path: ``("boxes", 2, "x")`` -> ``"answer.boxes[2].x"``."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def _first_error(exc: ValidationError, prefix: str) -> ValidationFailed:
+    err = exc.errors()[0]
+    field = field_path(prefix, tuple(err.get("loc", ())))
+    msg = _FRIENDLY_MESSAGES.get(err.get("type", ""), err.get("msg", "invalid value"))
+    return ValidationFailed(f"{field}: {msg}", field=field)
+
+
+class WorkType(ABC):
+    """One kind of work. Subclasses set the class attributes and implement the checks."""
+
+    name: ClassVar[str]  # stable identifier stored in projects.work_type, e.g. "image_annotation"
+    title: ClassVar[str]  # English title (translated by the UI through i18n)
+    schema_model: ClassVar[type[BaseModel]]  # the project's label schema / policy
+    payload_model: ClassVar[type[BaseModel]]  # one item's payload
+    answer_model: ClassVar[type[BaseModel]]  # one worker's answer
+
+    # -- parsing: raise ValidationFailed naming the field ------------------------------------
+    def parse_schema(self, data: Any) -> BaseModel:
+        try:
+            schema = self.schema_model.model_validate(data)
+        except ValidationError as exc:
+            raise _first_error(exc, "label_schema") from None
+        self.check_schema(schema)
+        return schema
+
+    def parse_payload(self, data: Any, schema: BaseModel) -> BaseModel:
+        try:
+            payload = self.payload_model.model_validate(data)
+        except ValidationError as exc:
+            raise _first_error(exc, "payload") from None
+        self.check_payload(payload, schema)
+        return payload
+
+    def parse_answer(self, data: Any, schema: BaseModel, payload: BaseModel) -> BaseModel:
+        try:
+            answer = self.answer_model.model_validate(data)
+        except ValidationError as exc:
+            raise _first_error(exc, "answer") from None
+        self.check_answer(answer, schema, payload)
+        return answer
+
+    # -- semantic checks ---------------------------------------------------------------------
+    def check_schema(self, schema: BaseModel) -> None:  # noqa: B027
+        """Raise ValidationFailed(field="label_schema...") when the schema contradicts itself (optional)."""
+
+    def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:  # noqa: B027
+        """Raise ValidationFailed when the payload does not fit the project (optional)."""
+
+    @abstractmethod
+    def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
+        """Raise ValidationFailed(field=...) when the answer does not fit the schema/payload."""
+
+    @abstractmethod
+    def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:
+        """Agreement of two answers in [0, 1]; 1 means the same answer."""
+
+    def media_of(self, payload: BaseModel) -> list[str]:
+        """Media references (paths or URLs) the item needs; used by import and prefetch."""
+        return []
+
+    def demo_schema(self) -> dict[str, Any]:
+        """A sensible label schema/policy for the demo center."""
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, WorkType] = {}
+
+
+W = TypeVar("W", bound=WorkType)
+
+
+def register(work_type: W) -> W:
+    if work_type.name in REGISTRY:
+        raise ValueError(f"work type {work_type.name!r} is registered twice")
+    REGISTRY[work_type.name] = work_type
+    return work_type
+
+
+def get_work_type(name: str) -> WorkType:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise ValidationFailed(f"unknown work type {name!r}; known: {known}", field="work_type") from None

@@ -1,0 +1,112 @@
+"""Moderation decision: approve, reject with the policy's reason codes, or escalate."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ._common import Strict, check_unique, fail, not_in
+from .base import WorkType, register
+
+NOTE_MAX = 2000
+
+
+class Reason(Strict):
+    code: str
+    title: str
+    severity: int = Field(ge=1, le=5)  # 5 is the gravest
+
+
+class Policy(Strict):
+    reasons: list[Reason] = Field(min_length=1)
+    escalation: bool = True  # may a moderator hand an item up to a senior?
+
+
+class ModerationPayload(Strict):
+    kind: Literal["image", "video", "text"]
+    media: str | None = None  # required for image and video: path in the media folder or URL
+    text: str | None = None  # required for text
+    meta: dict[str, Any] = Field(default_factory=dict)
+    prescreen_score: float | None = Field(default=None, ge=0.0, le=1.0)  # machine risk score
+
+
+class ModerationAnswer(Strict):
+    decision: Literal["approve", "reject", "escalate"]
+    reasons: list[str] = Field(default_factory=list)
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+
+
+class Moderation(WorkType):
+    name = "moderation"
+    title = "Moderation decision"
+    schema_model = Policy
+    payload_model = ModerationPayload
+    answer_model = ModerationAnswer
+
+    def check_schema(self, schema: BaseModel) -> None:
+        assert isinstance(schema, Policy)
+        check_unique([r.code for r in schema.reasons], "label_schema.reasons", "reason code")
+
+    def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:
+        assert isinstance(payload, ModerationPayload)
+        if payload.kind in ("image", "video") and not (payload.media or "").strip():
+            article = "an" if payload.kind == "image" else "a"
+            fail("payload.media",
+                 f"{article} {payload.kind} item needs media: a path in the media folder or a URL")
+        if payload.kind == "text" and not (payload.text or "").strip():
+            fail("payload.text", "a text item needs the text to moderate")
+
+    def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
+        assert isinstance(answer, ModerationAnswer) and isinstance(schema, Policy)
+        codes = [r.code for r in schema.reasons]
+        if answer.decision == "approve" and answer.reasons:
+            fail("answer.reasons", f"an approved item has no reasons; remove {', '.join(answer.reasons)} "
+                                   "or reject the item")
+        if answer.decision == "reject" and not answer.reasons:
+            fail("answer.reasons", "a rejection needs at least one reason code from the policy")
+        if answer.decision == "escalate" and not schema.escalation:
+            fail("answer.decision", "this project does not allow escalation; approve or reject the item")
+        seen: set[str] = set()
+        for i, code in enumerate(answer.reasons):
+            if code not in codes:
+                fail(f"answer.reasons[{i}]", not_in(code, codes, "reason code"))
+            if code in seen:
+                fail(f"answer.reasons[{i}]", f"the reason {code!r} is given twice")
+            seen.add(code)
+
+    def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:
+        """1 for the same decision (and, for rejections, the same reasons); 0.5 for two rejections
+        with different reasons; otherwise 0."""
+        assert isinstance(a, ModerationAnswer) and isinstance(b, ModerationAnswer)
+        if a.decision != b.decision:
+            return 0.0
+        if a.decision == "reject" and set(a.reasons) != set(b.reasons):
+            return 0.5
+        return 1.0
+
+    def severity(self, answer: BaseModel, schema: BaseModel) -> int:
+        """The gravest severity among the answer's reasons (0 when there are none)."""
+        assert isinstance(answer, ModerationAnswer) and isinstance(schema, Policy)
+        by_code = {r.code: r.severity for r in schema.reasons}
+        return max((by_code.get(code, 0) for code in answer.reasons), default=0)
+
+    def media_of(self, payload: BaseModel) -> list[str]:
+        assert isinstance(payload, ModerationPayload)
+        return [payload.media] if payload.media else []
+
+    def demo_schema(self) -> dict[str, Any]:
+        """A short-video platform's pre-publication policy."""
+        return {
+            "reasons": [
+                {"code": "minors", "title": "Endangers or sexualises minors", "severity": 5},
+                {"code": "violence", "title": "Graphic violence or gore", "severity": 4},
+                {"code": "sexual", "title": "Sexual content or nudity", "severity": 4},
+                {"code": "fraud", "title": "Scam, fraud or illegal sale", "severity": 3},
+                {"code": "copyright", "title": "Uses others' content without rights", "severity": 2},
+            ],
+            "escalation": True,
+        }
+
+
+MODERATION = register(Moderation())

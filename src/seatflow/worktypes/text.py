@@ -1,0 +1,117 @@
+"""Text annotation: document classes (single or multi label) and labelled spans.
+
+Span offsets are Python string indices (Unicode code points) into ``payload.text``, ``end``
+exclusive, so ``text[start:end]`` is the span's text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ._common import Strict, check_unique, fail, jaccard, mean_or_one, not_in
+from .base import WorkType, register
+
+
+class TextSchema(Strict):
+    classes: list[str] | None = None
+    multi_label: bool = False
+    span_labels: list[str] | None = None
+
+
+class TextPayload(Strict):
+    text: str = Field(min_length=1)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class Span(Strict):
+    start: int
+    end: int
+    label: str
+
+
+class TextAnswer(Strict):
+    classes: list[str] = Field(default_factory=list)
+    spans: list[Span] = Field(default_factory=list)
+
+
+class TextAnnotation(WorkType):
+    name = "text_annotation"
+    title = "Text annotation"
+    schema_model = TextSchema
+    payload_model = TextPayload
+    answer_model = TextAnswer
+
+    def check_schema(self, schema: BaseModel) -> None:
+        assert isinstance(schema, TextSchema)
+        if not schema.classes and not schema.span_labels:
+            fail("label_schema", "define classes, span_labels or both; the project has nothing to label")
+        check_unique(schema.classes or [], "label_schema.classes", "class")
+        check_unique(schema.span_labels or [], "label_schema.span_labels", "span label")
+
+    def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:
+        assert isinstance(payload, TextPayload)
+        if not payload.text.strip():
+            fail("payload.text", "the text is blank; there is nothing to annotate")
+
+    def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
+        assert isinstance(answer, TextAnswer) and isinstance(schema, TextSchema)
+        assert isinstance(payload, TextPayload)
+        classes = schema.classes or []
+        seen: set[str] = set()
+        for i, cls in enumerate(answer.classes):
+            if cls not in classes:
+                fail(f"answer.classes[{i}]", not_in(cls, classes, "class"))
+            if cls in seen:
+                fail(f"answer.classes[{i}]", f"the class {cls!r} is chosen twice")
+            seen.add(cls)
+        if len(answer.classes) > 1 and not schema.multi_label:
+            fail("answer.classes", f"choose one class only; this project is not multi-label "
+                                   f"(got {', '.join(answer.classes)})")
+        labels = schema.span_labels or []
+        n = len(payload.text)
+        for i, span in enumerate(answer.spans):
+            sf = f"answer.spans[{i}]"
+            if span.label not in labels:
+                fail(f"{sf}.label", not_in(span.label, labels, "span label"))
+            if span.start < 0:
+                fail(f"{sf}.start", f"start must be 0 or more, got {span.start}")
+            if span.end <= span.start:
+                fail(f"{sf}.end", f"end ({span.end}) must be greater than start ({span.start})")
+            if span.end > n:
+                fail(f"{sf}.end", f"end ({span.end}) is past the end of the text ({n} characters)")
+        by_label = sorted(range(len(answer.spans)),
+                          key=lambda k: (answer.spans[k].label, answer.spans[k].start, k))
+        for prev, cur in zip(by_label, by_label[1:], strict=False):
+            p, c = answer.spans[prev], answer.spans[cur]
+            if p.label == c.label and c.start < p.end:
+                fail(f"answer.spans[{cur}]",
+                     f"{c.label} span {c.start}-{c.end} overlaps {c.label} span {p.start}-{p.end} "
+                     f"(answer.spans[{prev}]); merge or shorten them")
+
+    def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:
+        """Mean of class agreement (exact, or Jaccard when multi-label) and exact-match span F1."""
+        assert isinstance(a, TextAnswer) and isinstance(b, TextAnswer) and isinstance(schema, TextSchema)
+        scores: list[float] = []
+        if a.classes or b.classes:
+            if schema.multi_label:
+                scores.append(jaccard(a.classes, b.classes))
+            else:
+                scores.append(1.0 if set(a.classes) == set(b.classes) else 0.0)
+        if a.spans or b.spans:
+            sa = {(s.start, s.end, s.label) for s in a.spans}
+            sb = {(s.start, s.end, s.label) for s in b.spans}
+            scores.append(2 * len(sa & sb) / (len(sa) + len(sb)))
+        return mean_or_one(scores)
+
+    def demo_schema(self) -> dict[str, Any]:
+        """Customer reviews: overall sentiment plus named entities and products."""
+        return {
+            "classes": ["positive", "neutral", "negative"],
+            "multi_label": False,
+            "span_labels": ["PER", "ORG", "LOC", "PRODUCT"],
+        }
+
+
+TEXT_ANNOTATION = register(TextAnnotation())
