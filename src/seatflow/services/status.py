@@ -33,6 +33,32 @@ class ProjectStatus:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class WorkToday:
+    """What one person did since the start of their day (server local time)."""
+
+    answers: int
+    reviews: int
+    since: datetime
+
+    @property
+    def total(self) -> int:
+        return self.answers + self.reviews
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Midnight of ``now``'s day in the server's local time zone, as an aware datetime."""
+    local = now.astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def work_today(conn: Connection, actor: Actor, *, now: datetime | None = None) -> WorkToday:
+    """The actor's own count of answers and reviews today (anyone may ask about themselves)."""
+    since = start_of_day(now or utcnow())
+    answers, reviewed = reports.work_done_since(conn, user_id=actor.id, since=since)
+    return WorkToday(answers=answers, reviews=reviewed, since=since)
+
+
 def project_status(conn: Connection, actor: Actor | None, *, now: datetime | None = None) -> list[ProjectStatus]:
     """One row per project the actor may see. 'At risk': active items due within 30 minutes."""
     now = now or utcnow()

@@ -43,6 +43,11 @@ def user_by_id(conn: Connection, user_id: int) -> Any:
     return conn.execute(select(users).where(users.c.id == user_id)).first()
 
 
+def set_user_locale(conn: Connection, user_id: int, locale: str) -> bool:
+    """Change a user's interface language; False when there is no such user."""
+    return bool(conn.execute(update(users).where(users.c.id == user_id).values(locale=locale)).rowcount)
+
+
 def list_users(conn: Connection, *, offset: int, limit: int, client_id: int | None = None) -> tuple[list[Any], int]:
     q = select(users)
     c = select(func.count()).select_from(users)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select
 
-from .tables import clients, items, projects, tasks
+from .tables import clients, items, projects, reviews, submissions, tasks
 
 
 def project_status(conn: Connection, *, client_id: int | None, now: datetime, risk_until: datetime) -> list[Any]:
@@ -61,3 +61,20 @@ def project_status(conn: Connection, *, client_id: int | None, now: datetime, ri
     if client_id is not None:
         q = q.where(projects.c.client_id == client_id)
     return list(conn.execute(q))
+
+
+def work_done_since(conn: Connection, *, user_id: int, since: datetime) -> tuple[int, int]:
+    """(answers submitted, reviews given) by one user since ``since``.
+
+    Served by the (user_id, idempotency_key) / (reviewer_id, idempotency_key) unique indexes:
+    the scan is bounded by the user's own rows, never by the size of the project.
+    """
+    n_sub = conn.execute(
+        select(func.count()).select_from(submissions)
+        .where(submissions.c.user_id == user_id, submissions.c.created_at >= since)
+    ).scalar_one()
+    n_rev = conn.execute(
+        select(func.count()).select_from(reviews)
+        .where(reviews.c.reviewer_id == user_id, reviews.c.created_at >= since)
+    ).scalar_one()
+    return int(n_sub), int(n_rev)
