@@ -181,3 +181,13 @@ def grant(conn: Connection, actor: Actor | None, *, username: str, project_slug:
 def session_version(conn: Connection, user_id: int) -> int | None:
     row = catalog.user_by_id(conn, user_id)
     return None if row is None else int(row.session_version)
+
+
+def set_locale(conn: Connection, actor: Actor | None, *, user_id: int, locale: str) -> None:
+    """Change a user's interface language. People change their own; managers anyone's."""
+    if actor is not None and actor.id != user_id:
+        actor.require_manager()
+    if locale not in LOCALES:
+        raise ValidationFailed(f"locale {locale!r} is not offered; use one of {', '.join(LOCALES)}", field="locale")
+    if not catalog.set_user_locale(conn, user_id, locale):
+        raise NotFound(f"user {user_id} does not exist", field="user_id")
