@@ -6,6 +6,7 @@ writes a second answer.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,8 +37,18 @@ class Outcome:
     events: list[str] = field(default_factory=list)
 
 
-def _held_lease(conn: Connection, actor: Actor, lease_id: int, kind: str, now: datetime) -> Any:
-    ctx = repo.lease_context(conn, lease_id)
+def _replayed_submission(conn: Connection, actor: Actor, key: str, lease_id: int) -> Outcome | None:
+    prior = repo.find_submission_by_key(conn, actor.id, key)
+    if prior is None:
+        return None
+    if prior.lease_id != lease_id:
+        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+    return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
+
+
+def _held_lease(conn: Connection, actor: Actor, lease_id: int, kind: str, now: datetime, ctx: Any = None) -> Any:
+    if ctx is None:
+        ctx = repo.lease_context(conn, lease_id)
     if ctx is None:
         raise NotFound(f"lease {lease_id} does not exist", field="lease_id")
     if ctx.user_id != actor.id:
@@ -65,9 +76,12 @@ def _check_key(key: str) -> str:
 
 def _apply(
     conn: Connection, decision: wf.Decision, *, ctx: Any, submission_id: int, actor: Actor, now: datetime,
-    evs: list[dict[str, Any]],
+    evs: list[dict[str, Any]], already_accepted: bool = False,
 ) -> tuple[str, bool]:
-    """Carry out a workflow decision for ``submission_id``; returns (next_step, item_done)."""
+    """Carry out a workflow decision for ``submission_id``; returns (next_step, item_done).
+
+    ``already_accepted``: the answer was inserted in state accepted (saves one statement).
+    """
     base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
     if isinstance(decision, wf.NewTask):
         task_id = repo.insert_task(
@@ -83,7 +97,7 @@ def _apply(
                 "assignee_id": decision.assignee_id,
                 "state": wf.TaskState.READY.value,
                 "priority": ctx.priority,
-                "deadline": repo.item_deadline(conn, ctx.item_id),
+                "deadline": ctx.item_deadline,
                 "created_at": now,
             },
         )
@@ -92,12 +106,14 @@ def _apply(
         if decision.kind is wf.StageKind.REVIEW:
             return "review", False
         return "rework", False
-    repo.set_submission_state(conn, submission_id, wf.SubmissionState.ACCEPTED.value)
+    repo.lock_item(conn, ctx.item_id)  # before reading the other slots: see lock_item
+    if not already_accepted:
+        repo.set_submission_state(conn, submission_id, wf.SubmissionState.ACCEPTED.value)
     evs.append(event_row(entity="submission", kind="accept", actor_id=actor.id, from_state="pending",
                          to_state="accepted", data={"submission_id": submission_id}, **base))
     workflow = wf.parse_workflow(ctx.workflow)
     accepted = repo.accepted_answers(conn, ctx.item_id)
-    if wf.item_is_done(workflow, len(accepted)) and repo.count_open_tasks(conn, ctx.item_id) == 0:
+    if wf.item_is_done(workflow, len(accepted)) and accepted[0].open_tasks == 0:
         result = [
             {"submission_id": a.id, "slot": a.slot, "worker_id": a.user_id,
              "answer": a.fixed_answer if a.fixed_answer is not None else a.answer}
@@ -117,12 +133,12 @@ def submit(
     """Record an annotation answer on a held lease and move the item on."""
     key = _check_key(idempotency_key)
     now = now or utcnow()
-    prior = repo.find_submission_by_key(conn, actor.id, key)
-    if prior is not None:
-        if prior.lease_id != lease_id:
-            raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
-        return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
-    ctx = _held_lease(conn, actor, lease_id, "annotate", now)
+    ctx = repo.lease_context(conn, lease_id)
+    if ctx is not None and ctx.user_id == actor.id and ctx.end_reason == "submitted":
+        replay = _replayed_submission(conn, actor, key, lease_id)
+        if replay is not None:
+            return replay
+    ctx = _held_lease(conn, actor, lease_id, "annotate", now, ctx=ctx)
     work_type = get_work_type(ctx.work_type)
     schema = work_type.parse_schema(ctx.label_schema)
     payload = work_type.parse_payload(ctx.payload, schema)
@@ -132,8 +148,16 @@ def submit(
     if not repo.close_task(conn, task_id=ctx.task_id, lease_id=lease_id, now=now):
         raise LeaseExpired(f"lease {lease_id} expired before the answer arrived", field="lease_id")
     repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
-    try:
-        submission_id = repo.insert_submission(
+    workflow = wf.parse_workflow(ctx.workflow)
+    if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
+        stage, reviewer = repo.rejection_of(conn, ctx.target_submission_id)
+        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
+                                   from_stage=stage, forced=True, reviewer_id=reviewer)
+    else:
+        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
+                                   draw_id=ctx.task_id)
+    accepted_now = isinstance(decision, wf.Accept)
+    submission_id = repo.insert_submission(
             conn,
             {
                 "client_id": ctx.client_id,
@@ -144,28 +168,24 @@ def submit(
                 "user_id": actor.id,
                 "slot": ctx.slot,
                 "answer": parsed.model_dump(mode="json"),
-                "state": wf.SubmissionState.PENDING.value,
+                "state": (wf.SubmissionState.ACCEPTED if accepted_now else wf.SubmissionState.PENDING).value,
                 "supersedes_id": ctx.target_submission_id,
                 "idempotency_key": key,
                 "duration_ms": duration_ms,
                 "created_at": now,
             },
         )
-    except IntegrityError as exc:  # the same key raced in on another connection
-        raise Retry(str(exc)) from exc
+    if submission_id is None:  # this key was used before, on another lease
+        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+    if isinstance(decision, wf.NewTask):
+        decision = dataclasses.replace(decision, target_submission_id=submission_id)
     base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
     evs = [
         event_row(entity="task", kind="submit", task_id=ctx.task_id, actor_id=actor.id, from_state="leased",
                   to_state="done", data={"lease_id": lease_id, "submission_id": submission_id}, **base),
     ]
-    workflow = wf.parse_workflow(ctx.workflow)
-    if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
-        stage, reviewer = repo.rejection_of(conn, ctx.target_submission_id)
-        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=submission_id,
-                                   from_stage=stage, forced=True, reviewer_id=reviewer)
-    else:
-        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=submission_id)
-    step, done = _apply(conn, decision, ctx=ctx, submission_id=submission_id, actor=actor, now=now, evs=evs)
+    step, done = _apply(conn, decision, ctx=ctx, submission_id=submission_id, actor=actor, now=now, evs=evs,
+                        already_accepted=accepted_now)
     append(conn, evs)
     return Outcome(id=submission_id, item_id=ctx.item_id, item_done=done, next_step=step)
 

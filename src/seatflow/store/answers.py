@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import item_workers, items, leases, projects, reviews, submissions, tasks
 
@@ -33,6 +34,7 @@ def lease_context(conn: Connection, lease_id: int) -> Any:
             items.c.project_id,
             items.c.payload,
             items.c.state.label("item_state"),
+            items.c.deadline.label("item_deadline"),
             projects.c.work_type,
             projects.c.label_schema,
             projects.c.workflow,
@@ -80,12 +82,20 @@ def mark_touched_done(conn: Connection, *, item_id: int, user_id: int) -> None:
     )
 
 
-def insert_submission(conn: Connection, row: dict[str, Any]) -> int:
-    return int(conn.execute(submissions.insert().returning(submissions.c.id), row).scalar_one())
+def insert_submission(conn: Connection, row: dict[str, Any]) -> int | None:
+    """Insert an answer; None when the worker already used this idempotency key."""
+    ins = postgresql.insert(submissions) if conn.dialect.name == "postgresql" else sqlite.insert(submissions)
+    stmt = ins.on_conflict_do_nothing(index_elements=["user_id", "idempotency_key"]).returning(submissions.c.id)
+    new_id = conn.execute(stmt, row).scalar()
+    return None if new_id is None else int(new_id)
 
 
-def insert_review(conn: Connection, row: dict[str, Any]) -> int:
-    return int(conn.execute(reviews.insert().returning(reviews.c.id), row).scalar_one())
+def insert_review(conn: Connection, row: dict[str, Any]) -> int | None:
+    """Insert a verdict; None when the reviewer already used this idempotency key."""
+    ins = postgresql.insert(reviews) if conn.dialect.name == "postgresql" else sqlite.insert(reviews)
+    stmt = ins.on_conflict_do_nothing(index_elements=["reviewer_id", "idempotency_key"]).returning(reviews.c.id)
+    new_id = conn.execute(stmt, row).scalar()
+    return None if new_id is None else int(new_id)
 
 
 def set_submission_state(conn: Connection, submission_id: int, state: str) -> None:
@@ -113,7 +123,16 @@ def insert_task(conn: Connection, row: dict[str, Any]) -> int:
 
 
 def accepted_answers(conn: Connection, item_id: int) -> list[Any]:
-    """Accepted answers of an item, with a reviewer's fix applied where one was made."""
+    """Accepted answers of an item, with a reviewer's fix applied where one was made.
+
+    Each row also carries ``open_tasks``: the item's tasks still ready or leased.
+    """
+    open_tasks = (
+        select(func.count())
+        .select_from(tasks)
+        .where(tasks.c.item_id == item_id, tasks.c.state.in_(("ready", "leased")))
+        .scalar_subquery()
+    )
     fixed = (
         select(reviews.c.fixed_answer)
         .where(reviews.c.submission_id == submissions.c.id, reviews.c.fixed_answer.is_not(None))
@@ -124,11 +143,24 @@ def accepted_answers(conn: Connection, item_id: int) -> list[Any]:
     return list(
         conn.execute(
             select(submissions.c.id, submissions.c.slot, submissions.c.user_id, submissions.c.answer,
-                   fixed.label("fixed_answer"))
+                   fixed.label("fixed_answer"), open_tasks.label("open_tasks"))
             .where(submissions.c.item_id == item_id, submissions.c.state == "accepted")
             .order_by(submissions.c.slot)
         )
     )
+
+
+def lock_item(conn: Connection, item_id: int) -> None:
+    """Serialize the "is the item done now?" decision of concurrent answers on one item.
+
+    Without it two transactions accepting the last two slots of an item at once (PostgreSQL, READ
+    COMMITTED) each see the other's slot as still open, neither finishes the item, and it stays
+    active with no task left: lost. The second to take this lock waits for the first to commit and
+    then sees its answer. FOR NO KEY UPDATE does not block the foreign-key checks of leases and
+    inserts on the item. SQLite needs nothing: its write transactions already run one at a time.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(items.c.id).where(items.c.id == item_id).with_for_update(key_share=True))
 
 
 def count_open_tasks(conn: Connection, item_id: int) -> int:
