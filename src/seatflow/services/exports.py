@@ -8,10 +8,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from seatflow.domain.actors import Actor
+from seatflow.domain.actors import Actor, Role
+from seatflow.errors import Forbidden
 from seatflow.store import items as repo
 
 from .projects import get_project
+
+
+def exportable_project(conn: Connection, actor: Actor, project_ref: str | int) -> Any:
+    """The project, if ``actor`` may export its results: staff and the project's client, never a worker."""
+    if actor.role is Role.WORKER:
+        raise Forbidden("workers cannot export results; they see items only through their leases")
+    return get_project(conn, actor, project_ref)
 
 
 def jsonl_lines(conn: Connection, actor: Actor, project_ref: str | int, *, batch_id: int | None = None,
@@ -20,7 +28,7 @@ def jsonl_lines(conn: Connection, actor: Actor, project_ref: str | int, *, batch
 
     Worker ids are included for center staff, never for client users.
     """
-    project = get_project(conn, actor, project_ref)
+    project = exportable_project(conn, actor, project_ref)
     show_workers = actor.is_staff if include_workers is None else (include_workers and actor.is_staff)
     for row in repo.stream_done_items(conn, project.id, batch_id):
         results: list[dict[str, Any]] = row.result or []
