@@ -63,4 +63,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(catalog.router)
     app.include_router(items.router)
     app.include_router(web_routes.router)
+    app.mount("/static", web_routes.static_app(), name="static")
     return app
