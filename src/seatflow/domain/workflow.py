@@ -221,13 +221,14 @@ def after_answer(
     submission_id: int,
     from_stage: int = 1,
     forced: bool = False,
-    reviewer_id: int | None = None,
+    reviewer_id: int | None = None, draw_id: int | None = None,
 ) -> Decision:
     """What follows an annotation answer: a review at the first stage that samples it, or accept.
 
     ``from_stage`` is the first review stage to consider (a rework returns to the stage that
     rejected it, with ``forced`` so that it is always reviewed there, by ``reviewer_id`` — the
-    reviewer who rejected it — when rework goes back to its author).
+    reviewer who rejected it — when rework goes back to its author). ``draw_id`` (default: the
+    submission id) seeds the sampling draw, so a caller can decide before the answer has an id.
     """
     for r in range(from_stage, len(wf.stages)):
         stage = wf.stages[r]
@@ -236,7 +237,7 @@ def after_answer(
             return NewTask(
                 stage=r, kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id, assignee_id=assignee
             )
-        if sample_draw(item_id, r, submission_id) < stage.sample_rate:
+        if sample_draw(item_id, r, submission_id if draw_id is None else draw_id) < stage.sample_rate:
             return NewTask(stage=r, kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id)
     return Accept()
 

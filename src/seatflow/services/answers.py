@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from seatflow.domain import workflow as wf
 from seatflow.domain.actors import Actor
@@ -21,8 +20,6 @@ from seatflow.errors import Conflict, Forbidden, LeaseExpired, NotFound, Validat
 from seatflow.store import answers as repo
 from seatflow.store.events import append, event_row
 from seatflow.worktypes import get_work_type
-
-from ._tx import Retry
 
 
 @dataclass(frozen=True)
@@ -158,23 +155,23 @@ def submit(
                                    draw_id=ctx.task_id)
     accepted_now = isinstance(decision, wf.Accept)
     submission_id = repo.insert_submission(
-            conn,
-            {
-                "client_id": ctx.client_id,
-                "project_id": ctx.project_id,
-                "item_id": ctx.item_id,
-                "task_id": ctx.task_id,
-                "lease_id": lease_id,
-                "user_id": actor.id,
-                "slot": ctx.slot,
-                "answer": parsed.model_dump(mode="json"),
-                "state": (wf.SubmissionState.ACCEPTED if accepted_now else wf.SubmissionState.PENDING).value,
-                "supersedes_id": ctx.target_submission_id,
-                "idempotency_key": key,
-                "duration_ms": duration_ms,
-                "created_at": now,
-            },
-        )
+        conn,
+        {
+            "client_id": ctx.client_id,
+            "project_id": ctx.project_id,
+            "item_id": ctx.item_id,
+            "task_id": ctx.task_id,
+            "lease_id": lease_id,
+            "user_id": actor.id,
+            "slot": ctx.slot,
+            "answer": parsed.model_dump(mode="json"),
+            "state": (wf.SubmissionState.ACCEPTED if accepted_now else wf.SubmissionState.PENDING).value,
+            "supersedes_id": ctx.target_submission_id,
+            "idempotency_key": key,
+            "duration_ms": duration_ms,
+            "created_at": now,
+        },
+    )
     if submission_id is None:  # this key was used before, on another lease
         raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
     if isinstance(decision, wf.NewTask):
@@ -227,27 +224,26 @@ def review(
     if not repo.close_task(conn, task_id=ctx.task_id, lease_id=lease_id, now=now):
         raise LeaseExpired(f"lease {lease_id} expired before the verdict arrived", field="lease_id")
     repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
-    try:
-        review_id = repo.insert_review(
-            conn,
-            {
-                "client_id": ctx.client_id,
-                "project_id": ctx.project_id,
-                "item_id": ctx.item_id,
-                "task_id": ctx.task_id,
-                "lease_id": lease_id,
-                "submission_id": target.id,
-                "reviewer_id": actor.id,
-                "verdict": v.value,
-                "error_tags": tags or None,
-                "comment": comment,
-                "fixed_answer": fixed,
-                "idempotency_key": key,
-                "created_at": now,
-            },
-        )
-    except IntegrityError as exc:
-        raise Retry(str(exc)) from exc
+    review_id = repo.insert_review(
+        conn,
+        {
+            "client_id": ctx.client_id,
+            "project_id": ctx.project_id,
+            "item_id": ctx.item_id,
+            "task_id": ctx.task_id,
+            "lease_id": lease_id,
+            "submission_id": target.id,
+            "reviewer_id": actor.id,
+            "verdict": v.value,
+            "error_tags": tags or None,
+            "comment": comment,
+            "fixed_answer": fixed,
+            "idempotency_key": key,
+            "created_at": now,
+        },
+    )
+    if review_id is None:  # this key was used before, on another lease
+        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
     base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
     evs = [
         event_row(entity="task", kind="submit", task_id=ctx.task_id, actor_id=actor.id, from_state="leased",

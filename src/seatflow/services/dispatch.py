@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +19,39 @@ from seatflow.store.queue import LeasedTask
 from ._tx import Retry
 
 DEFAULT_LEASE_SECONDS = 600
+QUALIFICATION_CACHE_SECONDS = 2.0
+
+
+class _QueueCache:
+    """Per-process cache of a worker's queues (qualifications change rarely; a lease asks every time).
+
+    Only non-empty answers are kept, so a new qualification takes effect at once and a revoked one
+    within QUALIFICATION_CACHE_SECONDS.
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[int, int | None], tuple[float, list[tuple[int, str]]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str]]:
+        key = (user_id, project_id)
+        hit = self._data.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        queues = queue.qualified_queues(conn, user_id, project_id)
+        if queues:
+            with self._lock:
+                if len(self._data) > 50_000:
+                    self._data.clear()
+                self._data[key] = (time.monotonic() + QUALIFICATION_CACHE_SECONDS, queues)
+        return queues
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+queue_cache = _QueueCache()
 
 
 @dataclass(frozen=True)
@@ -42,7 +77,8 @@ def next_task(
         raise Forbidden("client accounts do not take tasks")
     now = now or utcnow()
     expires = now + timedelta(seconds=lease_seconds)
-    queues = queue.qualified_queues(conn, actor.id, project_id)
+    queue.relax_commit_durability(conn)
+    queues = queue_cache.get(conn, actor.id, project_id)
     if not queues:
         if project_id is not None:
             raise NotFound(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,27 @@ from seatflow.worktypes import get_work_type
 Signer = Callable[[str], str]
 
 
+class _ProjectCache:
+    """Project rows by id for a few seconds: every lease needs the project's name and work type."""
+
+    ttl = 5.0
+
+    def __init__(self) -> None:
+        self._data: dict[int, tuple[float, Any]] = {}
+
+    def get(self, conn: Connection, project_id: int) -> Any:
+        hit = self._data.get(project_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        row = catalog.project_by_id(conn, project_id)
+        if row is not None:
+            self._data[project_id] = (time.monotonic() + self.ttl, row)
+        return row
+
+
+project_cache = _ProjectCache()
+
+
 def _media_urls(work_type: str, payload: dict[str, Any], sign: Signer) -> dict[str, str]:
     wt = get_work_type(work_type)
     try:
@@ -29,8 +51,8 @@ def _media_urls(work_type: str, payload: dict[str, Any], sign: Signer) -> dict[s
 
 def describe_lease(conn: Connection, leased: LeasedTask, sign: Signer) -> dict[str, Any]:
     """What the worker needs to do the task: the item, and the answer under review or rework."""
-    item = repo.item_by_id(conn, leased.item_id)
-    project = catalog.project_by_id(conn, leased.project_id)
+    item = leased.item if leased.item is not None else repo.item_by_id(conn, leased.item_id)._asdict()
+    project = project_cache.get(conn, leased.project_id)
     out: dict[str, Any] = {
         "lease_id": leased.lease_id,
         "task_id": leased.task_id,
@@ -39,12 +61,12 @@ def describe_lease(conn: Connection, leased: LeasedTask, sign: Signer) -> dict[s
         "expires_at": leased.expires_at.isoformat(),
         "project": {"id": project.id, "slug": project.slug, "name": project.name, "work_type": project.work_type},
         "item": {
-            "id": item.id,
-            "external_id": item.external_id,
-            "payload": item.payload,
-            "priority": item.priority,
-            "deadline": item.deadline.isoformat() if item.deadline.year < 9999 else None,
-            "media": _media_urls(project.work_type, item.payload, sign),
+            "id": leased.item_id,
+            "external_id": item["external_id"],
+            "payload": item["payload"],
+            "priority": item["priority"],
+            "deadline": item["deadline"].isoformat() if item["deadline"].year < 9999 else None,
+            "media": _media_urls(project.work_type, item["payload"], sign),
         },
     }
     if leased.target_submission_id is not None:

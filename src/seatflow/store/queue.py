@@ -31,6 +31,7 @@ class LeasedTask:
     slot: int
     target_submission_id: int | None
     expires_at: datetime
+    item: dict[str, Any] | None = None  # external_id, payload, priority, deadline when the statement had them
 
 
 _RETURNING = "id, item_id, client_id, project_id, kind, stage, slot, target_submission_id"
@@ -65,7 +66,9 @@ WITH picked AS (
     SELECT client_id, project_id, item_id, id, :user_id, 'task', 'lease', 'ready', 'leased', :now
     FROM leased
 )
-SELECT {_RETURNING}, lease_id FROM leased
+SELECT l.id, l.item_id, l.client_id, l.project_id, l.kind, l.stage, l.slot, l.target_submission_id, l.lease_id,
+       i.external_id, i.payload, i.priority, i.deadline
+FROM leased l JOIN items i ON i.id = l.item_id
 """
 )
 
@@ -84,6 +87,16 @@ WHERE id = (
 RETURNING {_RETURNING}
 """
 )
+
+
+def relax_commit_durability(conn: Connection) -> None:
+    """On PostgreSQL, let this transaction commit without waiting for the WAL flush.
+
+    Used for leases only: a lease lost in a database crash just returns its task to the queue,
+    which is the safe outcome. Answers and reviews always commit durably.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def qualified_queues(conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str]]:
@@ -156,7 +169,11 @@ def _finish_lease_sqlite(conn: Connection, row: Any, user_id: int, now: datetime
     return _leased(row, lease_id, expires)
 
 
-def _leased(row: Any, lease_id: int, expires: datetime) -> LeasedTask:
+def _leased(row: Any, lease_id: int, expires: datetime, with_item: bool = False) -> LeasedTask:
+    item = None
+    if with_item:
+        item = {"external_id": row.external_id, "payload": row.payload, "priority": row.priority,
+                "deadline": row.deadline}
     return LeasedTask(
         lease_id=lease_id,
         task_id=row.id,
@@ -168,6 +185,7 @@ def _leased(row: Any, lease_id: int, expires: datetime) -> LeasedTask:
         slot=row.slot,
         target_submission_id=row.target_submission_id,
         expires_at=expires,
+        item=item,
     )
 
 
@@ -177,7 +195,7 @@ def lease_from_queue(
     params = {"user_id": user_id, "project_id": project_id, "kind": kind, "now": now, "expires": expires}
     if conn.dialect.name == "postgresql":
         row = conn.execute(PG_LEASE_FROM_QUEUE, params).first()
-        return None if row is None else _leased(row, row.lease_id, expires)
+        return None if row is None else _leased(row, row.lease_id, expires, with_item=True)
     row = conn.execute(SQLITE_LEASE_FROM_QUEUE, params).first()
     if row is None:
         return None
