@@ -14,6 +14,7 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Forbidden, NotFound, NoWork
 from seatflow.store import queue
+from seatflow.store.engine import engine_key
 from seatflow.store.queue import LeasedTask
 
 from ._tx import Retry
@@ -30,11 +31,11 @@ class _QueueCache:
     """
 
     def __init__(self) -> None:
-        self._data: dict[tuple[int, int | None], tuple[float, list[tuple[int, str]]]] = {}
+        self._data: dict[tuple[int, int, int | None], tuple[float, list[tuple[int, str]]]] = {}
         self._lock = threading.Lock()
 
     def get(self, conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str]]:
-        key = (user_id, project_id)
+        key = (engine_key(conn), user_id, project_id)
         hit = self._data.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]

@@ -13,6 +13,7 @@ from seatflow.errors import NotFound
 from seatflow.store import answers as answers_repo
 from seatflow.store import catalog
 from seatflow.store import items as repo
+from seatflow.store.engine import engine_key
 from seatflow.store.queue import LeasedTask
 from seatflow.worktypes import get_work_type
 
@@ -25,15 +26,18 @@ class _ProjectCache:
     ttl = 5.0
 
     def __init__(self) -> None:
-        self._data: dict[int, tuple[float, Any]] = {}
+        self._data: dict[tuple[int, int], tuple[float, Any]] = {}
 
     def get(self, conn: Connection, project_id: int) -> Any:
-        hit = self._data.get(project_id)
+        key = (engine_key(conn), project_id)
+        hit = self._data.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         row = catalog.project_by_id(conn, project_id)
         if row is not None:
-            self._data[project_id] = (time.monotonic() + self.ttl, row)
+            if len(self._data) > 10_000:
+                self._data.clear()
+            self._data[key] = (time.monotonic() + self.ttl, row)
         return row
 
 

@@ -6,6 +6,7 @@ never both read, then both try to upgrade their lock (which would deadlock and f
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+_engine_serial = itertools.count(1)
+
+
+def engine_key(conn: Connection) -> int:
+    """A number unique to the connection's engine for the life of the process (for per-database caches)."""
+    engine = conn.engine
+    key = engine.__dict__.get("_seatflow_key")
+    if key is None:
+        key = next(_engine_serial)
+        engine.__dict__["_seatflow_key"] = key
+    return int(key)
 
 
 def _sqlite_setup(engine: Engine) -> None:
