@@ -1,0 +1,110 @@
+"""What every command shares: settings, the database, consoles, and turning errors into one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
+
+from seatflow.config import Settings, load_settings
+from seatflow.domain.actors import Actor, Role
+from seatflow.errors import SeatflowError
+from seatflow.i18n.cli import _
+from seatflow.store.engine import Database, make_engine
+from seatflow.store.migrate import current_revision, head_revision, upgrade
+
+# The CLI runs on the server itself and is trusted; services that need an actor get this one.
+CLI_ACTOR = Actor(id=0, username="cli", role=Role.ADMIN, locale="en")
+
+
+class CliFailure(SeatflowError):
+    """A user error found by the CLI itself (a file that can't be read, a busy port, ...)."""
+
+    code = "cli"
+    title = "Command failed"
+
+
+def fail(message: str) -> CliFailure:
+    """``raise fail(...)``: stop the command with a one-line message and exit code 1."""
+    return CliFailure(message)
+
+
+class SeatflowGroup(TyperGroup):
+    """The command group: user errors become one line on stderr and an exit code, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeatflowError as exc:
+            _die(exc.detail, 1)
+        except ValidationError as exc:  # settings from the environment
+            err = exc.errors()[0]
+            name = "SEATFLOW_" + "_".join(str(p) for p in err.get("loc", ())).upper()
+            _die(_("configuration error: {name}: {message}").format(name=name, message=err.get("msg")), 2)
+        except OperationalError as exc:
+            _die(_("database error: {message}").format(message=str(exc.orig or exc).strip().splitlines()[0]), 1)
+        except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+            _die(f"{exc.filename}: {exc.strerror}", 1)
+
+
+def _die(message: str, code: int) -> None:
+    typer.echo(_("error: {message}").format(message=message), err=True)
+    raise typer.Exit(code)
+
+
+def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
+    return typer.Typer(help=help_text, cls=SeatflowGroup, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
+                       **kwargs)
+
+
+def out() -> Console:
+    """A console on stdout, made per call so that redirected streams (tests, pipes) are honoured."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def database(conf: Settings, *, migrate: bool = False) -> Iterator[Database]:
+    """The configured database. ``migrate`` brings it to the newest schema; otherwise it must be there."""
+    url = conf.resolved_database_url()
+    parsed = make_url(url)
+    if not migrate and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).exists():
+            raise fail(_("there is no database at {path}; create it with `seatflow init` "
+                         "(or set SEATFLOW_HOME / SEATFLOW_DATABASE_URL)").format(path=parsed.database))
+    db = Database(make_engine(url, pool_size=conf.db_pool_size))
+    try:
+        if migrate:
+            upgrade(db.engine)
+        else:
+            current, head = current_revision(db.engine), head_revision()
+            if current is None:
+                raise fail(_("the database {url} has no Seatflow schema; run `seatflow init` or "
+                             "`seatflow db upgrade`").format(url=safe_url(url)))
+            if current != head:
+                raise fail(_("the database {url} is at schema {current}, the code needs {head}; "
+                             "run `seatflow db upgrade`").format(url=safe_url(url), current=current, head=head))
+        yield db
+    finally:
+        db.dispose()

@@ -1,0 +1,133 @@
+"""People and access: `init`, `user add`, `client add`, `team add`, `grant`, `token create`."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import typer
+
+from seatflow.domain.actors import Role
+from seatflow.i18n.cli import _
+from seatflow.services import accounts
+from seatflow.services._tx import transact
+from seatflow.store import catalog
+
+from ._common import database, fail, new_app, safe_url, settings
+
+user_app = new_app(_("Center users (admin, manager, lead, worker, client)."))
+client_app = new_app(_("Clients: the companies that send work."))
+team_app = new_app(_("Teams of workers, each led by a team lead."))
+token_app = new_app(_("API tokens for machines and scripts."))
+
+
+def new_password() -> str:
+    """A random password that is easy to type: 16 characters from letters and digits."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def init(
+    admin: Annotated[str, typer.Option(help=_("Username of the first admin."))] = "admin",
+) -> None:
+    """Create SEATFLOW_HOME and the database, migrate it, and add an admin with a random password."""
+    conf = settings()
+    home = conf.resolved_home()
+    home.mkdir(parents=True, exist_ok=True)
+    conf.resolved_media_dir().mkdir(parents=True, exist_ok=True)
+    conf.resolved_secret_key()  # created now, so every process started later shares it
+    with database(conf, migrate=True) as db:
+        typer.echo(_("home:     {path}").format(path=home))
+        typer.echo(_("database: {url} (schema up to date)").format(url=safe_url(conf.resolved_database_url())))
+        with db.read() as conn:
+            exists = catalog.user_by_username(conn, admin) is not None
+        if exists:
+            typer.echo(_("user {name!r} exists already; its password is unchanged").format(name=admin))
+            return
+        password = new_password()
+        transact(db, lambda c: accounts.create_user(c, None, username=admin, password=password, role="admin",
+                                                     locale="en"))
+    typer.echo(_("admin:    {name}  password: {password}").format(name=admin, password=password))
+    typer.echo(_("Keep this password: it is shown only once. Next: `seatflow serve`."))
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help=_("Login name: 2-64 letters, digits or . _ @ -"))],
+    role: Annotated[Role, typer.Option(help=_("What the user does."))] = Role.WORKER,
+    password: Annotated[str | None, typer.Option(help=_("Password (else --generate, or you are asked)."))] = None,
+    generate: Annotated[bool, typer.Option("--generate", help=_("Make up a random password and print it."))]
+    = False,
+    no_password: Annotated[bool, typer.Option("--no-password", help=_("No login; API tokens only."))] = False,
+    client: Annotated[str | None, typer.Option(help=_("Client slug (client users only)."))] = None,
+    team: Annotated[str | None, typer.Option(help=_("Team name."))] = None,
+    locale: Annotated[str | None, typer.Option(help=_("Interface language: zh_CN or en."))] = None,
+    display_name: Annotated[str | None, typer.Option(help=_("Name shown in the interface."))] = None,
+) -> None:
+    """Add a user."""
+    if sum([password is not None, generate, no_password]) > 1:
+        raise fail(_("give only one of --password, --generate and --no-password"))
+    conf = settings()
+    with database(conf) as db:
+        with db.read() as conn:  # before asking for a password, so a typo fails first
+            if catalog.user_by_username(conn, username) is not None:
+                raise fail(_("user {name!r} exists already").format(name=username))
+        if generate:
+            password = new_password()
+        elif password is None and not no_password:
+            password = typer.prompt(_("Password for {name}").format(name=username), hide_input=True,
+                                    confirmation_prompt=True)
+        uid = transact(db, lambda c: accounts.create_user(
+            c, None, username=username, password=password, role=role.value, display_name=display_name,
+            client_slug=client, team=team, locale=locale or conf.default_locale))
+    typer.echo(_("added user {name} (id {id}, role {role})").format(name=username, id=uid, role=role.value))
+    if generate:
+        typer.echo(_("password: {password}").format(password=password))
+
+
+@client_app.command("add")
+def client_add(
+    slug: Annotated[str, typer.Argument(help=_("Short id: lowercase letters, digits, - or _."))],
+    name: Annotated[str, typer.Option(help=_("The client's name."))],
+    webhook_url: Annotated[str | None, typer.Option(help=_("Where results are delivered."))] = None,
+) -> None:
+    """Add a client."""
+    with database(settings()) as db:
+        cid = transact(db, lambda c: accounts.create_client(c, None, slug=slug, name=name, webhook_url=webhook_url))
+    typer.echo(_("added client {slug} (id {id})").format(slug=slug, id=cid))
+
+
+@team_app.command("add")
+def team_add(name: Annotated[str, typer.Argument(help=_("Team name."))]) -> None:
+    """Add a team."""
+    with database(settings()) as db:
+        tid = transact(db, lambda c: accounts.create_team(c, None, name=name))
+    typer.echo(_("added team {name} (id {id})").format(name=name, id=tid))
+
+
+def grant(
+    username: Annotated[str, typer.Argument(help=_("The worker (or lead)."))],
+    project: Annotated[str, typer.Argument(help=_("Project slug."))],
+    skill: Annotated[list[str] | None, typer.Option(help=_("annotate or review; repeat for both."))] = None,
+) -> None:
+    """Qualify a user to work on a project."""
+    skills = skill or ["annotate"]
+    with database(settings()) as db:
+        for s in skills:
+            created = transact(db, lambda c, s=s: accounts.grant(c, None, username=username, project_slug=project,
+                                                                 skill=s))
+            msg = _("{user} may now {skill} in {project}") if created else \
+                _("{user} could already {skill} in {project}")
+            typer.echo(msg.format(user=username, skill=s, project=project))
+
+
+@token_app.command("create")
+def token_create(
+    username: Annotated[str, typer.Argument(help=_("Whose token."))],
+    name: Annotated[str, typer.Option(help=_("A label to recognise the token by."))] = "cli",
+) -> None:
+    """Create an API token; it is printed once (only its hash is stored)."""
+    with database(settings()) as db:
+        token = transact(db, lambda c: accounts.create_token(c, None, username=username, name=name))
+    typer.echo(token)
+    typer.echo(_("Send it as 'Authorization: Bearer <token>'; it is not shown again."), err=True)

@@ -1,0 +1,87 @@
+"""`project create --file` and `status`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.table import Table
+
+from seatflow.errors import SeatflowError
+from seatflow.i18n.cli import _
+from seatflow.services import projects, status
+from seatflow.services._tx import transact
+
+from ._common import database, fail, new_app, out, settings
+
+project_app = new_app(_("Projects: a client's work of one work type, with its workflow and SLA."))
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """A project spec from a YAML or JSON file; syntax errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise fail(_("{file}: not UTF-8 text").format(file=path)) from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise fail(_("{file}:{line}: not valid JSON ({message})").format(
+                file=path, line=exc.lineno, message=exc.msg)) from None
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise fail(_("{where}: not valid YAML ({message})").format(where=where, message=problem)) from None
+    if not isinstance(data, dict):
+        raise fail(_("{file}: a project file must be a mapping of fields (slug, name, client, work_type, ...)")
+                   .format(file=path))
+    return data
+
+
+@project_app.command("create")
+def project_create(
+    file: Annotated[Path, typer.Option("--file", "-f", help=_("project.yaml or project.json"), exists=True,
+                                       dir_okay=False)],
+) -> None:
+    """Create a project from a YAML or JSON file."""
+    spec = read_spec(file)
+    with database(settings()) as db:
+        try:
+            pid = transact(db, lambda c: projects.create_project(c, None, spec))
+        except SeatflowError as exc:
+            if exc.field:
+                raise fail(_("{file}: field {field!r}: {message}").format(
+                    file=file, field=exc.field, message=exc.detail)) from None
+            raise fail(f"{file}: {exc.detail}") from None
+    typer.echo(_("created project {slug} (id {id})").format(slug=spec["slug"], id=pid))
+
+
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON instead of a table."))] = False,
+) -> None:
+    """Projects with their items, backlog, work in progress, done, SLA at risk and overdue."""
+    with database(settings()) as db, db.read() as conn:
+        rows = status.project_status(conn, None)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        typer.echo(_("no projects yet: create one with `seatflow project create --file project.yaml`"))
+        return
+    table = Table(title=_("Projects"))
+    for header in (_("project"), _("client"), _("work type")):
+        table.add_column(header)
+    for header in (_("items"), _("backlog"), _("in progress"), _("done"), _("at risk"), _("overdue")):
+        table.add_column(header, justify="right")
+    for r in rows:
+        table.add_row(r.slug, r.client, r.work_type, str(r.items), str(r.backlog), str(r.in_progress), str(r.done),
+                      str(r.at_risk), str(r.overdue))
+    out().print(table)
