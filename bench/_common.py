@@ -1,0 +1,254 @@
+"""Helpers shared by the benchmarks: PostgreSQL databases, percentiles, CPU accounting, tables.
+
+The benchmarks are scripts (``.venv/bin/python bench/dispatch.py``), not a package: they import this
+module from their own folder.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sqlite3
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_NAME = re.compile(r"^[a-z0-9_]{1,63}$")
+
+
+# --- PostgreSQL databases -----------------------------------------------------------------------
+
+
+def pg_url_for(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def pg_admin(admin_url: str, sql: str) -> None:
+    engine = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def pg_create(admin_url: str, name: str) -> str:
+    """Create a fresh database ``name`` (dropped first if a crashed run left it) and return its URL."""
+    if not _NAME.match(name):
+        raise ValueError(f"database name {name!r} must be lowercase letters, digits and _")
+    pg_drop(admin_url, name)
+    pg_admin(admin_url, f'CREATE DATABASE "{name}"')
+    return pg_url_for(admin_url, name)
+
+
+def pg_drop(admin_url: str, name: str) -> None:
+    if not _NAME.match(name):
+        raise ValueError(f"database name {name!r} must be lowercase letters, digits and _")
+    pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    """``postgresql+psycopg://...`` -> ``postgresql://...`` for psycopg.connect."""
+    u = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return u.render_as_string(hide_password=False)
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile of an already sorted sequence (nan when empty)."""
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, int(round(p / 100.0 * len(sorted_values) + 0.5)) - 1))
+    return sorted_values[k]
+
+
+@dataclass
+class Latency:
+    n: int
+    p50: float
+    p95: float
+    p99: float
+    mean: float
+    max: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Latency:
+        s = sorted(seconds)
+        if not s:
+            nan = float("nan")
+            return cls(0, nan, nan, nan, nan, nan)
+        ms = 1000.0
+        return cls(len(s), percentile(s, 50) * ms, percentile(s, 95) * ms, percentile(s, 99) * ms,
+                   sum(s) / len(s) * ms, s[-1] * ms)
+
+
+# --- CPU accounting -----------------------------------------------------------------------------
+
+_CLK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: str) -> tuple[str, int, float] | None:
+    """(comm, ppid, cpu seconds) of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    lpar, rpar = raw.index("("), raw.rindex(")")
+    comm = raw[lpar + 1:rpar]
+    fields = raw[rpar + 2:].split()
+    ppid = int(fields[1])
+    cpu = (int(fields[11]) + int(fields[12])) / _CLK  # utime + stime
+    return comm, ppid, cpu
+
+
+def _machine_busy() -> tuple[float, float]:
+    with open("/proc/stat") as fh:
+        parts = fh.readline().split()[1:]
+    vals = [int(x) for x in parts]
+    idle = vals[3] + vals[4]
+    return (sum(vals) - idle) / _CLK, sum(vals) / _CLK
+
+
+class CpuMeter:
+    """CPU seconds per second spent, during a window, by: the server processes (descendants of the
+    given roots), PostgreSQL backends, this benchmark process (and its children), and the whole
+    machine. Printed next to each run, so that one sees which side saturates the cores."""
+
+    def __init__(self, server_roots: Sequence[int]) -> None:
+        self.roots = set(server_roots)
+        self._t0 = 0.0
+        self._snap: dict[str, float] = {}
+        self._busy0 = 0.0
+
+    def _groups(self) -> dict[str, float]:
+        procs: dict[int, tuple[str, int, float]] = {}
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                st = _proc_stat(pid)
+                if st is not None:
+                    procs[int(pid)] = st
+        me = os.getpid()
+
+        def under(pid: int, roots: set[int]) -> bool:
+            seen = 0
+            while pid > 1 and seen < 64:
+                if pid in roots:
+                    return True
+                st = procs.get(pid)
+                if st is None:
+                    return False
+                pid = st[1]
+                seen += 1
+            return False
+
+        out = {"server": 0.0, "postgres": 0.0, "bench": 0.0}
+        for pid, (comm, _ppid, cpu) in procs.items():
+            if self.roots and under(pid, self.roots):
+                out["server"] += cpu
+            elif comm == "postgres" or comm.startswith("postgres"):
+                out["postgres"] += cpu
+            elif under(pid, {me}):
+                out["bench"] += cpu
+        return out
+
+    def start(self) -> None:
+        self._t0 = time.perf_counter()
+        self._snap = self._groups()
+        self._busy0 = _machine_busy()[0]
+
+    def stop(self) -> dict[str, float]:
+        dt = time.perf_counter() - self._t0
+        now = self._groups()
+        out = {k: max(0.0, now[k] - self._snap.get(k, 0.0)) / dt for k in now}
+        out["machine"] = (_machine_busy()[0] - self._busy0) / dt
+        return out
+
+
+def cpu_text(cpu: dict[str, float] | None) -> str:
+    if not cpu:
+        return ""
+    other = cpu["machine"] - cpu["server"] - cpu["postgres"] - cpu["bench"]
+    return (f"server {cpu['server']:.2f} pg {cpu['postgres']:.2f} bench {cpu['bench']:.2f} "
+            f"other {max(0.0, other):.2f}")
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+
+def machine_info(pg_admin_url: str | None = None) -> dict[str, str]:
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            models = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        info["cpu"] = models[0] if models else "?"
+    except OSError:
+        info["cpu"] = "?"
+    info["nproc"] = str(os.cpu_count())
+    try:
+        with open("/proc/meminfo") as fh:
+            kb = int(next(line for line in fh if line.startswith("MemTotal")).split()[1])
+        info["memory"] = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        info["memory"] = "?"
+    info["python"] = platform.python_version()
+    info["sqlite"] = sqlite3.sqlite_version
+    info["kernel"] = platform.release()
+    if pg_admin_url:
+        try:
+            engine = create_engine(pg_admin_url, poolclass=NullPool)
+            with engine.connect() as conn:
+                info["postgres"] = str(conn.execute(text("SHOW server_version")).scalar())
+            engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - informative only
+            info["postgres"] = f"unavailable ({type(exc).__name__})"
+    try:
+        info["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                     cwd=os.path.dirname(__file__), check=False).stdout.strip() or "?"
+    except OSError:
+        info["git"] = "?"
+    return info
+
+
+def print_machine(info: dict[str, str]) -> None:
+    print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, r in enumerate(cells):
+        padded = (c.rjust(w) if n and _numeric(c) else c.ljust(w) for c, w in zip(r, widths, strict=True))
+        lines.append("  ".join(padded).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(c: object) -> str:
+    if isinstance(c, float):
+        if c != c:  # nan
+            return "-"
+        return f"{c:.1f}" if abs(c) >= 10 else f"{c:.2f}"
+    return str(c)
+
+
+def _numeric(s: str) -> bool:
+    try:
+        float(s.rstrip("x%"))
+        return True
+    except ValueError:
+        return False
