@@ -26,6 +26,27 @@ def _loc(loc: Any) -> str:
     return out or "request"
 
 
+_FRIENDLY = {
+    "extra_forbidden": "unknown field; remove it (the fields are listed at /docs)",
+    "missing": "this field is required",
+}
+
+
+def _describe(err: Any) -> tuple[str, str]:
+    """(field, message) of one request validation error, in words a person can act on."""
+    loc = tuple(err.get("loc", ()))
+    kind = err.get("type", "")
+    if kind == "json_invalid":
+        why = (err.get("ctx") or {}).get("error") or err.get("msg") or "JSON decode error"
+        at = f" at character {loc[-1]}" if len(loc) > 1 and isinstance(loc[-1], int) else ""
+        return "body", f"the request body is not valid JSON ({why}{at}); send a JSON object"
+    if loc == ("body",):
+        if kind == "missing":
+            return "body", "the request body is missing; send a JSON object (Content-Type: application/json)"
+        return "body", f"the request body must be a JSON object ({err.get('msg')})"
+    return _loc(loc), _FRIENDLY.get(kind) or str(err.get("msg") or "invalid value")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(SeatflowError)
     async def _seatflow_error(request: Request, exc: SeatflowError) -> JSONResponse:
@@ -34,19 +55,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _loc(first.get("loc", ()))
+        described = [_describe(e) for e in exc.errors()[:20]] or [("request", "invalid request")]
+        field, message = described[0]
         return problem_response(
             422,
             {
                 "type": "https://seatflow.dev/problems/validation-failed",
                 "title": "The input is not valid",
                 "status": 422,
-                "detail": f"{field}: {first.get('msg')}",
+                "detail": f"{field}: {message}",
                 "field": field,
                 "instance": request.url.path,
-                "errors": [{"field": _loc(e.get("loc", ())), "message": e.get("msg")} for e in errors[:20]],
+                "errors": [{"field": f, "message": m} for f, m in described],
             },
         )
 
