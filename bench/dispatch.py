@@ -248,16 +248,8 @@ def _free_port() -> int:
 
 
 def app_target() -> tuple[list[str], str]:
-    """uvicorn arguments naming the app factory: seatflow.asgi if present, else bench/_asgi.py."""
-    try:
-        import importlib
-
-        mod = importlib.import_module("seatflow.asgi")
-        if hasattr(mod, "app_from_env"):
-            return ["seatflow.asgi:app_from_env"], "seatflow.asgi:app_from_env"
-    except ImportError:
-        pass
-    return ["--app-dir", str(Path(__file__).resolve().parent), "_asgi:app_from_env"], "bench/_asgi.py:app_from_env"
+    """uvicorn arguments naming the app factory (what `seatflow serve --workers N` runs)."""
+    return ["seatflow.asgi:app_from_env"], "seatflow.asgi:app_from_env"
 
 
 class Server:
@@ -540,10 +532,10 @@ def run_http(bench: BenchDb, server: Server, n: int, warmup: float, duration: fl
     return _finish(bench.kind, bench.items, "http", n, tally, w0, w1, cpu)
 
 
-def run_open_loop(bench: BenchDb, server: Server, seats: int, think: float, duration: float) -> Run:
+def run_open_loop(bench: BenchDb, server: Server, seats: int, think: float, warmup: float, duration: float) -> Run:
     meter = CpuMeter([server.proc.pid] if server.proc else [])
     loop = _new_loop()
-    warmup = think + 2.0
+    warmup += think  # every seat has started (they start spread over one think time)
     try:
         tally, w0, w1, cpu = loop.run_until_complete(
             _http_open(server.port, bench.tokens[:seats], think, warmup, duration, meter))
@@ -971,7 +963,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.smoke:
-        args.items, args.workers, args.duration, args.warmup = "1500", "1,4", 1.0, 0.3
+        args.items, args.workers, args.duration, args.warmup = "5000", "1,4", 1.0, 0.3
         if args.open_loop_seats == 0:
             args.open_loop_seats = 20
         args.think = 0.2 if args.think == 4.0 else args.think
@@ -1016,7 +1008,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"{time.perf_counter() - t_main:6.1f}s" + run.line(), flush=True)
                 if args.open_loop_seats:
                     reset(bench)
-                    run = run_open_loop(bench, server, args.open_loop_seats, args.think, ol_duration)
+                    run = run_open_loop(bench, server, args.open_loop_seats, args.think, args.warmup, ol_duration)
                     runs.append(run)
                     print(f"{time.perf_counter() - t_main:6.1f}s" + run.line(), flush=True)
         finally:

@@ -1,0 +1,70 @@
+"""CI smoke of the benchmarks: bench/dispatch.py and bench/import_.py run end to end with --smoke.
+
+They run as subprocesses, as a developer runs them, on each selected backend (the [postgres] runs use
+the session's PostgreSQL server, through --pg-url). The figures are not judged here (the machine
+running CI is not the benchmark machine): only that every run finishes, every measured rate and
+latency is a positive number, no request failed, and the summary with the targets is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
+
+
+def _run(script: str, db_backend: str, request: pytest.FixtureRequest, *extra: str) -> tuple[str, list[dict[str, Any]]]:
+    cmd = [sys.executable, str(BENCH / script), "--db", db_backend, "--smoke", *extra]
+    if db_backend == "postgres":
+        cmd += ["--pg-url", request.getfixturevalue("pg_server").admin_url]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATFLOW_")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=150, cwd=ROOT, env=env, check=False)
+    assert proc.returncode == 0, f"{script} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    results = [json.loads(line[len("RESULT "):]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    return proc.stdout, results
+
+
+def _positive(value: Any, what: str) -> None:
+    assert isinstance(value, int | float) and not math.isnan(value) and value > 0, f"{what} = {value!r}"
+
+
+def test_dispatch_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
+    out, results = _run("dispatch.py", db_backend, request)
+    assert "== summary: closed loop" in out and "== summary: open loop" in out and "== targets" in out, out
+    closed = {(r["mode"], r["workers"]): r for r in results if r["mode"] != "open-loop"}
+    assert set(closed) == {(m, n) for m in ("http", "sql", "direct") for n in (1, 4)}, sorted(closed)
+    for (mode, n), r in closed.items():
+        assert r["db"] == db_backend and r["errors"] == 0, r
+        _positive(r["cycles_per_s"], f"{mode} N={n} cycles/s")
+        for p in ("p50", "p95", "p99"):
+            _positive(r["lease"][p], f"{mode} N={n} lease {p}")
+        _positive(r["submit"]["p50"], f"{mode} N={n} submit p50")
+    (ol,) = [r for r in results if r["mode"] == "open-loop"]
+    assert ol["errors"] == 0, ol
+    _positive(ol["offered_per_s"], "open-loop offered/s")
+    _positive(ol["cycles_per_s"], "open-loop achieved/s")
+    _positive(ol["lease"]["p99"], "open-loop lease p99")
+    assert f"{closed[('http', 4)]['cycles_per_s']:.1f}" in out  # the summary table shows the figures
+
+
+def test_import_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
+    out, results = _run("import_.py", db_backend, request)
+    assert "== summary" in out and "== targets" in out and "peak RSS" in out, out
+    runs = {r["mode"]: r for r in results}
+    assert set(runs) == {"import", "raw", "ratio"}, sorted(runs)
+    for mode in ("import", "raw"):
+        r = runs[mode]
+        assert r["db"] == db_backend and r["rows"] == 2000, r
+        _positive(r["rows_per_s"], f"{mode} rows/s")
+        _positive(r["maxrss_mb"], f"{mode} peak RSS")
+    _positive(runs["ratio"]["ratio"], "import/raw ratio")
+    assert math.isclose(runs["ratio"]["ratio"], runs["import"]["rows_per_s"] / runs["raw"]["rows_per_s"])
