@@ -62,12 +62,14 @@ PROJECTS: list[dict[str, Any]] = [
 SHARES = {"face-landmarks": 0.3, "review-sentiment": 0.25, "short-video-moderation": 0.25, "after-sales": 0.2}
 
 # username, role, display name, team index, client slug, locale, {project: skills}
-ANNOTATE, BOTH = ("annotate",), ("annotate", "review")
-TEAM_A = {"face-landmarks": ANNOTATE, "review-sentiment": ANNOTATE}
-TEAM_A_SENIOR = {"face-landmarks": BOTH, "review-sentiment": BOTH}
-TEAM_B = {"short-video-moderation": ANNOTATE, "after-sales": ANNOTATE}
-TEAM_B_SENIOR = {"short-video-moderation": BOTH, "after-sales": BOTH}
-PEOPLE: list[tuple[str, str, str, int | None, str | None, str, dict[str, tuple[str, ...]]]] = [
+Skills = dict[str, tuple[str, ...]]
+ANNOTATE: tuple[str, ...] = ("annotate",)
+BOTH: tuple[str, ...] = ("annotate", "review")
+TEAM_A: Skills = {"face-landmarks": ANNOTATE, "review-sentiment": ANNOTATE}
+TEAM_A_SENIOR: Skills = {"face-landmarks": BOTH, "review-sentiment": BOTH}
+TEAM_B: Skills = {"short-video-moderation": ANNOTATE, "after-sales": ANNOTATE}
+TEAM_B_SENIOR: Skills = {"short-video-moderation": BOTH, "after-sales": BOTH}
+PEOPLE: list[tuple[str, str, str, int | None, str | None, str, Skills]] = [
     ("admin", "admin", "系统管理员 Admin", None, None, "en", {}),
     ("manager", "manager", "运营经理 刘洋", None, None, "zh_CN", {}),
     ("lead_a", "lead", "组长 陈静", 0, None, "zh_CN", TEAM_A_SENIOR),
@@ -117,9 +119,9 @@ def build(db: Database, conf: Settings, *, items: int = 300, reset: bool = False
             if catalog.client_by_slug(conn, slug) is None:
                 accounts.create_client(conn, None, slug=slug, name=name)
                 created = True
-        for team in TEAMS:
-            if catalog.team_by_name(conn, team) is None:
-                accounts.create_team(conn, None, name=team)
+        for team_name in TEAMS:
+            if catalog.team_by_name(conn, team_name) is None:
+                accounts.create_team(conn, None, name=team_name)
         for spec in PROJECTS:
             if catalog.project_by_slug(conn, spec["slug"]) is None:
                 projects.create_project(conn, None, spec)
@@ -225,7 +227,7 @@ def _color(rng: random.Random, lo: int = 60, hi: int = 230) -> tuple[int, int, i
     return (rng.randint(lo, hi), rng.randint(lo, hi), rng.randint(lo, hi))
 
 
-def _draw_person(draw: ImageDraw.ImageDraw, rng: random.Random, cx: float, cy: float, fw: float,
+def _draw_person(draw: Any, rng: random.Random, cx: float, cy: float, fw: float,
                  size: tuple[int, int], glasses: bool) -> dict[str, Any]:
     """A simple face; returns its box and five landmarks (left/right as seen in the image)."""
     w, h = size
@@ -340,6 +342,8 @@ def faces(n: int, media_root: Path) -> Iterator[Record]:
 
 # -- content: texts ------------------------------------------------------------------------------
 CITIES = ["成都", "重庆", "内江", "绵阳", "宜宾", "自贡", "泸州", "乐山"]
+CITIES_EN = ["Chengdu", "Chongqing", "Neijiang", "Mianyang", "Yibin", "Zigong", "Luzhou", "Leshan"]
+NAMES_EN = ["Li Wei", "Zhang Min", "Wang Fang", "Chen Jing", "Anna", "Mr. Liu"]
 PRODUCTS_ZH = ["小米空气净化器 4", "华为 Mate 60 手机壳", "三只松鼠坚果礼盒", "李宁跑鞋 超轻21", "美的电饭煲",
                "安踏羽绒服", "九阳豆浆机", "罗技无线鼠标", "良品铺子零食大礼包", "格力电风扇"]
 PRODUCTS_EN = ["Anker power bank", "Logitech keyboard", "Philips shaver", "Lenovo ThinkPad charger",
@@ -370,10 +374,13 @@ def texts(n: int, media_root: Path) -> Iterator[Record]:
     due = (utcnow() + timedelta(days=2)).isoformat()
     for i in range(1, n + 1):
         rng = _rng("review-sentiment", i)
-        english = rng.random() < 0.3
+        english = i % 3 == 0  # a third of the reviews are in English
         _sentiment, template = rng.choice(REVIEWS_EN if english else REVIEWS_ZH)
-        product = rng.choice(PRODUCTS_EN if english else PRODUCTS_ZH)
-        text = template.format(city=rng.choice(CITIES), product=product, name=_person(rng))
+        if english:
+            text = template.format(city=rng.choice(CITIES_EN), product=rng.choice(PRODUCTS_EN),
+                                   name=rng.choice(NAMES_EN))
+        else:
+            text = template.format(city=rng.choice(CITIES), product=rng.choice(PRODUCTS_ZH), name=_person(rng))
         yield Record("demo/review-sentiment", i, {
             "external_id": f"review-{i:04d}", "deadline": due,
             "payload": {"text": text, "meta": {"lang": "en" if english else "zh", "shop": "京东 JD.com"}}})
@@ -410,7 +417,7 @@ def moderation(n: int, media_root: Path) -> Iterator[Record]:
         risk, caption = rng.choice(CAPTIONS)
         score = round(min(max(risk + rng.uniform(-0.05, 0.1), 0.0), 1.0), 2)
         meta = {"author": f"user{rng.randint(10000, 99999)}", "caption": caption, "platform": "short-video"}
-        if rng.random() < 0.45:
+        if i % 2 == 0:  # half are video covers (images), half captions or comments (text)
             ref = f"{MEDIA_FOLDER}/short-video-moderation/cover_{i:04d}.jpg"
             path = media_root / ref
             if not path.exists():

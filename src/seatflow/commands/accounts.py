@@ -6,6 +6,7 @@ import secrets
 from typing import Annotated
 
 import typer
+from sqlalchemy import Connection
 
 from seatflow.domain.actors import Role
 from seatflow.i18n.cli import _
@@ -114,8 +115,10 @@ def grant(
     skills = skill or ["annotate"]
     with database(settings()) as db:
         for s in skills:
-            created = transact(db, lambda c, s=s: accounts.grant(c, None, username=username, project_slug=project,
-                                                                 skill=s))
+            def run(conn: Connection, s: str = s) -> bool:
+                return accounts.grant(conn, None, username=username, project_slug=project, skill=s)
+
+            created = transact(db, run)
             msg = _("{user} may now {skill} in {project}") if created else \
                 _("{user} could already {skill} in {project}")
             typer.echo(msg.format(user=username, skill=s, project=project))

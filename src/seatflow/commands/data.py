@@ -17,6 +17,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -91,8 +92,12 @@ def import_command(
                                            work_type=row.work_type)
             with progress_bar() as bar:
                 task = bar.add_task(path.name, total=count_records(path))
+
+                def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
+                    bar.advance(task, n)
+
                 report = imports.import_records(db, None, row.slug, records, source=str(path), batch_size=size,
-                                                progress=lambda n, task=task: bar.advance(task, n))
+                                                progress=advance)
             typer.echo(_("{path}: read {read}, imported {imported}, skipped {skipped} (already there), "
                          "batch {batch}").format(path=path, read=report.read, imported=report.imported,
                                                  skipped=report.skipped, batch=report.batch_id))
