@@ -143,7 +143,9 @@ def get_project(ref: str, actor: CurrentActor, db: Db) -> dict[str, Any]:
 
 
 @router.get("/status", summary="Backlog, in progress, done and SLA risk per project")
-def project_status(actor: CurrentActor, db: Db) -> dict[str, Any]:
+def project_status(request: Request, actor: CurrentActor, db: Db, paging: Paging) -> dict[str, Any]:
+    """Paged like every list; the rows are under ``projects``."""
     with db.read() as conn:
-        rows = status.project_status(conn, actor)
-    return {"projects": [r.as_dict() for r in rows]}
+        rows, total = status.project_status_page(conn, actor, offset=paging.offset, limit=paging.limit)
+    body = paging.envelope(request, [r.as_dict() for r in rows], total)
+    return {"projects": body.pop("items"), **body}

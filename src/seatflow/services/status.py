@@ -59,16 +59,30 @@ def work_today(conn: Connection, actor: Actor, *, now: datetime | None = None) -
     return WorkToday(answers=answers, reviews=reviewed, since=since)
 
 
-def project_status(conn: Connection, actor: Actor | None, *, now: datetime | None = None) -> list[ProjectStatus]:
-    """One row per project the actor may see. 'At risk': active items due within 30 minutes."""
-    now = now or utcnow()
-    client_id = actor.client_id if actor is not None and actor.role is Role.CLIENT else None
+def _status_scope(actor: Actor | None) -> int | None:
+    """The client whose projects ``actor`` may see (None: all); workers see no status."""
     if actor is not None and actor.role is Role.WORKER:
         actor.require(Role.ADMIN, Role.MANAGER, Role.LEAD, Role.CLIENT)
-    rows = reports.project_status(conn, client_id=client_id, now=now, risk_until=now + RISK_WINDOW)
+    return actor.client_id if actor is not None and actor.role is Role.CLIENT else None
+
+
+def project_status(conn: Connection, actor: Actor | None, *, now: datetime | None = None, offset: int = 0,
+                   limit: int | None = None) -> list[ProjectStatus]:
+    """One row per project the actor may see. 'At risk': active items due within 30 minutes."""
+    now = now or utcnow()
+    client_id = _status_scope(actor)
+    rows = reports.project_status(conn, client_id=client_id, now=now, risk_until=now + RISK_WINDOW,
+                                  offset=offset, limit=limit)
     return [
         ProjectStatus(id=r.id, slug=r.slug, name=r.name, client=r.client, work_type=r.work_type, items=int(r.n_items),
                       done=int(r.done), backlog=int(r.backlog), in_progress=int(r.in_progress),
                       at_risk=int(r.at_risk), overdue=int(r.overdue))
         for r in rows
     ]
+
+
+def project_status_page(conn: Connection, actor: Actor | None, *, offset: int, limit: int,
+                        now: datetime | None = None) -> tuple[list[ProjectStatus], int]:
+    """One page of :func:`project_status`, and how many projects there are in all."""
+    rows = project_status(conn, actor, now=now, offset=offset, limit=limit)
+    return rows, reports.count_projects(conn, client_id=_status_scope(actor))

@@ -10,8 +10,18 @@ from sqlalchemy import Connection, and_, case, func, select
 from .tables import clients, items, projects, reviews, submissions, tasks
 
 
-def project_status(conn: Connection, *, client_id: int | None, now: datetime, risk_until: datetime) -> list[Any]:
-    """Per project: items total/done, tasks ready/leased, active items past or near their deadline."""
+def count_projects(conn: Connection, *, client_id: int | None) -> int:
+    q = select(func.count()).select_from(projects)
+    if client_id is not None:
+        q = q.where(projects.c.client_id == client_id)
+    return int(conn.execute(q).scalar_one())
+
+
+def project_status(conn: Connection, *, client_id: int | None, now: datetime, risk_until: datetime,
+                   offset: int = 0, limit: int | None = None) -> list[Any]:
+    """Per project: items total/done, tasks ready/leased, active items past or near their deadline.
+
+    ``offset``/``limit`` page the projects (in id order)."""
     item_counts = (
         select(
             items.c.project_id,
@@ -60,6 +70,10 @@ def project_status(conn: Connection, *, client_id: int | None, now: datetime, ri
     )
     if client_id is not None:
         q = q.where(projects.c.client_id == client_id)
+    if offset:
+        q = q.offset(offset)
+    if limit is not None:
+        q = q.limit(limit)
     return list(conn.execute(q))
 
 
