@@ -425,3 +425,19 @@ def test_serve_answers_healthz_login_and_docs(server: tuple[str, subprocess.Pope
     assert proc.wait(timeout=15) == 0
     output = proc.stdout.read() if proc.stdout else ""
     assert f"{base}/login" in output and f"{base}/docs" in output
+
+
+def test_every_command_is_in_the_readme() -> None:
+    import typer.main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    group: Any = typer.main.get_command(app)
+    names = []
+    for name, command in group.commands.items():
+        subcommands = getattr(command, "commands", None)
+        names += [f"seatflow {name} {sub}" for sub in subcommands] if subcommands else [f"seatflow {name}"]
+    assert len(names) >= 15
+    missing = [n for n in names if f"`{n}" not in readme]
+    assert missing == [], "document these commands in the README's command table"
+    assert readme.split("```sh\n", 1)[1].split("```", 1)[0].count("\n") == 2, "README opens with two commands"
+    assert "bash scripts/demo" in readme.split("```")[1] and "bash scripts/test" in readme.split("```")[1]
