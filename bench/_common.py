@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -121,8 +122,12 @@ def _machine_busy() -> tuple[float, float]:
 
 class CpuMeter:
     """CPU seconds per second spent, during a window, by: the server processes (descendants of the
-    given roots), PostgreSQL backends, this benchmark process (and its children), and the whole
-    machine. Printed next to each run, so that one sees which side saturates the cores."""
+    given roots), PostgreSQL (backends of the bench's database and the server's shared processes),
+    this benchmark process (and its children), and the whole machine; "other" is the rest: anything
+    else running on the machine. Printed next to each run, so that one sees which side saturates the
+    cores, and whether something foreign disturbed the run."""
+
+    db_name: str | None = None  # PostgreSQL backends of other databases count as "other" (set by the bench)
 
     def __init__(self, server_roots: Sequence[int]) -> None:
         self.roots = set(server_roots)
@@ -155,11 +160,24 @@ class CpuMeter:
         for pid, (comm, _ppid, cpu) in procs.items():
             if self.roots and under(pid, self.roots):
                 out["server"] += cpu
-            elif comm == "postgres" or comm.startswith("postgres"):
-                out["postgres"] += cpu
+            elif comm.startswith("postgres"):
+                if self._our_postgres(pid):
+                    out["postgres"] += cpu
             elif under(pid, {me}):
                 out["bench"] += cpu
         return out
+
+    def _our_postgres(self, pid: int) -> bool:
+        """A backend of our database, or a shared server process (WAL writer, checkpointer...)."""
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                title = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return False
+        is_backend = "127.0.0.1(" in title or "[local]" in title or "::1(" in title
+        if not is_backend:
+            return True
+        return self.db_name is None or f" {self.db_name} " in title
 
     def start(self) -> None:
         self._t0 = time.perf_counter()
@@ -252,3 +270,25 @@ def _numeric(s: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def foreign_load(seconds: float = 2.0) -> float:
+    """CPU cores busy over ``seconds`` (call while the benchmark itself is idle)."""
+    b0 = _machine_busy()[0]
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    return (_machine_busy()[0] - b0) / (time.perf_counter() - t0)
+
+
+def wait_quiet(max_busy: float, timeout: float, say: Any = print) -> float:
+    """Wait until the machine is nearly idle (at most ``max_busy`` cores busy over 2 s); returns the
+    last reading (it may be above ``max_busy`` when ``timeout`` ran out)."""
+    deadline = time.monotonic() + timeout
+    busy = foreign_load()
+    told = False
+    while busy > max_busy and time.monotonic() < deadline:
+        if not told:
+            say(f"   waiting for the machine to be quiet: {busy:.2f} cores busy (want <= {max_busy:.2f})")
+            told = True
+        busy = foreign_load()
+    return busy

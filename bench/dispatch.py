@@ -67,6 +67,7 @@ from _common import (  # noqa: E402
     pg_drop,
     print_machine,
     table,
+    wait_quiet,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -330,6 +331,9 @@ class Run:
     dry: bool = False  # the queue ran out during the window (throughput is over the part before)
     offered_per_s: float | None = None
     cpu: dict[str, float] | None = None
+    noisy: bool = False  # something foreign used more than --max-other cores during the window
+    profile: str = ""  # py-spy summary of the server during the window (--profile)
+    profile_files: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         lat = f"lease p50 {self.lease.p50:.1f} p95 {self.lease.p95:.1f} p99 {self.lease.p99:.1f} ms"
@@ -340,6 +344,8 @@ class Run:
             extra += f" ERRORS {self.errors} (first: {self.first_error[:160]})"
         if self.dry:
             extra += " QUEUE RAN DRY"
+        if self.noisy:
+            extra += " NOISY"
         return (f"  {self.db:8} {self.items:>9,} {self.mode:9} N={self.workers:<5} {self.cycles_per_s:8.1f} cycles/s"
                 f"  {lat}  submit p50 {self.submit.p50:.1f} ms{extra}  [cpu/s: {cpu_text(self.cpu)}]")
 
@@ -521,15 +527,36 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-def run_http(bench: BenchDb, server: Server, n: int, warmup: float, duration: float) -> Run:
+def run_http(bench: BenchDb, server: Server, n: int, warmup: float, duration: float,
+             profile_dir: Path | None = None) -> Run:
     meter = CpuMeter([server.proc.pid] if server.proc else [])
     loop = _new_loop()
+    samplers: list[Any] = []
+    if profile_dir is not None and server.proc is not None:
+        from _profile import Sampler
+
+        tag = f"{bench.kind}-{bench.items}-http-N{n}"
+        pid = server.proc.pid
+        timer = threading.Timer(warmup, lambda: samplers.append(Sampler(pid, profile_dir, tag, duration)))
+        timer.start()
     try:
         tally, w0, w1, cpu = loop.run_until_complete(
             _http_closed(server.port, bench.tokens[:n], warmup, duration, meter))
     finally:
         loop.close()
-    return _finish(bench.kind, bench.items, "http", n, tally, w0, w1, cpu)
+    run = _finish(bench.kind, bench.items, "http", n, tally, w0, w1, cpu)
+    if profile_dir is not None:
+        from _profile import summarize
+
+        timer.join()
+        for smp in samplers:
+            smp.wait()
+        wall = [f for smp in samplers for f in smp.files]
+        gil = [f for smp in samplers for f in smp.gil_files]
+        run.profile = (summarize(gil, title="CPU (samples of the thread holding the GIL)") + "\n"
+                       + summarize(wall, top=8, title="wall clock (samples of every non-idle thread)"))
+        run.profile_files = [str(f) for f in wall + gil]
+    return run
 
 
 def run_open_loop(bench: BenchDb, server: Server, seats: int, think: float, warmup: float, duration: float) -> Run:
@@ -958,17 +985,34 @@ def main(argv: list[str] | None = None) -> int:
                     help="SQLAlchemy URL of a database on the PostgreSQL server to create bench databases on")
     ap.add_argument("--show-statements", action="store_true",
                     help="print the statements of one service cycle (to compare with the sql baseline)")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="sample the server with py-spy during the HTTP runs of --profile-workers; "
+                    "raw stacks go to DIR, a summary is printed")
+    ap.add_argument("--profile-workers", default="64", help="which closed-loop N to profile (comma-separated)")
+    ap.add_argument("--max-other", type=float, default=0.15,
+                    help="cores of foreign load tolerated during a window: before each run the bench waits "
+                    "for a quiet machine, and runs a disturbed run again (0: off; --smoke sets 0)")
+    ap.add_argument("--retries", type=int, default=2, help="how often a disturbed run is run again")
+    ap.add_argument("--quiet-timeout", type=float, default=900.0,
+                    help="longest wait for a quiet machine before a run (seconds)")
     ap.add_argument("--keep", action="store_true", help="keep the databases (their location is printed)")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI: finishes in well under 30 s")
     args = ap.parse_args(argv)
 
     if args.smoke:
         args.items, args.workers, args.duration, args.warmup = "5000", "1,4", 1.0, 0.3
+        args.max_other = 0.0
         if args.open_loop_seats == 0:
             args.open_loop_seats = 20
         args.think = 0.2 if args.think == 4.0 else args.think
         args.open_loop_duration = args.open_loop_duration or 1.5
     sizes = parse_ints(args.items, "--items")
+    profile_ns = set(parse_ints(args.profile_workers, "--profile-workers"))
+    if args.profile:
+        from _profile import py_spy
+
+        if py_spy() is None:
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     workers = parse_ints(args.workers, "--workers")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     bad = sorted(set(modes) - {"http", "sql", "direct"})
@@ -987,30 +1031,10 @@ def main(argv: list[str] | None = None) -> int:
     for n_size, size in enumerate(sizes):
         print(f"\n== {args.db}: setting up {size:,} ready items, {n_users} workers ...", flush=True)
         bench = create_bench_db(args.db, size, n_users, args.pg_url, str(n_size))
+        CpuMeter.db_name = bench.pg_name
         print(f"   set-up took {bench.setup_seconds:.1f} s ({bench.url})", flush=True)
         try:
-            (n_lease, n_submit), kinds = count_statements(bench, args.show_statements)
-            raw = RawPg if args.db == "postgres" else RawSqlite
-            print(f"   statements per cycle through the services: lease {n_lease}, submit {n_submit} "
-                  f"({kinds}); the sql baseline sends {raw.n_lease} + {raw.n_submit}", flush=True)
-            reset(bench)
-            with Server(bench, processes) as server:
-                print(f"   server: uvicorn {server.target}, {processes} process(es), port {server.port}",
-                      flush=True)
-                for n in workers:
-                    for mode in modes:
-                        reset(bench)
-                        if mode == "http":
-                            run = run_http(bench, server, n, args.warmup, args.duration)
-                        else:
-                            run = run_baseline(bench, mode, n, processes, args.warmup, args.duration)
-                        runs.append(run)
-                        print(f"{time.perf_counter() - t_main:6.1f}s" + run.line(), flush=True)
-                if args.open_loop_seats:
-                    reset(bench)
-                    run = run_open_loop(bench, server, args.open_loop_seats, args.think, args.warmup, ol_duration)
-                    runs.append(run)
-                    print(f"{time.perf_counter() - t_main:6.1f}s" + run.line(), flush=True)
+            runs += bench_one_size(args, bench, workers, modes, processes, profile_ns, ol_duration, t_main)
         finally:
             if args.keep:
                 print(f"   kept: {bench.url}")
@@ -1018,6 +1042,60 @@ def main(argv: list[str] | None = None) -> int:
                 drop_bench_db(bench, args.pg_url)
     summarize(runs, args.db, sizes, workers)
     return 1 if any(r.errors for r in runs) else 0
+
+
+def bench_one_size(args: argparse.Namespace, bench: BenchDb, workers: list[int], modes: list[str],
+                   processes: int, profile_ns: set[int], ol_duration: float, t_main: float) -> list[Run]:
+    """Every run on one backlog: each closed-loop N in each mode, then the open loop."""
+    (n_lease, n_submit), kinds = count_statements(bench, args.show_statements)
+    raw = RawPg if bench.kind == "postgres" else RawSqlite
+    print(f"   statements per cycle through the services: lease {n_lease}, submit {n_submit} "
+          f"({kinds}); the sql baseline sends {raw.n_lease} + {raw.n_submit}", flush=True)
+    runs: list[Run] = []
+
+    def attempt(fn: Any) -> Run:
+        """Run ``fn`` from a reset backlog on a quiet machine; again if it was disturbed."""
+        for i in range(args.retries + 1):
+            if args.max_other > 0:
+                wait_quiet(args.max_other, args.quiet_timeout)
+            reset(bench)
+            run: Run = fn()
+            other = _other(run)
+            run.noisy = args.max_other > 0 and other > args.max_other
+            if not run.noisy or i == args.retries:
+                return run
+            print(f"   (disturbed: {other:.2f} cores of foreign load during the window; again)", flush=True)
+        raise AssertionError("unreachable")
+
+    def report(run: Run) -> None:
+        runs.append(run)
+        print(f"{time.perf_counter() - t_main:6.1f}s" + run.line(), flush=True)
+        if run.profile:
+            print(f"   py-spy, server processes, {run.mode} N={run.workers} (raw stacks: "
+                  f"{Path(run.profile_files[0]).parent}):\n{run.profile}", flush=True)
+
+    reset(bench)
+    with Server(bench, processes) as server:
+        print(f"   server: uvicorn {server.target}, {processes} process(es), port {server.port}", flush=True)
+        for n in workers:
+            for mode in modes:
+                if mode == "http":
+                    prof = Path(args.profile) if args.profile and n in profile_ns else None
+                    report(attempt(lambda n=n, prof=prof: run_http(bench, server, n, args.warmup, args.duration,
+                                                                   prof)))
+                else:
+                    report(attempt(lambda n=n, mode=mode: run_baseline(bench, mode, n, processes, args.warmup,
+                                                                       args.duration)))
+        if args.open_loop_seats:
+            report(attempt(lambda: run_open_loop(bench, server, args.open_loop_seats, args.think, args.warmup,
+                                                 ol_duration)))
+    return runs
+
+
+def _other(run: Run) -> float:
+    cpu = run.cpu or {}
+    return max(0.0, cpu.get("machine", 0.0) - cpu.get("server", 0.0) - cpu.get("postgres", 0.0)
+               - cpu.get("bench", 0.0))
 
 
 def _get(runs: list[Run], size: int, mode: str, n: int) -> Run | None:
@@ -1089,11 +1167,15 @@ def summarize(runs: list[Run], db: str, sizes: list[int], workers: list[int]) ->
     errors = sum(r.errors for r in runs)
     if errors:
         print(f"  ERRORS: {errors} failed requests/statements; see the lines above")
+    if any(r.noisy for r in runs):
+        print("  note: runs marked NOISY had foreign load on the machine during their window even after "
+              "retries: read their figures with care")
     if any(r.dry for r in runs):
         print("  note: the queue ran dry in some runs (marked above): their rate is over the part before that")
     print()
     for r in runs:
         d = asdict(r)
+        d.pop("profile")
         d["bench"] = "dispatch"
         print("RESULT " + json.dumps(d, default=str), flush=True)
 
