@@ -112,6 +112,11 @@ def _proc_stat(pid: str) -> tuple[str, int, float] | None:
     return comm, ppid, cpu
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy since boot (all cores)."""
+    return _machine_busy()[0]
+
+
 def _machine_busy() -> tuple[float, float]:
     with open("/proc/stat") as fh:
         parts = fh.readline().split()[1:]

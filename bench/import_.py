@@ -42,11 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     DEFAULT_PG_ADMIN_URL,
     libpq_url,
+    machine_busy,
     machine_info,
     pg_create,
     pg_drop,
     print_machine,
     table,
+    wait_quiet,
 )
 
 PROJECT = "bench-import"
@@ -125,14 +127,14 @@ def child_import(url: str, path: Path, batch_size: int, tmp: Path) -> dict[str, 
 
     work_type = _work_type(url)
     db = Database(make_engine(url))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     records = records_from(path, media_root=tmp / "media", project_slug=PROJECT, work_type=work_type)
     report = import_records(db, None, PROJECT, records, source=str(path), batch_size=batch_size)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     db.dispose()
     if report.error:
         raise SystemExit(f"the import stopped: {report.error}")
-    return {"rows": report.imported, "seconds": seconds}
+    return {"rows": report.imported, "seconds": seconds, "cpu_seconds": cpu}
 
 
 def _work_type(url: str) -> str:
@@ -155,12 +157,12 @@ def _sqlite_ts(dt: datetime) -> str:
 
 def child_raw(url: str, path: Path, batch_size: int) -> dict[str, Any]:
     """Same rows, no validation, no SQLAlchemy: COPY (PostgreSQL) / executemany (SQLite) per batch."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if url.startswith("sqlite"):
         rows = _raw_sqlite(url.removeprefix("sqlite:///"), path, batch_size)
     else:
         rows = _raw_pg(libpq_url(url), path, batch_size)
-    return {"rows": rows, "seconds": time.perf_counter() - t0}
+    return {"rows": rows, "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
 
 
 _TASKS_FROM_ITEMS = (
@@ -286,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="SQLAlchemy URL of a database on the PostgreSQL server to create bench databases on")
     ap.add_argument("--smoke", action="store_true", help="2,000 rows, for CI")
     ap.add_argument("--keep", action="store_true", help="keep the file and the databases")
+    ap.add_argument("--max-other", type=float, default=0.15,
+                    help="before each run, wait until at most this many cores are busy (0: don't wait)")
+    ap.add_argument("--quiet-timeout", type=float, default=900.0, help="longest wait for a quiet machine (s)")
     ap.add_argument("--child", choices=("import", "raw"), help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
@@ -295,12 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         out = (child_import(args.url, Path(args.file), args.batch_size, Path(args.tmp)) if args.child == "import"
                else child_raw(args.url, Path(args.file), args.batch_size))
-        out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        out["maxrss_mb"] = ru.ru_maxrss / 1024.0  # KiB on Linux
+
         print("CHILD " + json.dumps(out), flush=True)
         return 0
 
     if args.smoke:
         args.rows = 2000
+        args.max_other = 0.0
     if args.rows < 1:
         raise SystemExit("--rows must be at least 1")
     info = machine_info(args.pg_url if args.db == "postgres" else None)
@@ -320,7 +328,11 @@ def main(argv: list[str] | None = None) -> int:
             url, pg_name = fresh_database(args.db, tmp, args.pg_url, mode, args.work_type)
             if pg_name:
                 made.append(pg_name)
+            if args.max_other > 0:
+                wait_quiet(args.max_other, args.quiet_timeout)
+            busy0, t0 = machine_busy(), time.perf_counter()
             r = run_child(mode, url, path, args.batch_size, tmp)
+            r["machine_busy_cores"] = (machine_busy() - busy0) / (time.perf_counter() - t0)
             n_items, n_tasks = count_rows(url)
             if n_items != args.rows or n_tasks != args.rows:
                 raise SystemExit(f"the {mode} run left {n_items} items and {n_tasks} tasks, expected {args.rows} each")
@@ -328,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
                       "batch_size": args.batch_size, "rows_per_s": r["rows"] / r["seconds"]})
             results.append(r)
             print(f"  {args.db:8} {mode:6} {r['rows']:>9,} rows in {r['seconds']:7.1f} s = "
-                  f"{r['rows_per_s']:9,.0f} rows/s   peak RSS {r['maxrss_mb']:6.1f} MB", flush=True)
+                  f"{r['rows_per_s']:9,.0f} rows/s   peak RSS {r['maxrss_mb']:6.1f} MB   "
+                  f"[importer cpu {r['cpu_seconds'] / r['seconds']:.2f} cores; machine busy "
+                  f"{r['machine_busy_cores']:.2f} of {os.cpu_count()} cores]", flush=True)
             if pg_name and not args.keep:
                 pg_drop(args.pg_url, pg_name)
                 made.remove(pg_name)
