@@ -31,7 +31,6 @@ def new_password() -> str:
 def init(
     admin: Annotated[str, typer.Option(help=_("Username of the first admin."))] = "admin",
 ) -> None:
-    """Create SEATFLOW_HOME and the database, migrate it, and add an admin with a random password."""
     conf = settings()
     home = conf.resolved_home()
     home.mkdir(parents=True, exist_ok=True)
@@ -52,7 +51,7 @@ def init(
     typer.echo(_("Keep this password: it is shown only once. Next: `seatflow serve`."))
 
 
-@user_app.command("add")
+@user_app.command("add", help=_("Add a user."))
 def user_add(
     username: Annotated[str, typer.Argument(help=_("Login name: 2-64 letters, digits or . _ @ -"))],
     role: Annotated[Role, typer.Option(help=_("What the user does."))] = Role.WORKER,
@@ -65,7 +64,6 @@ def user_add(
     locale: Annotated[str | None, typer.Option(help=_("Interface language: zh_CN or en."))] = None,
     display_name: Annotated[str | None, typer.Option(help=_("Name shown in the interface."))] = None,
 ) -> None:
-    """Add a user."""
     if sum([password is not None, generate, no_password]) > 1:
         raise fail(_("give only one of --password, --generate and --no-password"))
     conf = settings()
@@ -86,21 +84,19 @@ def user_add(
         typer.echo(_("password: {password}").format(password=password))
 
 
-@client_app.command("add")
+@client_app.command("add", help=_("Add a client."))
 def client_add(
     slug: Annotated[str, typer.Argument(help=_("Short id: lowercase letters, digits, - or _."))],
     name: Annotated[str, typer.Option(help=_("The client's name."))],
     webhook_url: Annotated[str | None, typer.Option(help=_("Where results are delivered."))] = None,
 ) -> None:
-    """Add a client."""
     with database(settings()) as db:
         cid = transact(db, lambda c: accounts.create_client(c, None, slug=slug, name=name, webhook_url=webhook_url))
     typer.echo(_("added client {slug} (id {id})").format(slug=slug, id=cid))
 
 
-@team_app.command("add")
+@team_app.command("add", help=_("Add a team."))
 def team_add(name: Annotated[str, typer.Argument(help=_("Team name."))]) -> None:
-    """Add a team."""
     with database(settings()) as db:
         tid = transact(db, lambda c: accounts.create_team(c, None, name=name))
     typer.echo(_("added team {name} (id {id})").format(name=name, id=tid))
@@ -111,7 +107,6 @@ def grant(
     project: Annotated[str, typer.Argument(help=_("Project slug."))],
     skill: Annotated[list[str] | None, typer.Option(help=_("annotate or review; repeat for both."))] = None,
 ) -> None:
-    """Qualify a user to work on a project."""
     skills = skill or ["annotate"]
     with database(settings()) as db:
         for s in skills:
@@ -124,12 +119,11 @@ def grant(
             typer.echo(msg.format(user=username, skill=s, project=project))
 
 
-@token_app.command("create")
+@token_app.command("create", help=_("Create an API token; it is printed once (only its hash is stored)."))
 def token_create(
     username: Annotated[str, typer.Argument(help=_("Whose token."))],
     name: Annotated[str, typer.Option(help=_("A label to recognise the token by."))] = "cli",
 ) -> None:
-    """Create an API token; it is printed once (only its hash is stored)."""
     with database(settings()) as db:
         token = transact(db, lambda c: accounts.create_token(c, None, username=username, name=name))
     typer.echo(token)

@@ -81,7 +81,6 @@ def import_command(
                                                                                "SEATFLOW_IMPORT_BATCH_SIZE)."))]
     = None,
 ) -> None:
-    """Import items into a project. Re-running skips items already there (by external_id)."""
     conf = settings()
     size = batch_size or conf.import_batch_size
     with database(conf) as db:
@@ -127,7 +126,6 @@ def export_command(
     out: Annotated[str, typer.Option("--out", "-o", help=_("Output file, or - for stdout."))] = "-",
     batch: Annotated[int | None, typer.Option(help=_("Only this batch (id)."))] = None,
 ) -> None:
-    """Export a project's accepted results as JSONL, streamed (progress on stderr)."""
     conf = settings()
     with database(conf) as db:
         with db.read() as conn:

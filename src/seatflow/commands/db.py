@@ -13,9 +13,8 @@ from ._common import new_app, safe_url, settings
 db_app = new_app(_("The database schema (migrations)."))
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", help=_("Bring the database to the newest schema (serve and demo do this on start)."))
 def db_upgrade() -> None:
-    """Bring the database to the newest schema (serve and demo do this on start)."""
     conf = settings()
     url = conf.resolved_database_url()
     db = Database(make_engine(url, pool_size=conf.db_pool_size))
@@ -32,9 +31,8 @@ def db_upgrade() -> None:
             url=safe_url(url), before=before or _("(empty)"), after=after))
 
 
-@db_app.command("current")
+@db_app.command("current", help=_("Show the database's schema revision and the newest one this code knows."))
 def db_current() -> None:
-    """Show the database's schema revision and the newest one this code knows."""
     conf = settings()
     url = conf.resolved_database_url()
     db = Database(make_engine(url, pool_size=conf.db_pool_size))

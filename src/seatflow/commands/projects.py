@@ -46,12 +46,11 @@ def read_spec(path: Path) -> dict[str, Any]:
     return data
 
 
-@project_app.command("create")
+@project_app.command("create", help=_("Create a project from a YAML or JSON file."))
 def project_create(
     file: Annotated[Path, typer.Option("--file", "-f", help=_("project.yaml or project.json"), exists=True,
                                        dir_okay=False)],
 ) -> None:
-    """Create a project from a YAML or JSON file."""
     spec = read_spec(file)
     with database(settings()) as db:
         try:
@@ -67,7 +66,6 @@ def project_create(
 def status_command(
     as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON instead of a table."))] = False,
 ) -> None:
-    """Projects with their items, backlog, work in progress, done, SLA at risk and overdue."""
     with database(settings()) as db, db.read() as conn:
         rows = status.project_status(conn, None)
     if as_json:

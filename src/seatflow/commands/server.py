@@ -72,7 +72,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=256, help=_("Processes (use more with PostgreSQL)."))] = 1,
     log_level: Annotated[str, typer.Option(help=_("debug, info, warning or error."))] = "info",
 ) -> None:
-    """Run the web server (migrates the database first)."""
     run_server(settings(), host=host, port=port, workers=workers, log_level=log_level)
 
 
@@ -83,7 +82,6 @@ def demo(
     items: Annotated[int, typer.Option(min=4, max=100000, help=_("Items across the four projects."))] = 300,
     reset: Annotated[bool, typer.Option("--reset", help=_("Delete the demo center and build it again."))] = False,
 ) -> None:
-    """Build a demo center in SEATFLOW_HOME (reused when it exists) and serve it."""
     from seatflow import demo as demo_center
 
     conf = settings()
@@ -111,7 +109,6 @@ def get(
     path: Annotated[str, typer.Argument(help=_("Path and query, e.g. /api/v1/status"))],
     as_user: Annotated[str | None, typer.Option("--as", help=_("Act as this user."))] = None,
 ) -> None:
-    """Run one GET request in-process against the app and print the response (JSON pretty-printed)."""
     from seatflow.api.deps import current_actor
     from seatflow.app import create_app
     from seatflow.services import accounts
@@ -181,7 +178,6 @@ def settings_markdown() -> str:
 def settings_command(
     markdown: Annotated[bool, typer.Option("--markdown", help=_("Print docs/settings.md."))] = False,
 ) -> None:
-    """List every setting with its default, current value and meaning."""
     if markdown:
         typer.echo(settings_markdown(), nl=False)
         return
