@@ -268,6 +268,13 @@ def test_worker_in_chinese_logs_in_starts_work_and_switches_language(browser: Br
     page.get_by_role("button", name="简体中文").click()
     expect(page.locator("#start-working")).to_have_text("开始工作")
 
+    watch.expected_statuses.add(404)
+    page.goto(center.url + "/work?project=999999")  # a project that isn't there (or isn't yours)
+    expect(page.get_by_role("heading", level=1)).to_have_text("未找到项目")
+    shot(page, "10-not-found-zh")
+    page.get_by_role("link", name="返回首页").click()
+    expect(page.locator("#start-working")).to_be_visible()
+
     page.get_by_role("button", name="退出登录").click()
     expect(page).to_have_url(center.url + "/login")
     watch.check()
