@@ -17,6 +17,7 @@ from seatflow.store.migrate import upgrade
 from .api import catalog, items, problems, work
 from .api.deps import TokenCache
 from .jobs.reaper import Reaper
+from .web import apidocs
 from .web import routes as web_routes
 
 
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         "Authenticate with `Authorization: Bearer <token>` (create one with `seatflow token create`) "
         "or a session from /login. Errors are application/problem+json.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -63,5 +66,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(catalog.router)
     app.include_router(items.router)
     app.include_router(web_routes.router)
+    apidocs.install(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", web_routes.static_app(), name="static")
     return app
