@@ -31,10 +31,10 @@ class _QueueCache:
     """
 
     def __init__(self) -> None:
-        self._data: dict[tuple[int, int, int | None], tuple[float, list[tuple[int, str]]]] = {}
+        self._data: dict[tuple[int, int, int | None], tuple[float, list[tuple[int, str, int | None]]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str]]:
+    def get(self, conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str, int | None]]:
         key = (engine_key(conn), user_id, project_id)
         hit = self._data.get(key)
         if hit is not None and hit[0] > time.monotonic():
@@ -77,7 +77,6 @@ def next_task(
     if actor.role is Role.CLIENT:
         raise Forbidden("client accounts do not take tasks")
     now = now or utcnow()
-    expires = now + timedelta(seconds=lease_seconds)
     queue.relax_commit_durability(conn)
     queues = queue_cache.get(conn, actor.id, project_id)
     if not queues:
@@ -87,11 +86,15 @@ def next_task(
                 field="project_id",
             )
         raise NoWork("you are not qualified for any active project yet: ask your team lead")
+    # A project's own lease length wins over the server's default.
+    seconds = {pid: secs or lease_seconds for pid, _, secs in queues}
     try:
+        expires = now + timedelta(seconds=seconds[project_id] if project_id in seconds else lease_seconds)
         leased = queue.lease_assigned(conn, user_id=actor.id, project_id=project_id, now=now, expires=expires)
         if leased is not None:
             return leased
-        for pid, kind in queue.queue_heads(conn, queues):
+        for pid, kind in queue.queue_heads(conn, [(pid, kind) for pid, kind, _ in queues]):
+            expires = now + timedelta(seconds=seconds[pid])
             leased = queue.lease_from_queue(
                 conn, user_id=actor.id, project_id=pid, kind=kind, now=now, expires=expires
             )
@@ -109,8 +112,13 @@ def renew(
 ) -> list[int]:
     """Heartbeat: extend the caller's live leases. Returns the ids still held."""
     now = now or utcnow()
-    return queue.renew(conn, user_id=actor.id, lease_ids=lease_ids, now=now,
-                       expires=now + timedelta(seconds=lease_seconds))
+    by_length: dict[int, list[int]] = {}
+    for lease_id, secs in queue.lease_lengths(conn, user_id=actor.id, lease_ids=lease_ids).items():
+        by_length.setdefault(secs or lease_seconds, []).append(lease_id)
+    held: list[int] = []
+    for secs, ids in by_length.items():
+        held += queue.renew(conn, user_id=actor.id, lease_ids=ids, now=now, expires=now + timedelta(seconds=secs))
+    return sorted(held)
 
 
 def release(conn: Connection, actor: Actor, lease_ids: list[int] | None = None, *,

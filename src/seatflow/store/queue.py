@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, literal, select, text, union_all, update
 
 from .tables import events, item_workers, leases, projects, qualifications, tasks
 
@@ -99,27 +99,31 @@ def relax_commit_durability(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
-def qualified_queues(conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str]]:
-    """The (project_id, task kind) queues the worker may take from, active projects only."""
+def qualified_queues(conn: Connection, user_id: int, project_id: int | None) -> list[tuple[int, str, int | None]]:
+    """The (project_id, task kind, project lease seconds) queues the worker may take from, active projects only."""
     skill_kind = {"annotate": "annotate", "review": "review"}
     q = (
-        select(qualifications.c.project_id, qualifications.c.skill)
+        select(qualifications.c.project_id, qualifications.c.skill, projects.c.lease_seconds)
         .join(projects, projects.c.id == qualifications.c.project_id)
         .where(qualifications.c.user_id == user_id, projects.c.status == "active")
     )
     if project_id is not None:
         q = q.where(qualifications.c.project_id == project_id)
-    return [(r.project_id, skill_kind[r.skill]) for r in conn.execute(q) if r.skill in skill_kind]
+    return [(r.project_id, skill_kind[r.skill], r.lease_seconds) for r in conn.execute(q) if r.skill in skill_kind]
 
 
 def queue_heads(conn: Connection, queues: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """Order the queues by their best ready task (priority, then deadline); empty ones last."""
+    """Order the queues by their best ready task (priority, then deadline); empty ones are left out.
+
+    One statement for all the queues (a UNION ALL of one index probe per queue, each served by
+    ix_tasks_queue), so a worker qualified for many projects costs one round trip, not one per queue.
+    """
     if len(queues) <= 1:
         return queues
-    scored = []
-    for project_id, kind in queues:
-        head = conn.execute(
-            select(tasks.c.priority, tasks.c.deadline)
+    heads = []
+    for n, (project_id, kind) in enumerate(queues):
+        head = (
+            select(literal(n).label("queue"), tasks.c.priority, tasks.c.deadline)
             .where(
                 tasks.c.project_id == project_id,
                 tasks.c.kind == kind,
@@ -128,11 +132,12 @@ def queue_heads(conn: Connection, queues: list[tuple[int, str]]) -> list[tuple[i
             )
             .order_by(tasks.c.priority.desc(), tasks.c.deadline, tasks.c.id)
             .limit(1)
-        ).first()
-        if head is not None:
-            scored.append(((-head.priority, head.deadline), (project_id, kind)))
-    scored.sort(key=lambda s: s[0])
-    return [q for _, q in scored]
+            .subquery(f"head{n}")
+        )
+        heads.append(select(head))
+    rows = conn.execute(union_all(*heads)).all()
+    scored = sorted((-r.priority, r.deadline, r.queue) for r in rows)
+    return [queues[n] for _, _, n in scored]
 
 
 def _finish_lease_sqlite(conn: Connection, row: Any, user_id: int, now: datetime, expires: datetime,
@@ -225,6 +230,16 @@ def lease_assigned(conn: Connection, *, user_id: int, project_id: int | None, no
         return None
     # the worker already touched this item (it is their own answer): no item_workers row to add
     return _finish_lease_sqlite(conn, row, user_id, now, expires, touch=False)
+
+
+def lease_lengths(conn: Connection, *, user_id: int, lease_ids: list[int]) -> dict[int, int | None]:
+    """lease id -> the project's own lease seconds (None: the server default), for the caller's live leases."""
+    rows = conn.execute(
+        select(tasks.c.lease_id, projects.c.lease_seconds)
+        .join(projects, projects.c.id == tasks.c.project_id)
+        .where(tasks.c.lease_id.in_(lease_ids), tasks.c.leased_by == user_id, tasks.c.state == "leased")
+    )
+    return {r.lease_id: r.lease_seconds for r in rows}
 
 
 def renew(conn: Connection, *, user_id: int, lease_ids: list[int], now: datetime, expires: datetime) -> list[int]:
