@@ -285,3 +285,46 @@ events = Table(
     Index("ix_events_item", "item_id"),
     Index("ix_events_project_at", "project_id", "at"),
 )
+
+# The transactional outbox: every event a client must receive is written here in the same
+# transaction as the state change it reports, then delivered (webhooks) by a job, at least once.
+outbox = Table(
+    "outbox",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("project_id", Id),
+    Column("item_id", Id),
+    Column("topic", String(64), nullable=False),
+    Column("payload", JSONType, nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("target_url", String(2000)),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer(), nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    # The delivery job's queue: due events only, oldest first.
+    Index(
+        "ix_outbox_due",
+        "next_attempt_at",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
+    Index("ix_outbox_client_created", "client_id", "created_at"),
+)
+
+# One row per delivery attempt: the delivery log shown to the center and the client.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    _pk(),
+    Column("outbox_id", Id, ForeignKey("outbox.id"), nullable=False, index=True),
+    Column("client_id", Id, nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("attempted_at", UTCDateTime(), nullable=False),
+    Column("status_code", Integer()),
+    Column("error", Text()),
+    Column("duration_ms", Integer()),
+)
