@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from seatflow.domain.clock import utcnow
 from seatflow.store import tables
@@ -325,3 +327,78 @@ def test_every_work_type_runs_through_the_loop(center: Center) -> None:
         lease = center.lease("ann3", project)
         resp = center.submit("ann3", lease["lease_id"], GOOD_ANSWERS[project])
         assert resp.status_code == 200, (project, resp.text)
+
+
+# --- query counts on the hot path -----------------------------------------------------------
+
+# Upper bounds of SQL statements per request, warm (token, qualifications and project cached).
+# SQLite counts its BEGIN IMMEDIATE and runs a lease as a few statements in one transaction;
+# PostgreSQL leases in one statement. A review lease also reads the answer under review.
+MAX_STATEMENTS = {
+    "sqlite": {"lease": 8, "submit": 9, "review lease": 10, "review": 12},
+    "postgresql": {"lease": 3, "submit": 9, "review lease": 5, "review": 12},
+}
+
+
+@contextmanager
+def _statements(center: Center) -> Iterator[list[str]]:
+    """Collect the SQL statements the app runs on the test's engine while the block runs."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        seen.append(" ".join(statement.split())[:120])
+
+    event.listen(center.db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(center.db.engine, "before_cursor_execute", record)
+
+
+def _lease_and_submit(center: Center, user: str, project: str | None) -> tuple[list[str], list[str], str]:
+    with _statements(center) as lease_sql:
+        lease = center.lease(user, project)
+    slug = lease["project"]["slug"]
+    with _statements(center) as submit_sql:
+        resp = center.submit(user, lease["lease_id"], GOOD_ANSWERS[slug])
+    assert resp.status_code == 200, resp.text
+    return lease_sql, submit_sql, resp.json()["next_step"]
+
+
+def test_lease_and_submit_run_a_bounded_number_of_statements(center: Center, capsys: Any) -> None:
+    limits = MAX_STATEMENTS[center.db.dialect]
+    center.get("ann1", "/api/v1/me")  # warm the token cache
+    _lease_and_submit(center, "ann1", "acme-mod")  # warm the qualification and project caches
+    lease_sql, submit_sql, step = _lease_and_submit(center, "ann1", "acme-mod")
+    assert step == "accepted"
+    with capsys.disabled():
+        print(f"\n[{center.db.dialect}] POST /leases: {len(lease_sql)} statements; "
+              f"submit (accepted, item done): {len(submit_sql)}")
+    assert len(lease_sql) <= limits["lease"], "\n".join(lease_sql)
+    assert len(submit_sql) <= limits["submit"], "\n".join(submit_sql)
+
+    # an answer that goes on to review, and the review itself
+    _, submit_sql, step = _lease_and_submit(center, "ann1", "acme-faces")
+    assert step == "review" and len(submit_sql) <= limits["submit"], "\n".join(submit_sql)
+    center.get("rev1", "/api/v1/me")
+    with _statements(center) as lease_sql:
+        review = center.lease("rev1")
+    with _statements(center) as review_sql:
+        resp = _review(center, "rev1", review["lease_id"], "accept")
+    assert resp.status_code == 200 and resp.json()["next_step"] == "accepted"
+    with capsys.disabled():
+        print(f"[{center.db.dialect}] review: POST /leases {len(lease_sql)}, review {len(review_sql)}")
+    assert len(lease_sql) <= limits["review lease"], "\n".join(lease_sql)
+    assert len(review_sql) <= limits["review"], "\n".join(review_sql)
+
+
+def test_lease_statements_do_not_grow_with_the_projects_of_a_worker(center: Center) -> None:
+    """ann1 may work on 4 projects, idle on 1: choosing among the queues is not one query per queue."""
+    assert center.post("lead", "/api/v1/users/idle/qualifications", json={"project": "acme-mod"}).status_code == 201
+    counts = {}
+    for user in ("ann1", "idle"):
+        center.get(user, "/api/v1/me")
+        _lease_and_submit(center, user, None)  # warm
+        lease_sql, _, _ = _lease_and_submit(center, user, None)
+        counts[user] = lease_sql
+    assert len(counts["ann1"]) <= len(counts["idle"]) + 1, "\n".join(counts["ann1"])
