@@ -24,6 +24,7 @@ class LabelDef(Strict):
 class KeypointDef(Strict):
     names: list[str] = Field(min_length=1)  # fixed order, e.g. left_eye, right_eye, nose, ...
     label: str | None = None  # the label the point set belongs to, e.g. "face"
+    skeleton: list[tuple[int, int]] | None = None  # pairs of point indexes (0-based) drawn as bones
 
 
 class AttributeDef(Strict):
@@ -44,7 +45,10 @@ class ImagePayload(Strict):
     image: str = Field(min_length=1)  # path relative to the media folder, or a URL
     width: int = Field(gt=0)
     height: int = Field(gt=0)
-    predictions: dict[str, Any] | None = None  # a model's pre-annotation, shaped like an answer
+    # a model's pre-annotation, shaped like an answer, plus optional "model", "score" and per-shape "score"
+    predictions: dict[str, Any] | None = None
+    # the known answer of a gold (honeypot) item; never shown to workers (see services/items.py)
+    gold: dict[str, Any] | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -79,6 +83,31 @@ class ImageAnswer(BaseModel):
     class_: str | None = Field(default=None, alias="class")
 
 
+Score = Field(default=None, ge=0, le=1)
+
+
+class PredictedBox(Box):
+    score: float | None = Score
+
+
+class PredictedKeypointSet(KeypointSet):
+    score: float | None = Score
+
+
+class PredictedPolygon(Polygon):
+    score: float | None = Score
+
+
+class ImagePredictions(ImageAnswer):
+    """A model's pre-annotation: an answer with the model's name, an overall score and per-shape scores."""
+
+    model: str | None = Field(default=None, max_length=200)
+    score: float | None = Score
+    boxes: list[PredictedBox] = Field(default_factory=list)  # type: ignore[assignment]
+    keypoints: list[PredictedKeypointSet] = Field(default_factory=list)  # type: ignore[assignment]
+    polygons: list[PredictedPolygon] = Field(default_factory=list)  # type: ignore[assignment]
+
+
 _TOOL_OF = {"boxes": ("bbox", "bounding boxes"), "keypoints": ("keypoints", "keypoints"),
             "polygons": ("polygon", "polygons"), "class": ("classify", "whole-image classes")}
 
@@ -108,6 +137,10 @@ class ImageAnnotation(WorkType):
             if s.keypoints is None:
                 fail(f"{f}.keypoints", "the keypoints tool needs the list of keypoint names")
             check_unique(s.keypoints.names, f"{f}.keypoints.names", "keypoint name")
+            for i, (a, b) in enumerate(s.keypoints.skeleton or []):
+                if not (0 <= a < len(s.keypoints.names) and 0 <= b < len(s.keypoints.names)) or a == b:
+                    fail(f"{f}.keypoints.skeleton[{i}]", f"a bone joins two different points among 0.."
+                                                          f"{len(s.keypoints.names) - 1}, got [{a}, {b}]")
             if s.keypoints.label is not None and s.keypoints.label not in self._labels(s):
                 fail(f"{f}.keypoints.label", not_in(s.keypoints.label, self._labels(s), "label"))
         if "classify" in s.tools:
@@ -125,13 +158,15 @@ class ImageAnnotation(WorkType):
         assert isinstance(payload, ImagePayload)
         if not payload.image.strip():
             fail("payload.image", "the image path or URL is empty")
-        if payload.predictions is not None:
-            prefix = "payload.predictions"
+        for prefix, data, model in (("payload.predictions", payload.predictions, ImagePredictions),
+                                    ("payload.gold", payload.gold, ImageAnswer)):
+            if data is None:
+                continue
             try:
-                predictions = ImageAnswer.model_validate(payload.predictions)
+                parsed = model.model_validate(data)
             except ValidationError as exc:
                 raise _first_error(exc, prefix) from None
-            self._check(predictions, schema, payload, prefix)
+            self._check(parsed, schema, payload, prefix)
 
     def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
         self._check(answer, schema, payload, "answer")

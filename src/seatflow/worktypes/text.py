@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ._common import Strict, check_unique, fail, jaccard, mean_or_one, not_in
-from .base import WorkType, register
+from .base import WorkType, _first_error, register
 
 
 class TextSchema(Strict):
@@ -22,6 +22,8 @@ class TextSchema(Strict):
 
 class TextPayload(Strict):
     text: str = Field(min_length=1)
+    predictions: dict[str, Any] | None = None  # a model's pre-annotation: an answer plus "model" and "score"
+    gold: dict[str, Any] | None = None  # the known answer of a gold item; never shown to workers
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -34,6 +36,11 @@ class Span(Strict):
 class TextAnswer(Strict):
     classes: list[str] = Field(default_factory=list)
     spans: list[Span] = Field(default_factory=list)
+
+
+class TextPredictions(TextAnswer):
+    model: str | None = Field(default=None, max_length=200)
+    score: float | None = Field(default=None, ge=0, le=1)
 
 
 class TextAnnotation(WorkType):
@@ -54,25 +61,36 @@ class TextAnnotation(WorkType):
         assert isinstance(payload, TextPayload)
         if not payload.text.strip():
             fail("payload.text", "the text is blank; there is nothing to annotate")
+        for prefix, data, model in (("payload.predictions", payload.predictions, TextPredictions),
+                                    ("payload.gold", payload.gold, TextAnswer)):
+            if data is not None:
+                try:
+                    parsed = model.model_validate(data)
+                except ValidationError as exc:
+                    raise _first_error(exc, prefix) from None
+                self._check(parsed, schema, payload, prefix)
 
     def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
+        self._check(answer, schema, payload, "answer")
+
+    def _check(self, answer: BaseModel, schema: BaseModel, payload: BaseModel, f: str) -> None:
         assert isinstance(answer, TextAnswer) and isinstance(schema, TextSchema)
         assert isinstance(payload, TextPayload)
         classes = schema.classes or []
         seen: set[str] = set()
         for i, cls in enumerate(answer.classes):
             if cls not in classes:
-                fail(f"answer.classes[{i}]", not_in(cls, classes, "class"))
+                fail(f"{f}.classes[{i}]", not_in(cls, classes, "class"))
             if cls in seen:
-                fail(f"answer.classes[{i}]", f"the class {cls!r} is chosen twice")
+                fail(f"{f}.classes[{i}]", f"the class {cls!r} is chosen twice")
             seen.add(cls)
         if len(answer.classes) > 1 and not schema.multi_label:
-            fail("answer.classes", f"choose one class only; this project is not multi-label "
+            fail(f"{f}.classes", f"choose one class only; this project is not multi-label "
                                    f"(got {', '.join(answer.classes)})")
         labels = schema.span_labels or []
         n = len(payload.text)
         for i, span in enumerate(answer.spans):
-            sf = f"answer.spans[{i}]"
+            sf = f"{f}.spans[{i}]"
             if span.label not in labels:
                 fail(f"{sf}.label", not_in(span.label, labels, "span label"))
             if span.start < 0:
@@ -86,9 +104,9 @@ class TextAnnotation(WorkType):
         for prev, cur in zip(by_label, by_label[1:], strict=False):
             p, c = answer.spans[prev], answer.spans[cur]
             if p.label == c.label and c.start < p.end:
-                fail(f"answer.spans[{cur}]",
+                fail(f"{f}.spans[{cur}]",
                      f"{c.label} span {c.start}-{c.end} overlaps {c.label} span {p.start}-{p.end} "
-                     f"(answer.spans[{prev}]); merge or shorten them")
+                     f"({f}.spans[{prev}]); merge or shorten them")
 
     def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:
         """Mean of class agreement (exact, or Jaccard when multi-label) and exact-match span F1."""
