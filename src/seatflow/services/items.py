@@ -53,6 +53,16 @@ def _media_urls(work_type: str, payload: dict[str, Any], sign: Signer) -> dict[s
     return {ref: sign(ref) for ref in refs}
 
 
+HIDDEN_FROM_WORKERS = ("gold",)  # a gold item's known answer: workers must not tell gold items apart
+
+
+def worker_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as a worker sees it: without the known answer of a gold item."""
+    if any(key in payload for key in HIDDEN_FROM_WORKERS):
+        return {k: v for k, v in payload.items() if k not in HIDDEN_FROM_WORKERS}
+    return payload
+
+
 def describe_lease(conn: Connection, leased: LeasedTask, sign: Signer) -> dict[str, Any]:
     """What the worker needs to do the task: the item, and the answer under review or rework."""
     item = leased.item if leased.item is not None else repo.item_by_id(conn, leased.item_id)._asdict()
@@ -67,7 +77,7 @@ def describe_lease(conn: Connection, leased: LeasedTask, sign: Signer) -> dict[s
         "item": {
             "id": leased.item_id,
             "external_id": item["external_id"],
-            "payload": item["payload"],
+            "payload": worker_payload(item["payload"]),
             "priority": item["priority"],
             "deadline": item["deadline"].isoformat() if item["deadline"].year < 9999 else None,
             "media": _media_urls(project.work_type, item["payload"], sign),
@@ -103,7 +113,7 @@ def get_item(conn: Connection, actor: Actor, item_id: int) -> dict[str, Any]:
         "batch_id": item.batch_id,
         "state": item.state,
         "priority": item.priority,
-        "payload": item.payload,
+        "payload": worker_payload(item.payload) if actor.role is Role.WORKER else item.payload,
         "deadline": item.deadline.isoformat() if item.deadline.year < 9999 else None,
         "created_at": item.created_at.isoformat(),
         "done_at": item.done_at.isoformat() if item.done_at else None,
