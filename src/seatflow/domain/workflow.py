@@ -209,6 +209,16 @@ def sample_draw(*parts: object) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def senior_stage(wf: Workflow) -> int:
+    """The stage number of the senior queue: a review stage after the workflow's own stages.
+
+    Escalated answers (see :meth:`WorkType.escalates`) and appeals are reviewed there, by people
+    with the project's ``review`` skill; an answer accepted there is final (no later stage samples
+    it), and a rework sent back from there is accepted unless it escalates again.
+    """
+    return len(wf.stages)
+
+
 def initial_tasks(wf: Workflow) -> list[NewTask]:
     return [NewTask(stage=0, kind=StageKind.ANNOTATE, slot=slot) for slot in range(wf.overlap)]
 
@@ -222,6 +232,7 @@ def after_answer(
     from_stage: int = 1,
     forced: bool = False,
     reviewer_id: int | None = None, draw_id: int | None = None,
+    escalate: bool = False,
 ) -> Decision:
     """What follows an annotation answer: a review at the first stage that samples it, or accept.
 
@@ -229,7 +240,11 @@ def after_answer(
     rejected it, with ``forced`` so that it is always reviewed there, by ``reviewer_id`` — the
     reviewer who rejected it — when rework goes back to its author). ``draw_id`` (default: the
     submission id) seeds the sampling draw, so a caller can decide before the answer has an id.
+    ``escalate``: the answer hands the item up; it goes to the senior queue (:func:`senior_stage`),
+    before any sampling or forced review.
     """
+    if escalate:
+        return NewTask(stage=senior_stage(wf), kind=StageKind.REVIEW, slot=slot, target_submission_id=submission_id)
     for r in range(from_stage, len(wf.stages)):
         stage = wf.stages[r]
         if forced and r == from_stage:

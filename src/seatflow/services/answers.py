@@ -21,6 +21,9 @@ from seatflow.store import answers as repo
 from seatflow.store.events import append, event_row
 from seatflow.worktypes import get_work_type
 
+from . import deliveries
+from ._steps import Step, notify
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -119,6 +122,7 @@ def _apply(
         if repo.finish_item(conn, item_id=ctx.item_id, result=result, now=now):
             evs.append(event_row(entity="item", kind="done", actor_id=actor.id, from_state="active",
                                  to_state="done", **base))
+            deliveries.item_done(conn, ctx=ctx, result=result, now=now)  # outbox, same transaction
             return "accepted", True
     return "accepted", False
 
@@ -146,13 +150,14 @@ def submit(
         raise LeaseExpired(f"lease {lease_id} expired before the answer arrived", field="lease_id")
     repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
     workflow = wf.parse_workflow(ctx.workflow)
+    escalate = work_type.escalates(parsed)  # handed up: the senior queue, whatever the sampling says
     if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
         stage, reviewer = repo.rejection_of(conn, ctx.target_submission_id)
         decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
-                                   from_stage=stage, forced=True, reviewer_id=reviewer)
+                                   from_stage=stage, forced=True, reviewer_id=reviewer, escalate=escalate)
     else:
         decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
-                                   draw_id=ctx.task_id)
+                                   draw_id=ctx.task_id, escalate=escalate)
     accepted_now = isinstance(decision, wf.Accept)
     submission_id = repo.insert_submission(
         conn,
@@ -184,6 +189,8 @@ def submit(
     step, done = _apply(conn, decision, ctx=ctx, submission_id=submission_id, actor=actor, now=now, evs=evs,
                         already_accepted=accepted_now)
     append(conn, evs)
+    notify(conn, _step(ctx, "submit", actor, now, submission_id=submission_id, next_step=step, item_done=done,
+                       answer=parsed.model_dump(mode="json")))
     return Outcome(id=submission_id, item_id=ctx.item_id, item_done=done, next_step=step)
 
 
@@ -259,4 +266,13 @@ def review(
     )
     step, done = _apply(conn, decision, ctx=ctx, submission_id=target.id, actor=actor, now=now, evs=evs)
     append(conn, evs)
+    notify(conn, _step(ctx, "review", actor, now, submission_id=target.id, next_step=step, item_done=done,
+                       review_id=review_id, verdict=v.value, fixed_answer=fixed, reviewed_answer=target.answer))
     return Outcome(id=review_id, item_id=ctx.item_id, item_done=done, next_step=step)
+
+
+def _step(ctx: Any, action: str, actor: Actor, now: datetime, **fields: Any) -> Step:
+    """What listeners (``services/_steps.py``) are told about a recorded submit or review."""
+    return Step(action=action, work_type=ctx.work_type, client_id=ctx.client_id, project_id=ctx.project_id,
+                item_id=ctx.item_id, task_id=ctx.task_id, task_kind=ctx.kind, stage=ctx.stage, slot=ctx.slot,
+                actor_id=actor.id, at=now, label_schema=ctx.label_schema, workflow=ctx.workflow, **fields)

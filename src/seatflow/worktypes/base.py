@@ -89,6 +89,10 @@ class WorkType(ABC):
     def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:
         """Agreement of two answers in [0, 1]; 1 means the same answer."""
 
+    def escalates(self, answer: BaseModel) -> bool:
+        """True when this answer hands the item up to the senior queue instead of deciding it."""
+        return False
+
     def media_of(self, payload: BaseModel) -> list[str]:
         """Media references (paths or URLs) the item needs; used by import and prefetch."""
         return []
