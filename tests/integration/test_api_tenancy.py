@@ -90,6 +90,25 @@ def test_client_cannot_import_into_another_clients_project(center: Center) -> No
     assert center.counts() == before
 
 
+def test_client_pushes_work_into_its_own_projects(center: Center) -> None:
+    """A client's system pushes items by API or upload (docs/api.md: clients import into their own projects)."""
+    project_id = center.seed.projects["globex-tickets"]
+    ticket = {"customer": {"name": "Wang"}, "message": "Late parcel", "order": {"order_id": "SO-77"}}
+    resp = center.post("globex-ops", "/api/v1/projects/globex-tickets/items",
+                       json={"items": [{"external_id": "t-77", "payload": ticket}]})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["imported"] == 1
+    lines = '{"external_id": "t-78", "customer": {"name": "Zhao"}, "message": "Hi", "order": {"order_id": "SO-78"}}\n'
+    resp = center.post("globex-ops", "/api/v1/projects/globex-tickets/imports",
+                       files={"file": ("tickets.jsonl", lines.encode(), "application/x-ndjson")})
+    assert resp.status_code == 201, resp.text
+    assert center.count("items", project_id=project_id) == 4
+    before = center.counts()
+    center.problem(center.post("lead", "/api/v1/projects/globex-tickets/items",
+                               json={"items": [{"external_id": "t-79", "payload": ticket}]}), 403)
+    assert center.counts() == before
+
+
 def test_client_cannot_take_leases(center: Center) -> None:
     before = center.counts()
     center.problem(center.post("acme-ops", "/api/v1/leases"), 403, says="client")
