@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -146,9 +147,24 @@ items = Table(
     Column("result", JSONType),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("done_at", UTCDateTime()),
+    # Items pushed by a client through the moderation API (migration 0004): where decisions go, the
+    # fingerprint of the request (a retry must match it), the media job's state, the machine score.
+    Column("callback_url", String(2000)),
+    Column("request_hash", String(64)),
+    Column("media_status", String(16)),  # None (nothing to process), pending, processing, ready, failed
+    Column("media_error", Text()),
+    Column("media_claimed_at", UTCDateTime()),
+    Column("prescreen_score", Float()),
     UniqueConstraint("project_id", "external_id"),
     Index("ix_items_project_state", "project_id", "state"),
     Index("ix_items_batch", "batch_id"),
+    # The media job's queue: items whose media still waits for processing, oldest first.
+    Index(
+        "ix_items_media_queue",
+        "id",
+        postgresql_where=text("media_status IN ('pending', 'processing')"),
+        sqlite_where=text("media_status IN ('pending', 'processing')"),
+    ),
 )
 
 tasks = Table(
@@ -327,4 +343,52 @@ webhook_attempts = Table(
     Column("status_code", Integer()),
     Column("error", Text()),
     Column("duration_ms", Integer()),
+)
+
+# Moderation decisions as the client sees them: one row per decision sent (first decision, the
+# audit of a machine decision, an appeal's outcome), numbered per item. Kept apart from
+# submissions because a machine decision has no worker, lease or task, and because the SLA
+# report reads only these rows (ix_moderation_decisions_project_decided).
+moderation_decisions = Table(
+    "moderation_decisions",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
+    Column("item_id", Id, ForeignKey("items.id"), nullable=False),
+    Column("decision_no", Integer(), nullable=False),
+    Column("source", String(16), nullable=False),  # moderator, senior, machine, audit, appeal
+    Column("decision", String(16), nullable=False),  # approve or reject
+    Column("reasons", JSONType, nullable=False),
+    Column("note", Text()),
+    Column("decided_by", Id, ForeignKey("users.id")),
+    Column("submission_id", Id),
+    Column("review_id", Id),
+    Column("appeal_id", Id),
+    Column("prescreen_score", Float()),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("deadline", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=False),
+    Column("outbox_id", Id),
+    UniqueConstraint("item_id", "decision_no"),
+    Index("ix_moderation_decisions_project_decided", "project_id", "decided_at"),
+)
+
+# A client's request to decide an item again: a different moderator decides (see services/moderation_flow.py).
+appeals = Table(
+    "appeals",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
+    Column("item_id", Id, ForeignKey("items.id"), nullable=False, index=True),
+    Column("decision_id", Id, ForeignKey("moderation_decisions.id"), nullable=False, unique=True),
+    Column("reason", Text(), nullable=False),
+    Column("state", String(16), nullable=False),  # open, decided
+    Column("task_id", Id, ForeignKey("tasks.id")),
+    Column("outcome_decision_id", Id),
+    Column("created_by", Id, ForeignKey("users.id")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime()),
+    Index("ix_appeals_task", "task_id"),
 )
