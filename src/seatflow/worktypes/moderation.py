@@ -18,9 +18,21 @@ class Reason(Strict):
     severity: int = Field(ge=1, le=5)  # 5 is the gravest
 
 
+class PrescreenRules(Strict):
+    """What the machine pre-screen score does to an item (scores are in [0, 1])."""
+
+    boost_above: float | None = Field(default=0.6, ge=0.0, le=1.0)  # route these first ...
+    boost: int = Field(default=100, ge=0, le=1000)  # ... by raising their priority this much
+    auto_reject_above: float | None = Field(default=None, ge=0.0, le=1.0)  # None: never decide alone
+    auto_reject_reasons: list[str] = Field(default_factory=list)  # reason codes of an auto-rejection
+    audit_rate: float = Field(default=0.1, ge=0.0, le=1.0)  # share of auto-rejections a person checks
+
+
 class Policy(Strict):
     reasons: list[Reason] = Field(min_length=1)
     escalation: bool = True  # may a moderator hand an item up to a senior?
+    keywords: dict[str, list[str]] = Field(default_factory=dict)  # reason code -> words that flag a text
+    prescreen: PrescreenRules = Field(default_factory=PrescreenRules)
 
 
 class ModerationPayload(Strict):
@@ -29,6 +41,10 @@ class ModerationPayload(Strict):
     text: str | None = None  # required for text
     meta: dict[str, Any] = Field(default_factory=dict)
     prescreen_score: float | None = Field(default=None, ge=0.0, le=1.0)  # machine risk score
+    prescreen_labels: list[str] = Field(default_factory=list)  # what the pre-screen saw (labels, reason codes)
+    duration_seconds: float | None = Field(default=None, ge=0.0)  # video length, from media processing
+    thumbnails: list[str] = Field(default_factory=list)  # keyframe (video) or preview (image) images
+    strip: str | None = None  # the keyframes side by side in one image (video)
 
 
 class ModerationAnswer(Strict):
@@ -46,7 +62,21 @@ class Moderation(WorkType):
 
     def check_schema(self, schema: BaseModel) -> None:
         assert isinstance(schema, Policy)
-        check_unique([r.code for r in schema.reasons], "label_schema.reasons", "reason code")
+        codes = [r.code for r in schema.reasons]
+        check_unique(codes, "label_schema.reasons", "reason code")
+        for code, words in schema.keywords.items():
+            if code not in codes:
+                fail(f"label_schema.keywords.{code}", not_in(code, codes, "reason code"))
+            for i, word in enumerate(words):
+                if not word.strip():
+                    fail(f"label_schema.keywords.{code}[{i}]", "a keyword must not be empty")
+        rules = schema.prescreen
+        for i, code in enumerate(rules.auto_reject_reasons):
+            if code not in codes:
+                fail(f"label_schema.prescreen.auto_reject_reasons[{i}]", not_in(code, codes, "reason code"))
+        if rules.auto_reject_above is not None and not rules.auto_reject_reasons and not schema.keywords:
+            fail("label_schema.prescreen.auto_reject_reasons",
+                 "auto-rejection needs the reason codes to give (e.g. ['sexual'])")
 
     def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:
         assert isinstance(payload, ModerationPayload)
@@ -91,9 +121,17 @@ class Moderation(WorkType):
         by_code = {r.code: r.severity for r in schema.reasons}
         return max((by_code.get(code, 0) for code in answer.reasons), default=0)
 
+    def escalates(self, answer: BaseModel) -> bool:
+        assert isinstance(answer, ModerationAnswer)
+        return answer.decision == "escalate"
+
     def media_of(self, payload: BaseModel) -> list[str]:
         assert isinstance(payload, ModerationPayload)
-        return [payload.media] if payload.media else []
+        refs = [payload.media] if payload.media else []
+        refs += payload.thumbnails
+        if payload.strip:
+            refs.append(payload.strip)
+        return refs
 
     def demo_schema(self) -> dict[str, Any]:
         """A short-video platform's pre-publication policy."""
