@@ -58,6 +58,35 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long an API token lookup is cached in-process."
     )
+    media_max_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024,
+        description="Largest media file (bytes) the moderation API takes, uploaded or fetched from a URL.",
+    )
+    media_fetch_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="Time allowed to fetch a media URL given to the moderation API.",
+    )
+    media_fetch_private: bool = Field(
+        default=False,
+        description="Let the moderation API fetch media URLs on private, loopback or link-local addresses "
+        "(off: only public addresses, so a client cannot make the server read its own network).",
+    )
+    media_jobs_in_process: bool = Field(
+        default=True,
+        description="Process ingested media (thumbnails, keyframes, pre-screen) in a thread of each app "
+        "process. Turn it off when `python -m seatflow.jobs.media` runs as a worker of its own.",
+    )
+    media_job_interval_seconds: float = Field(
+        default=1.0, gt=0, le=60,
+        description="How often the media job looks for new media when nothing woke it.",
+    )
+    video_keyframes: int = Field(
+        default=8, ge=1, le=32, description="Keyframe thumbnails in the strip shown for a video.",
+    )
+    prescreen_model: str = Field(
+        default="nudenet", pattern="^(nudenet|off)$",
+        description="Machine pre-screen of images and videos: 'nudenet' (NudeNet's ONNX detector, "
+        "shipped in its wheel, on the CPU) or 'off'.",
+    )
 
     def resolved_home(self) -> Path:
         return Path(os.path.expanduser(str(self.home)))
