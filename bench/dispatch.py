@@ -958,6 +958,18 @@ def count_statements(bench: BenchDb, show: bool = False) -> tuple[tuple[int, int
 # --- the run ------------------------------------------------------------------------------------
 
 
+def _clean_exit_on_signals() -> None:
+    """SIGTERM/SIGINT end the bench through its finally blocks (server stopped, database dropped),
+    even when started in the background, where the shell ignores SIGINT."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def parse_ints(value: str, what: str) -> list[int]:
     try:
         out = [int(x.replace("_", "")) for x in value.split(",") if x.strip()]
@@ -995,9 +1007,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retries", type=int, default=2, help="how often a disturbed run is run again")
     ap.add_argument("--quiet-timeout", type=float, default=900.0,
                     help="longest wait for a quiet machine before a run (seconds)")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run the bench, its server and its PostgreSQL backends at this nice value (e.g. -10 "
+                    "when other work shares the machine; lowering it needs root)")
     ap.add_argument("--keep", action="store_true", help="keep the databases (their location is printed)")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI: finishes in well under 30 s")
     args = ap.parse_args(argv)
+    _clean_exit_on_signals()
+    if args.nice:
+        os.nice(args.nice)  # the server and the baseline processes inherit it
 
     if args.smoke:
         args.items, args.workers, args.duration, args.warmup = "5000", "1,4", 1.0, 0.3
@@ -1032,6 +1050,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== {args.db}: setting up {size:,} ready items, {n_users} workers ...", flush=True)
         bench = create_bench_db(args.db, size, n_users, args.pg_url, str(n_size))
         CpuMeter.db_name = bench.pg_name
+        CpuMeter.nice = args.nice
         print(f"   set-up took {bench.setup_seconds:.1f} s ({bench.url})", flush=True)
         try:
             runs += bench_one_size(args, bench, workers, modes, processes, profile_ns, ol_duration, t_main)

@@ -14,10 +14,12 @@ from seatflow.config import Settings, load_settings
 from seatflow.store.engine import Database, make_engine
 from seatflow.store.migrate import upgrade
 
-from .api import catalog, items, problems, work
+from .api import catalog, deliveries, items, problems, work
 from .api.deps import TokenCache
+from .jobs.delivery import Deliverer
 from .jobs.reaper import Reaper
 from .web import apidocs
+from .web import deliveries as web_deliveries
 from .web import routes as web_routes
 
 
@@ -29,7 +31,8 @@ def build_database(settings: Settings, *, migrate: bool = True) -> Database:
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None, background: bool = True) -> FastAPI:
-    """Build the app. ``background`` starts the lease reaper thread (off for in-process CLI calls)."""
+    """Build the app. ``background`` starts the lease reaper and the webhook deliverer threads (off
+    for in-process CLI calls)."""
     settings = settings or load_settings()
     database = db or build_database(settings)
 
@@ -38,10 +41,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         app.state.reaper.run_once()  # leases that expired while the server was down go back now
         if background:
             app.state.reaper.start()
+            if settings.delivery_in_process:
+                app.state.deliverer = Deliverer(database, settings)
+                app.state.deliverer.start()
         try:
             yield
         finally:
             app.state.reaper.stop()
+            if app.state.deliverer is not None:
+                app.state.deliverer.close()
+                app.state.deliverer = None
 
     app = FastAPI(
         title="Seatflow",
@@ -58,6 +67,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.secret = settings.resolved_secret_key()
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.reaper = Reaper(database, settings.reap_interval_seconds)
+    app.state.deliverer = None  # the webhook deliverer, started with the app (see lifespan)
     app.state.media_root = Path(settings.resolved_media_dir())
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="seatflow_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
@@ -65,7 +75,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(work.router)
     app.include_router(catalog.router)
     app.include_router(items.router)
+    app.include_router(deliveries.router)
     app.include_router(web_routes.router)
+    app.include_router(web_deliveries.router)
     apidocs.install(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", web_routes.static_app(), name="static")
     return app

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -87,6 +87,48 @@ class Settings(BaseSettings):
         description="Machine pre-screen of images and videos: 'nudenet' (NudeNet's ONNX detector, "
         "shipped in its wheel, on the CPU) or 'off'.",
     )
+
+    delivery_in_process: bool = Field(
+        default=True,
+        description="Deliver webhooks from a thread inside each app process. Turn it off when "
+        "`seatflow worker deliver` runs as a process of its own.",
+    )
+    delivery_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Webhook requests one deliverer keeps in flight at once."
+    )
+    delivery_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60,
+        description="How often a deliverer looks for due events when nothing woke it (events made in "
+        "the same process wake it at once).",
+    )
+    delivery_claim_seconds: float = Field(
+        default=60.0, ge=1, le=3600,
+        description="How long an event taken by a deliverer stays its own; after that (a crashed "
+        "deliverer) another one takes it. Must exceed the webhook timeout.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Time a receiver has to answer a webhook request."
+    )
+    webhook_max_attempts: int = Field(
+        default=15, ge=1, le=100,
+        description="Attempts before an event is dead (kept in the delivery log; replay it by hand).",
+    )
+    webhook_backoff_base_seconds: float = Field(
+        default=2.0, gt=0, le=3600,
+        description="First retry delay of a failed webhook; doubles per attempt, with full jitter.",
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        default=3600.0, gt=0, le=86400, description="Longest delay between two attempts of a webhook."
+    )
+
+    @model_validator(mode="after")
+    def _claim_outlasts_timeout(self) -> Settings:
+        if self.delivery_claim_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                f"delivery_claim_seconds ({self.delivery_claim_seconds:g}) must exceed webhook_timeout_seconds "
+                f"({self.webhook_timeout_seconds:g}), or a slow receiver gets each event twice"
+            )
+        return self
 
     def resolved_home(self) -> Path:
         return Path(os.path.expanduser(str(self.home)))

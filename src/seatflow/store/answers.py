@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .tables import item_workers, items, leases, projects, reviews, submissions, tasks
+from .tables import clients, item_workers, items, leases, projects, reviews, submissions, tasks
 
 
 def lease_context(conn: Connection, lease_id: int) -> Any:
@@ -30,11 +30,14 @@ def lease_context(conn: Connection, lease_id: int) -> Any:
             tasks.c.target_submission_id,
             tasks.c.priority,
             items.c.id.label("item_id"),
+            items.c.external_id,
             items.c.client_id,
             items.c.project_id,
             items.c.payload,
             items.c.state.label("item_state"),
             items.c.deadline.label("item_deadline"),
+            projects.c.slug.label("project_slug"),
+            clients.c.webhook_url.label("client_webhook_url"),
             projects.c.work_type,
             projects.c.label_schema,
             projects.c.workflow,
@@ -42,6 +45,7 @@ def lease_context(conn: Connection, lease_id: int) -> Any:
         .join(tasks, tasks.c.id == leases.c.task_id)
         .join(items, items.c.id == tasks.c.item_id)
         .join(projects, projects.c.id == items.c.project_id)
+        .join(clients, clients.c.id == items.c.client_id)
         .where(leases.c.id == lease_id)
     )
     if conn.dialect.name == "postgresql":

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .tables import outbox
+from .tables import clients, outbox, webhook_attempts
 
 
 def enqueue(
@@ -42,4 +43,158 @@ def enqueue(
             "created_at": now,
         },
     ).scalar()
-    return None if new_id is None else int(new_id)
+    if new_id is None:
+        return None
+    conn.info[NEW_EVENTS] = True
+    return int(new_id)
+
+
+# --- waking an in-process deliverer -------------------------------------------------------------
+#
+# enqueue() marks the connection; when the connection goes back to the pool (after its commit),
+# every deliverer registered on that engine is woken, so a new event leaves within milliseconds
+# instead of at the next poll.
+
+NEW_EVENTS = "seatflow.outbox.new"
+_WAKERS = "_seatflow_outbox_wakers"
+
+
+def on_new_events(engine: Engine, wake: Callable[[], None]) -> None:
+    """Call ``wake`` after each commit (on ``engine``) of a transaction that enqueued an event."""
+    wakers: list[Callable[[], None]] | None = engine.__dict__.get(_WAKERS)
+    if wakers is None:
+        wakers = []
+        engine.__dict__[_WAKERS] = wakers
+
+        def _checkin(_dbapi_conn: Any, record: Any) -> None:
+            if record is not None and record.info.pop(NEW_EVENTS, None):
+                for fn in list(wakers):
+                    fn()
+
+        event.listen(engine, "checkin", _checkin)
+    wakers.append(wake)
+
+
+def forget_new_events(engine: Engine, wake: Callable[[], None]) -> None:
+    wakers: list[Callable[[], None]] = engine.__dict__.get(_WAKERS, [])
+    if wake in wakers:
+        wakers.remove(wake)
+
+
+# --- the delivery job ---------------------------------------------------------------------------
+
+# Due events: pending ones whose time has come, and claims of a deliverer that died (their
+# ``next_attempt_at`` is the claim's expiry). Served by ix_outbox_due, whose predicate is this one.
+_DUE = outbox.c.state.in_(("pending", "delivering"))
+
+
+def claim_due(conn: Connection, *, now: datetime, claim_until: datetime, limit: int) -> list[Any]:
+    """Take up to ``limit`` due events, oldest first: state 'delivering', attempts + 1, and
+    ``next_attempt_at`` = ``claim_until`` (the claim's expiry and the token that completes it).
+
+    PostgreSQL skips rows another deliverer is taking (FOR UPDATE SKIP LOCKED); SQLite runs the
+    statement inside its one writer's immediate transaction.
+    """
+    due = select(outbox.c.id).where(_DUE, outbox.c.next_attempt_at <= now).order_by(outbox.c.next_attempt_at)
+    due = due.limit(limit)
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()))
+        .values(state="delivering", attempts=outbox.c.attempts + 1, next_attempt_at=claim_until)
+        .returning(outbox.c.id, outbox.c.client_id, outbox.c.topic, outbox.c.payload, outbox.c.idempotency_key,
+                   outbox.c.target_url, outbox.c.attempts, outbox.c.created_at)
+    )
+    return sorted(conn.execute(stmt), key=lambda r: r.id)
+
+
+def webhooks_of(conn: Connection, client_ids: Iterable[int]) -> dict[int, Any]:
+    """client id -> (slug, webhook_url, webhook_secret) for the clients of claimed events."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(clients.c.id, clients.c.slug, clients.c.webhook_url, clients.c.webhook_secret)
+        .where(clients.c.id.in_(ids))
+    )
+    return {int(r.id): r for r in rows}
+
+
+def log_attempt(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(webhook_attempts.insert(), row)
+
+
+def complete(
+    conn: Connection, *, outbox_id: int, claim_until: datetime, state: str, next_attempt_at: datetime,
+    last_error: str | None, delivered_at: datetime | None,
+) -> bool:
+    """Record the outcome of a claimed attempt; False when the claim was lost meanwhile (it
+    expired and another deliverer took the event, or it was replayed): then nothing changes."""
+    n = conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.state == "delivering", outbox.c.next_attempt_at == claim_until)
+        .values(state=state, next_attempt_at=next_attempt_at, last_error=last_error, delivered_at=delivered_at)
+    ).rowcount
+    return n == 1
+
+
+# --- the delivery log ---------------------------------------------------------------------------
+
+
+def list_events(
+    conn: Connection, *, client_id: int | None, state: str | None, topic: str | None, offset: int, limit: int,
+) -> tuple[list[Any], int]:
+    """Events newest first, optionally of one client, state or topic, with the client's slug."""
+    conds = []
+    if client_id is not None:
+        conds.append(outbox.c.client_id == client_id)
+    if state is not None:
+        conds.append(outbox.c.state == state)
+    if topic is not None:
+        conds.append(outbox.c.topic == topic)
+    q = (
+        select(outbox, clients.c.slug.label("client_slug"))
+        .join(clients, clients.c.id == outbox.c.client_id)
+        .where(*conds)
+        .order_by(outbox.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    total = int(conn.execute(select(func.count()).select_from(outbox).where(*conds)).scalar_one())
+    return list(conn.execute(q)), total
+
+
+def get_event(conn: Connection, outbox_id: int) -> Any:
+    return conn.execute(
+        select(outbox, clients.c.slug.label("client_slug"))
+        .join(clients, clients.c.id == outbox.c.client_id)
+        .where(outbox.c.id == outbox_id)
+    ).first()
+
+
+def attempts_of(conn: Connection, outbox_id: int, *, limit: int = 200) -> list[Any]:
+    return list(conn.execute(
+        select(webhook_attempts).where(webhook_attempts.c.outbox_id == outbox_id)
+        .order_by(webhook_attempts.c.id).limit(limit)
+    ))
+
+
+def requeue(conn: Connection, outbox_id: int, *, now: datetime) -> bool:
+    """A delivered or dead event goes back to the queue with a fresh budget of attempts."""
+    n = conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.state.in_(("delivered", "dead")))
+        .values(state="pending", attempts=0, next_attempt_at=now, last_error=None, delivered_at=None)
+    ).rowcount
+    if n == 1:
+        conn.info[NEW_EVENTS] = True
+    return n == 1
+
+
+def set_client_webhook(conn: Connection, client_id: int, *, url: str | None, secret: str | None) -> None:
+    """Set (or clear) a client's webhook URL; ``secret`` replaces the signing secret when given."""
+    values: dict[str, Any] = {"webhook_url": url}
+    if secret is not None:
+        values["webhook_secret"] = secret
+    conn.execute(update(clients).where(clients.c.id == client_id).values(**values))
