@@ -86,3 +86,11 @@ def is_leased_to(conn: Connection, item_id: int, user_id: int) -> bool:
         ).first()
         is not None
     )
+
+
+def count_done_items(conn: Connection, project_id: int, batch_id: int | None = None) -> int:
+    """Done items of a project (or one batch): the size of an export (uses ix_items_project_state)."""
+    q = select(func.count()).select_from(items).where(items.c.project_id == project_id, items.c.state == "done")
+    if batch_id is not None:
+        q = q.where(items.c.batch_id == batch_id)
+    return int(conn.execute(q).scalar_one())
