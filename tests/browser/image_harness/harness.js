@@ -13,9 +13,9 @@
   var view = null;
   window.__changes = 0;
 
+  window.__consumed = [];
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" || ev.key === "?") { window.__coreKeys = (window.__coreKeys || 0) + 1; return; }
-    if (view && view.onKey(ev)) ev.preventDefault();
+    if (view && view.onKey(ev)) { ev.preventDefault(); window.__consumed.push(ev.key); }
   });
 
   window.__mount = function (cfg) {

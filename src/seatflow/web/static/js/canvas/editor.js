@@ -4,7 +4,6 @@
   "use strict";
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
-  var M = C.model;
 
   /**
    * opts: {canvas, img, W, H, schema, t, doc, readonly, onEdit(), onUi()}
@@ -23,7 +22,7 @@
     this.onUi = opts.onUi || function () {};
     this.vp = new C.Viewport(this.W, this.H);
     this.history = new C.History();
-    var labels = M.labelNames(this.schema);
+    var labels = C.model.labelNames(this.schema);
     this.ui = { tool: "select", label: labels[0] || null, sel: null, draft: null, activeSet: null,
                 returnTool: null, pointer: null, hover: null, space: false };
     this.drag = null;
@@ -160,7 +159,7 @@
   // --- edits and history --------------------------------------------------------------------
   /** Run fn(doc) as one undoable edit. */
   Editor.prototype.edit = function (fn) {
-    var before = M.snapshot(this.doc);
+    var before = C.model.snapshot(this.doc);
     var result = fn(this.doc);
     this.commit(before);
     return result;
@@ -168,7 +167,7 @@
 
   /** Finish an edit that started at snapshot `before` (drags take one before they move anything). */
   Editor.prototype.commit = function (before) {
-    if (M.snapshot(this.doc) === before) return false;
+    if (C.model.snapshot(this.doc) === before) return false;
     this.history.record(before);
     this._edited();
     return true;
@@ -183,17 +182,17 @@
 
   Editor.prototype.undo = function () {
     if (this.ui.draft) { C.tools.polygon.removeLast(this); return true; }
-    var snap = this.history.undo(M.snapshot(this.doc));
+    var snap = this.history.undo(C.model.snapshot(this.doc));
     if (snap === null) return false;
-    this.doc = M.restore(snap);
+    this.doc = C.model.restore(snap);
     this._edited();
     return true;
   };
 
   Editor.prototype.redo = function () {
-    var snap = this.history.redo(M.snapshot(this.doc));
+    var snap = this.history.redo(C.model.snapshot(this.doc));
     if (snap === null) return false;
-    this.doc = M.restore(snap);
+    this.doc = C.model.restore(snap);
     this._edited();
     return true;
   };
@@ -201,14 +200,14 @@
   /** Drop a selection or an active keypoint set whose shape is gone (after undo or delete). */
   Editor.prototype._checkSelection = function () {
     var sel = this.ui.sel;
-    if (sel && !M.find(this.doc, sel.kind, sel.id)) this.ui.sel = null;
-    if (this.ui.activeSet && !M.find(this.doc, "kp", this.ui.activeSet)) this.ui.activeSet = null;
+    if (sel && !C.model.find(this.doc, sel.kind, sel.id)) this.ui.sel = null;
+    if (this.ui.activeSet && !C.model.find(this.doc, "kp", this.ui.activeSet)) this.ui.activeSet = null;
   };
 
   // --- selection, tool, label ---------------------------------------------------------------
   Editor.prototype.select = function (sel) {
     this.ui.sel = sel;
-    var shape = sel && M.find(this.doc, sel.kind, sel.id);
+    var shape = sel && C.model.find(this.doc, sel.kind, sel.id);
     if (shape && shape.label && sel.kind !== "kp") this.ui.label = shape.label;
     this.requestRender();
     this.onUi();
@@ -216,7 +215,7 @@
 
   Editor.prototype.selected = function () {
     var sel = this.ui.sel;
-    return sel ? M.find(this.doc, sel.kind, sel.id) : null;
+    return sel ? C.model.find(this.doc, sel.kind, sel.id) : null;
   };
 
   Editor.prototype.setTool = function (name) {
@@ -225,6 +224,9 @@
     if (this.ui.tool === "keypoints") C.tools.keypoints.leave(this);
     this.ui.tool = name;
     this.ui.returnTool = null;
+    // in a drawing tool, number keys pick the label for the next shape: they relabel only a shape
+    // clicked in that tool, not one that was selected before
+    if (this.ui.sel && name !== "select") this.ui.sel.fresh = true;
     if (C.tools[name].enter) C.tools[name].enter(this);
     if (this.ui.pointer) this._cursor(this.ui.pointer);
     this.requestRender();
@@ -238,7 +240,7 @@
     var sel = this.ui.sel;
     if (!this.readonly && sel && !sel.fresh && (sel.kind === "box" || sel.kind === "poly")) {
       this.edit(function (doc) {
-        var shape = M.find(doc, sel.kind, sel.id);
+        var shape = C.model.find(doc, sel.kind, sel.id);
         if (shape.label !== name) { shape.label = name; shape.predicted = false; }
       });
     }

@@ -3,7 +3,6 @@
   "use strict";
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
-  var G = C.geometry;
 
   var HANDLE_PX = 8; // a handle is grabbed within this many CSS pixels
   var POINT_PX = 9;
@@ -20,8 +19,8 @@
     var best = null, bestD = Infinity;
     var selBox = sel && sel.kind === "box" ? C.model.find(doc, "box", sel.id) : null;
     if (selBox) {
-      G.handles(selBox).forEach(function (h) {
-        var p = vp.toScreen(h.x, h.y), d = G.dist(p.x, p.y, sx, sy);
+      C.geometry.handles(selBox).forEach(function (h) {
+        var p = vp.toScreen(h.x, h.y), d = C.geometry.dist(p.x, p.y, sx, sy);
         if (d <= HANDLE_PX && d < bestD) { best = { kind: "handle", shape: selBox, handle: h.name, cursor: h.cursor }; bestD = d; }
       });
       if (best) return best;
@@ -29,7 +28,7 @@
     doc.kpsets.forEach(function (set) {
       set.points.forEach(function (pt, i) {
         if (!pt || pt.v === 0) return;
-        var p = vp.toScreen(pt.x, pt.y), d = G.dist(p.x, p.y, sx, sy);
+        var p = vp.toScreen(pt.x, pt.y), d = C.geometry.dist(p.x, p.y, sx, sy);
         if (d <= POINT_PX && d < bestD) { best = { kind: "kp", shape: set, index: i }; bestD = d; }
       });
     });
@@ -38,7 +37,7 @@
     if (sel && sel.kind === "poly") polys.sort(function (a) { return a.id === sel.id ? -1 : 0; });
     polys.forEach(function (poly) {
       poly.points.forEach(function (q, i) {
-        var p = vp.toScreen(q[0], q[1]), d = G.dist(p.x, p.y, sx, sy);
+        var p = vp.toScreen(q[0], q[1]), d = C.geometry.dist(p.x, p.y, sx, sy);
         if (d <= HANDLE_PX && d < bestD) { best = { kind: "vertex", shape: poly, index: i }; bestD = d; }
       });
     });
@@ -46,11 +45,11 @@
     var ip = vp.toImage(sx, sy), slack = 3 / vp.scale, area = Infinity;
     doc.boxes.forEach(function (b) {
       var grown = { x: b.x - slack, y: b.y - slack, w: b.w + 2 * slack, h: b.h + 2 * slack };
-      if (G.inBox(grown, ip.x, ip.y) && b.w * b.h < area) { best = { kind: "box", shape: b }; area = b.w * b.h; }
+      if (C.geometry.inBox(grown, ip.x, ip.y) && b.w * b.h < area) { best = { kind: "box", shape: b }; area = b.w * b.h; }
     });
     doc.polygons.forEach(function (poly) {
-      var a = G.polygonArea(poly.points);
-      if (poly.points.length >= 3 && G.inPolygon(poly.points, ip.x, ip.y) && a < area) {
+      var a = C.geometry.polygonArea(poly.points);
+      if (poly.points.length >= 3 && C.geometry.inPolygon(poly.points, ip.x, ip.y) && a < area) {
         best = { kind: "poly", shape: poly }; area = a;
       }
     });

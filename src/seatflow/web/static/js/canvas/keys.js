@@ -4,7 +4,6 @@
   "use strict";
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
-  var M = C.model;
 
   var CORE_KEYS = ["enter", "?", "i", "escape"];
   var REVIEW_KEYS = ["a", "r", "f"];
@@ -15,7 +14,7 @@
   /** The tools this schema offers, in toolbar order. */
   function tools(schema) {
     return ["select", "box", "keypoints", "polygon"].filter(function (name) {
-      return name === "select" || M.has(schema, TOOL_OF_SCHEMA[name]);
+      return name === "select" || C.model.has(schema, TOOL_OF_SCHEMA[name]);
     });
   }
 
@@ -27,7 +26,7 @@
    */
   function keymap(schema, mode) {
     var reserved = CORE_KEYS.concat(mode === "review" ? REVIEW_KEYS : []);
-    var labelsOnDigits = M.has(schema, "bbox") || M.has(schema, "polygon");
+    var labelsOnDigits = C.model.has(schema, "bbox") || C.model.has(schema, "polygon");
     var labels = (labelsOnDigits ? schema.labels || [] : []).map(function (l, i) {
       var letter = l.key && reserved.indexOf(l.key.toLowerCase()) < 0 ? l.key.toLowerCase() : null;
       return { name: l.name, digit: i < 9 ? String(i + 1) : null, letter: letter };
@@ -39,7 +38,7 @@
         if (TOOL_KEYS[k] === tool && taken.indexOf(k) < 0) toolKeys[k] = tool;
       });
     });
-    var classes = (M.has(schema, "classify") ? schema.classes || [] : []).map(function (name, i) {
+    var classes = (C.model.has(schema, "classify") ? schema.classes || [] : []).map(function (name, i) {
       return { name: name, digit: i < 9 ? String(i + 1) : null, shift: labelsOnDigits };
     });
     return { labels: labels, classes: classes, tools: toolKeys, reserved: reserved, labelsOnDigits: labelsOnDigits };
@@ -101,7 +100,7 @@
     var sel = ed.ui.sel;
     if (!sel) return false;
     if (sel.kind === "kp") return ev.shiftKey ? C.tools.keypoints.removeSet(ed) : C.tools.keypoints.unplace(ed);
-    ed.edit(function (doc) { M.remove(doc, sel.kind, sel.id); });
+    ed.edit(function (doc) { C.model.remove(doc, sel.kind, sel.id); });
     ed.select(null);
     return true;
   }
@@ -119,11 +118,11 @@
       var n = Math.min(9, map.classes.length);
       rows.push({ key: (map.labelsOnDigits ? "Shift+1–" : "1–") + n, help: t("Choose the class of the whole image") });
     }
-    if (M.has(schema, "keypoints")) {
+    if (C.model.has(schema, "keypoints")) {
       rows.push({ key: "X", help: t("Skip the keypoint asked for (not in the image)") });
       rows.push({ key: "O", help: t("Selected keypoint: occluded / visible") });
     }
-    if (M.has(schema, "polygon")) {
+    if (C.model.has(schema, "polygon")) {
       rows.push({ key: "C", help: t("Close the polygon (or double click, or click its first point)") });
       rows.push({ key: "Backspace", help: t("Remove the last point of the polygon being drawn") });
     }

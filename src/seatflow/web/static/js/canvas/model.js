@@ -9,7 +9,6 @@
   "use strict";
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
-  var G = C.geometry;
 
   function has(schema, tool) { return (schema.tools || []).indexOf(tool) >= 0; }
   function pointNames(schema) { return (schema.keypoints && schema.keypoints.names) || []; }
@@ -75,7 +74,7 @@
 
   /** The answer exactly as the server takes it; throws Error(translated) naming what is missing. */
   function toAnswer(doc, schema, W, H, t) {
-    var r = G.round1, c = G.clamp;
+    var r = C.geometry.round1, c = C.geometry.clamp;
     doc.kpsets.forEach(function (set, i) {
       var missing = missingPoints(set, schema);
       if (missing.length) {

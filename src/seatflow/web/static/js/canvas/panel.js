@@ -6,7 +6,6 @@
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
   var h = function () { return C.dom.h.apply(null, arguments); };
-  var G = C.geometry, M = C.model;
 
   var uid = 0;
 
@@ -22,7 +21,7 @@
     var clsBadge = h("span.imgv-badge", { text: t("predicted"), hidden: true });
 
     var labelButtons = map.labels.map(function (l) {
-      var color = G.labelColor(schema, l.name);
+      var color = C.geometry.labelColor(schema, l.name);
       return h("button.imgv-label", { type: "button", "data-label": l.name,
                                        onclick: function () { ed.setLabel(l.name); ed.canvas.focus(); } },
                h("span.imgv-swatch", { style: "background:" + color }), h("span.imgv-label-name", { text: l.name }),
@@ -43,7 +42,7 @@
 
     function setAttr(box, name, value) {
       ed.edit(function (doc) {
-        var b = M.find(doc, "box", box.id);
+        var b = C.model.find(doc, "box", box.id);
         if (value === "" || value === null) delete b.attributes[name]; else b.attributes[name] = value;
         b.predicted = false;
       });
@@ -63,18 +62,14 @@
                   (a.choices || []).map(function (c) { return h("option", { value: c, text: c, selected: value === c }); }));
       } else {
         input = h("input", { type: "text", id: id, "data-attr": a.name, value: value || "", disabled: dis,
-                             onchange: function () { setAttr(box, a.name, input.value); },
-                             onkeydown: function (ev) {
-                               if (ev.key === "Escape") { input.blur(); ed.canvas.focus(); }
-                               if (ev.key !== "Enter" && ev.key !== "Tab") ev.stopPropagation();
-                             } });
+                             onchange: function () { setAttr(box, a.name, input.value); } });
       }
       return h("div.imgv-field", null, h("label", { for: id, text: a.name }), input);
     }
 
     function describe(sel, shape) {
       if (sel.kind === "kp") {
-        var name = M.pointNames(schema)[sel.index], pt = shape.points[sel.index];
+        var name = C.model.pointNames(schema)[sel.index], pt = shape.points[sel.index];
         var state = !pt ? t("not placed") : pt.v === 0 ? t("skipped") : pt.v === 1 ? t("occluded") : t("visible");
         return t("Keypoint {name}: {state}", { name: name, state: state });
       }
@@ -101,7 +96,7 @@
     }
 
     function rows() {
-      var out = [], names = M.pointNames(schema);
+      var out = [], names = C.model.pointNames(schema);
       ed.doc.boxes.forEach(function (b) { out.push({ kind: "box", s: b, text: b.label, what: t("box") }); });
       ed.doc.kpsets.forEach(function (k) {
         var placed = k.points.filter(function (p) { return p; }).length;
@@ -122,7 +117,7 @@
       if (!r.length) listBox.appendChild(h("li.imgv-muted", { text: t("No objects yet.") }));
       r.forEach(function (x) {
         var on = !!sel && sel.kind === x.kind && sel.id === x.s.id;
-        var color = x.kind === "kp" ? G.pointColor(0) : G.labelColor(schema, x.s.label);
+        var color = x.kind === "kp" ? C.geometry.pointColor(0) : C.geometry.labelColor(schema, x.s.label);
         listBox.appendChild(h("li", null, h("button.imgv-object", {
           type: "button", "aria-current": on ? "true" : null,
           onclick: function () { ed.select({ kind: x.kind, id: x.s.id, index: x.kind === "kp" ? 0 : undefined }); ed.canvas.focus(); },

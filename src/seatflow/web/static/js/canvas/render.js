@@ -5,7 +5,6 @@
   "use strict";
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
-  var G = C.geometry, M = C.model;
 
   var HALO = "rgba(8, 12, 20, .6)";
   var INK = "#0b1220";
@@ -48,17 +47,17 @@
     var text = shape.label + (shape.predicted ? " · " + ed.t("predicted") : "");
     var y = sy - 21 < 2 ? sy + 3 : sy - 21;
     if (shape.predicted) chip(g, text, sx, y, "#ffffff", INK);
-    else chip(g, text, sx, y, color, G.textOn(color));
+    else chip(g, text, sx, y, color, C.geometry.textOn(color));
   }
 
   function drawBox(ed, g, b, selected, hovered) {
-    var vp = ed.vp, p = vp.toScreen(b.x, b.y), color = G.labelColor(ed.schema, b.label);
+    var vp = ed.vp, p = vp.toScreen(b.x, b.y), color = C.geometry.labelColor(ed.schema, b.label);
     var x = crisp(p.x), y = crisp(p.y), w = Math.round(b.w * vp.scale), h = Math.round(b.h * vp.scale);
     g.beginPath(); g.rect(x, y, w, h);
-    g.fillStyle = G.rgba(color, selected ? 0.16 : hovered ? 0.12 : 0.06); g.fill();
+    g.fillStyle = C.geometry.rgba(color, selected ? 0.16 : hovered ? 0.12 : 0.06); g.fill();
     haloStroke(g, selected || hovered ? 2.5 : 2, color, b.predicted ? PREDICTED_DASH : null);
     shapeChip(ed, g, b, x - 1, y, color);
-    if (selected && !ed.readonly) G.handles(b).forEach(function (hd) { var q = vp.toScreen(hd.x, hd.y); square(g, q.x, q.y, 9); });
+    if (selected && !ed.readonly) C.geometry.handles(b).forEach(function (hd) { var q = vp.toScreen(hd.x, hd.y); square(g, q.x, q.y, 9); });
   }
 
   function polyPath(g, vp, points, close) {
@@ -68,9 +67,9 @@
   }
 
   function drawPolygon(ed, g, poly, selected, hovered) {
-    var vp = ed.vp, color = G.labelColor(ed.schema, poly.label);
+    var vp = ed.vp, color = C.geometry.labelColor(ed.schema, poly.label);
     polyPath(g, vp, poly.points, true);
-    g.fillStyle = G.rgba(color, selected ? 0.22 : hovered ? 0.17 : 0.12); g.fill();
+    g.fillStyle = C.geometry.rgba(color, selected ? 0.22 : hovered ? 0.17 : 0.12); g.fill();
     haloStroke(g, selected || hovered ? 2.5 : 2, color, poly.predicted ? PREDICTED_DASH : null);
     var top = poly.points.reduce(function (a, q) { return q[1] < a[1] ? q : a; }, poly.points[0]);
     if (top) { var tp = vp.toScreen(top[0], top[1]); shapeChip(ed, g, poly, tp.x - 8, tp.y - 4, color); }
@@ -89,7 +88,7 @@
   }
 
   function drawKeypoints(ed, g, set, active, selIndex) {
-    var vp = ed.vp, names = M.pointNames(ed.schema);
+    var vp = ed.vp, names = C.model.pointNames(ed.schema);
     var shown = set.points.filter(function (pt) { return pt && pt.v; });
     var cx = shown.reduce(function (a, pt) { return a + pt.x; }, 0) / (shown.length || 1);
     skeletonPairs(names).forEach(function (pr) {
@@ -101,7 +100,7 @@
     });
     set.points.forEach(function (pt, i) {
       if (!pt || !pt.v) return;
-      var p = vp.toScreen(pt.x, pt.y), color = G.pointColor(i), r = i === selIndex ? 7 : 5;
+      var p = vp.toScreen(pt.x, pt.y), color = C.geometry.pointColor(i), r = i === selIndex ? 7 : 5;
       g.beginPath(); g.arc(p.x, p.y, r + 2, 0, Math.PI * 2);
       g.fillStyle = HALO; g.fill();
       g.beginPath(); g.arc(p.x, p.y, r, 0, Math.PI * 2);
@@ -111,7 +110,7 @@
       g.setLineDash(set.predicted ? [3, 2] : []); g.stroke(); g.setLineDash([]);
       if (i === selIndex) { g.beginPath(); g.arc(p.x, p.y, r + 4, 0, Math.PI * 2); g.lineWidth = 1.5; g.strokeStyle = "#ffffff"; g.stroke(); }
       if (active || i === selIndex || vp.scale * Math.min(ed.W, ed.H) > 260) {
-        var text = names[i] + (pt.v === 1 ? " · " + ed.t("occluded") : "") + (set.predicted ? " · " + ed.t("predicted") : "");
+        var text = names[i] + (pt.v === 1 ? " · " + ed.t("occluded") : "");
         // names point away from the middle of the set, so neighbours (mouth corners) don't overlap
         var left = shown.length > 1 && pt.x < cx;
         chip(g, text, left ? p.x - r - 4 : p.x + r + 4, p.y - 9, "rgba(11, 18, 32, .78)", "#ffffff", SMALL, left);
@@ -122,7 +121,7 @@
   function drawDraft(ed, g) {
     var d = ed.ui.draft, vp = ed.vp;
     if (!d) return;
-    var color = G.labelColor(ed.schema, d.label), pts = d.points.slice();
+    var color = C.geometry.labelColor(ed.schema, d.label), pts = d.points.slice();
     if (ed.ui.pointer && !ed.drag) pts.push([ed.ui.pointer.x, ed.ui.pointer.y]);
     polyPath(g, vp, pts, false);
     haloStroke(g, 2, color);
@@ -137,9 +136,9 @@
   function drawGhost(ed, g) {
     var r = ed.ui.ghost, vp = ed.vp;
     if (!r) return;
-    var color = G.labelColor(ed.schema, ed.ui.label), p = vp.toScreen(r.x, r.y);
+    var color = C.geometry.labelColor(ed.schema, ed.ui.label), p = vp.toScreen(r.x, r.y);
     g.beginPath(); g.rect(crisp(p.x), crisp(p.y), Math.round(r.w * vp.scale), Math.round(r.h * vp.scale));
-    g.fillStyle = G.rgba(color, 0.12); g.fill();
+    g.fillStyle = C.geometry.rgba(color, 0.12); g.fill();
     haloStroke(g, 2, color);
     var size = Math.round(r.w) + " × " + Math.round(r.h);
     chip(g, size, p.x + r.w * vp.scale + 6, p.y + r.h * vp.scale + 4, "rgba(11, 18, 32, .78)", "#ffffff", SMALL);

@@ -6,7 +6,6 @@
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
   var T = (C.tools = C.tools || {});
-  var G = C.geometry, M = C.model;
 
   var MIN_PX = 4; // a drag shorter than this (screen pixels) is a click
 
@@ -24,24 +23,24 @@
         cursor: "crosshair",
         move: function (q) {
           var b = ed.clampPoint(q);
-          ed.ui.ghost = G.rectFrom(a.x, a.y, b.x, b.y, ed.W, ed.H);
+          ed.ui.ghost = C.geometry.rectFrom(a.x, a.y, b.x, b.y, ed.W, ed.H);
         },
         up: function (q) {
           ed.ui.ghost = null;
-          var b = ed.clampPoint(q), r = G.rectFrom(a.x, a.y, b.x, b.y, ed.W, ed.H);
+          var b = ed.clampPoint(q), r = C.geometry.rectFrom(a.x, a.y, b.x, b.y, ed.W, ed.H);
           if (r.w * ed.vp.scale < MIN_PX || r.h * ed.vp.scale < MIN_PX || !ed.ui.label) {
             ed.select(C.hit.selectionOf(hit)); // a click
             return;
           }
           var label = ed.ui.label;
           var box = ed.edit(function (doc) {
-            var nb = { id: M.nextId(doc), label: label, x: r.x, y: r.y, w: r.w, h: r.h, attributes: {}, predicted: false };
+            var nb = { id: C.model.nextId(doc), label: label, x: r.x, y: r.y, w: r.w, h: r.h, attributes: {}, predicted: false };
             doc.boxes.push(nb);
             return nb;
           });
           ed.select({ kind: "box", id: box.id, fresh: true });
           var kp = ed.schema.keypoints;
-          if (kp && kp.label && kp.label === label && M.has(ed.schema, "keypoints")) {
+          if (kp && kp.label && kp.label === label && C.model.has(ed.schema, "keypoints")) {
             ed.setTool("keypoints");
             ed.ui.activeSet = null; // the next click starts the landmarks of this box
             ed.ui.returnTool = "box";

@@ -7,12 +7,11 @@
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
   var T = (C.tools = C.tools || {});
-  var M = C.model;
 
   /** {set (or null for a new one), index, name, total} of the next landmark to place. */
   function target(ed) {
-    var names = M.pointNames(ed.schema);
-    var set = ed.ui.activeSet ? M.find(ed.doc, "kp", ed.ui.activeSet) : null;
+    var names = C.model.pointNames(ed.schema);
+    var set = ed.ui.activeSet ? C.model.find(ed.doc, "kp", ed.ui.activeSet) : null;
     var index = set ? set.points.indexOf(null) : 0;
     if (index < 0) { set = null; index = 0; }
     return { set: set, index: index, name: names[index], total: names.length };
@@ -20,15 +19,15 @@
 
   function newSet(ed, doc) {
     var kp = ed.schema.keypoints || {};
-    var set = { id: M.nextId(doc), label: kp.label || null, predicted: false,
-                points: M.pointNames(ed.schema).map(function () { return null; }) };
+    var set = { id: C.model.nextId(doc), label: kp.label || null, predicted: false,
+                points: C.model.pointNames(ed.schema).map(function () { return null; }) };
     doc.kpsets.push(set);
     return set;
   }
 
   /** After a landmark was placed or skipped: close a complete set, go back to boxes after a face box. */
   function advance(ed, setId) {
-    var set = M.find(ed.doc, "kp", setId);
+    var set = C.model.find(ed.doc, "kp", setId);
     if (set && set.points.indexOf(null) >= 0) { ed.ui.activeSet = setId; return; }
     ed.ui.activeSet = null;
     if (ed.ui.returnTool) ed.setTool(ed.ui.returnTool);
@@ -37,7 +36,7 @@
   /** Put the next landmark at image point c as a part of the edit started at `before`. */
   function place(ed, c) {
     var tg = target(ed), doc = ed.doc;
-    var set = tg.set ? M.find(doc, "kp", tg.set.id) : newSet(ed, doc);
+    var set = tg.set ? C.model.find(doc, "kp", tg.set.id) : newSet(ed, doc);
     set.points[tg.index] = { x: c.x, y: c.y, v: 2 };
     set.predicted = false;
     ed.ui.activeSet = set.id;
@@ -54,8 +53,8 @@
         ed.select(C.hit.selectionOf(hit));
         return T.editDrag(ed, hit, p);
       }
-      if (!M.pointNames(ed.schema).length) return null;
-      var before = M.snapshot(ed.doc);
+      if (!C.model.pointNames(ed.schema).length) return null;
+      var before = C.model.snapshot(ed.doc);
       var set = place(ed, ed.clampPoint(p));
       var index = ed.ui.sel.index;
       return {
@@ -73,7 +72,7 @@
       var tg = target(ed);
       if (!tg.name) return false;
       var id = ed.edit(function (doc) {
-        var set = tg.set ? M.find(doc, "kp", tg.set.id) : newSet(ed, doc);
+        var set = tg.set ? C.model.find(doc, "kp", tg.set.id) : newSet(ed, doc);
         set.points[tg.index] = { x: 0, y: 0, v: 0 };
         set.predicted = false;
         return set.id;
@@ -85,12 +84,12 @@
     /** o: the selected landmark (else the last one placed) switches between visible and occluded. */
     toggleOccluded: function (ed) {
       var sel = ed.ui.sel, set, index = -1;
-      if (sel && sel.kind === "kp") { set = M.find(ed.doc, "kp", sel.id); index = sel.index; }
+      if (sel && sel.kind === "kp") { set = C.model.find(ed.doc, "kp", sel.id); index = sel.index; }
       if (!set) return false;
       var pt = set.points[index];
       if (!pt || pt.v === 0) return false;
       ed.edit(function (doc) {
-        var s = M.find(doc, "kp", set.id);
+        var s = C.model.find(doc, "kp", set.id);
         s.points[index].v = s.points[index].v === 1 ? 2 : 1;
         s.predicted = false;
       });
@@ -102,12 +101,12 @@
       var sel = ed.ui.sel;
       if (!sel || sel.kind !== "kp") return false;
       ed.edit(function (doc) {
-        var s = M.find(doc, "kp", sel.id);
+        var s = C.model.find(doc, "kp", sel.id);
         s.points[sel.index] = null;
         s.predicted = false;
         var left = s.points.some(function (pt) { return pt; });
         if (left) ed.ui.activeSet = s.id;
-        else M.remove(doc, "kp", s.id);
+        else C.model.remove(doc, "kp", s.id);
       });
       ed.select(null);
       return true;
@@ -117,7 +116,7 @@
     removeSet: function (ed) {
       var sel = ed.ui.sel;
       if (!sel || sel.kind !== "kp") return false;
-      ed.edit(function (doc) { M.remove(doc, "kp", sel.id); });
+      ed.edit(function (doc) { C.model.remove(doc, "kp", sel.id); });
       ed.select(null);
       return true;
     },

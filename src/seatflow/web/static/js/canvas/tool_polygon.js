@@ -6,7 +6,6 @@
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
   var T = (C.tools = C.tools || {});
-  var G = C.geometry, M = C.model;
 
   var CLOSE_PX = 9; // a click this near the first corner closes the polygon
   var SAME_PX = 4; // the second press of a double click adds no corner
@@ -15,7 +14,7 @@
     var d = ed.ui.draft;
     if (!d || d.points.length < 3) return false;
     var f = ed.vp.toScreen(d.points[0][0], d.points[0][1]);
-    return G.dist(f.x, f.y, p.sx, p.sy) <= CLOSE_PX;
+    return C.geometry.dist(f.x, f.y, p.sx, p.sy) <= CLOSE_PX;
   }
 
   var polygon = {
@@ -36,7 +35,7 @@
       }
       if (nearFirst(ed, p)) { polygon.finish(ed); return null; }
       var last = ed.vp.toScreen(d.points[d.points.length - 1][0], d.points[d.points.length - 1][1]);
-      if (G.dist(last.x, last.y, p.sx, p.sy) <= SAME_PX) return null;
+      if (C.geometry.dist(last.x, last.y, p.sx, p.sy) <= SAME_PX) return null;
       var c = ed.clampPoint(p);
       d.points.push([c.x, c.y]);
       ed.onUi();
@@ -51,7 +50,7 @@
       ed.ui.draft = null;
       if (!d || d.points.length < 3) { ed.onUi(); ed.requestRender(); return false; }
       var poly = ed.edit(function (doc) {
-        var np = { id: M.nextId(doc), label: d.label, points: d.points, predicted: false };
+        var np = { id: C.model.nextId(doc), label: d.label, points: d.points, predicted: false };
         doc.polygons.push(np);
         return np;
       });

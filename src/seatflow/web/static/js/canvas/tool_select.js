@@ -6,35 +6,34 @@
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
   var T = (C.tools = C.tools || {});
-  var G = C.geometry, M = C.model;
 
   var DRAG_PX = 2;
 
   /** A drag that edits what `hit` points at, starting at point p (see hit.js for hit kinds). */
   function editDrag(ed, hit, p) {
-    var before = M.snapshot(ed.doc), shape = hit.shape, started = false;
+    var before = C.model.snapshot(ed.doc), shape = hit.shape, started = false;
     var startBox = { x: shape.x, y: shape.y, w: shape.w, h: shape.h };
     var startPts = shape.points ? JSON.parse(JSON.stringify(shape.points)) : null;
     var cursor = hit.kind === "handle" ? hit.cursor : "move";
     return {
       cursor: cursor,
       move: function (q) {
-        if (!started && G.dist(p.sx, p.sy, q.sx, q.sy) < DRAG_PX) return;
+        if (!started && C.geometry.dist(p.sx, p.sy, q.sx, q.sy) < DRAG_PX) return;
         started = true;
         var c = ed.clampPoint(q), dx = q.x - p.x, dy = q.y - p.y, s;
         shape.predicted = false;
         if (hit.kind === "handle") {
-          Object.assign(shape, G.resizeBox(startBox, hit.handle, q.x, q.y, ed.W, ed.H, 1));
+          Object.assign(shape, C.geometry.resizeBox(startBox, hit.handle, q.x, q.y, ed.W, ed.H, 1));
         } else if (hit.kind === "box") {
-          s = G.clampShift(startBox.x, startBox.y, startBox.x + startBox.w, startBox.y + startBox.h, dx, dy, ed.W, ed.H);
+          s = C.geometry.clampShift(startBox.x, startBox.y, startBox.x + startBox.w, startBox.y + startBox.h, dx, dy, ed.W, ed.H);
           shape.x = startBox.x + s.dx; shape.y = startBox.y + s.dy;
         } else if (hit.kind === "kp") {
           shape.points[hit.index].x = c.x; shape.points[hit.index].y = c.y;
         } else if (hit.kind === "vertex") {
           shape.points[hit.index] = [c.x, c.y];
         } else if (hit.kind === "poly") {
-          var e = G.extent(startPts);
-          s = G.clampShift(e.minX, e.minY, e.maxX, e.maxY, dx, dy, ed.W, ed.H);
+          var e = C.geometry.extent(startPts);
+          s = C.geometry.clampShift(e.minX, e.minY, e.maxX, e.maxY, dx, dy, ed.W, ed.H);
           shape.points = startPts.map(function (q0) { return [q0[0] + s.dx, q0[1] + s.dy]; });
         }
       },

@@ -5,7 +5,6 @@
   var S = (window.Seatflow = window.Seatflow || {});
   var C = (S.canvas = S.canvas || {});
   var h = function () { return C.dom.h.apply(null, arguments); };
-  var G = C.geometry;
 
   var ICONS = {
     select: "M5 3l13 7-6 1.5L9 18z",
@@ -76,7 +75,7 @@
       } else if (ed.ui.tool === "keypoints") {
         var tg = C.tools.keypoints.target(ed);
         if (tg.name) {
-          parts.push(h("span.imgv-dot", { style: "background:" + G.pointColor(tg.index) }));
+          parts.push(h("span.imgv-dot", { style: "background:" + C.geometry.pointColor(tg.index) }));
           parts.push(h("strong", { text: t("Click: {name}", { name: tg.name }) }));
           parts.push(h("span.imgv-count", { text: (tg.index + 1) + "/" + tg.total }));
           parts.push(h("span.imgv-hint", null, C.dom.kbd("X"), " " + t("skip"), "  ", C.dom.kbd("O"), " " + t("occluded")));

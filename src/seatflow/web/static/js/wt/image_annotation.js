@@ -4,8 +4,7 @@
 (function () {
   "use strict";
   var S = (window.Seatflow = window.Seatflow || {});
-  var C = S.canvas;
-  var h = C.dom.h;
+  var h = function () { return S.canvas.dom.h.apply(null, arguments); };
   S.views = S.views || {};
 
   var CACHE_SIZE = 8;
@@ -37,7 +36,7 @@
 
   function firstTool(schema, mode) {
     if (mode === "review") return "select";
-    var tools = C.keys.tools(schema);
+    var tools = S.canvas.keys.tools(schema);
     return tools[1] || "select";
   }
 
@@ -46,8 +45,8 @@
     var W = payload.width, H = payload.height;
     var initial = ctx.initial !== undefined && ctx.initial !== null ? ctx.initial
       : ctx.mode === "annotate" ? payload.predictions : null;
-    var doc = C.model.fromAnswer(initial, schema, ctx.mode === "annotate");
-    var map = C.keys.keymap(schema, ctx.mode);
+    var doc = S.canvas.model.fromAnswer(initial, schema, ctx.mode === "annotate");
+    var map = S.canvas.keys.keymap(schema, ctx.mode);
 
     var canvas = h("canvas.imgv-canvas", { tabindex: "0", "aria-label": t("Image to annotate") });
     var promptEl = h("div.imgv-prompt", { "aria-live": "polite", hidden: true });
@@ -62,7 +61,7 @@
     var updaters = [];
     function updateUi() { updaters.forEach(function (fn) { fn(); }); }
 
-    var ed = new C.Editor({
+    var ed = new S.canvas.Editor({
       canvas: canvas, img: entry.ok ? entry.img : null, W: W, H: H, schema: schema, t: t, doc: doc,
       readonly: ctx.readonly || ctx.mode === "review",
       onEdit: function () { if (ctx.onChange) ctx.onChange(); },
@@ -81,9 +80,9 @@
         ed.edit(function (d) { d.cls = name; d.clsPredicted = false; });
       },
     };
-    updaters.push(C.toolbar.toolbar(bar, ed, map, t));
-    updaters.push(C.toolbar.prompt(promptEl, ed, t));
-    updaters.push(C.panel.panel(side, ed, map, t, actions));
+    updaters.push(S.canvas.toolbar.toolbar(bar, ed, map, t));
+    updaters.push(S.canvas.toolbar.prompt(promptEl, ed, t));
+    updaters.push(S.canvas.panel.panel(side, ed, map, t, actions));
     updateUi();
     ed.resize();
 
@@ -96,9 +95,9 @@
       answer: function () {
         if (ed.ui.draft) throw new Error(t("A polygon is still open: close it with C, or remove its points with Backspace."));
         if (entry.error) throw new Error(entry.error);
-        return C.model.toAnswer(ed.doc, schema, W, H, t);
+        return S.canvas.model.toAnswer(ed.doc, schema, W, H, t);
       },
-      onKey: function (ev) { return C.keys.handle(ed, map, ev, actions); },
+      onKey: function (ev) { return S.canvas.keys.handle(ed, map, ev, actions); },
       setReadonly: function (readonly) { ed.setReadonly(readonly); },
       focus: function () { canvas.focus({ preventScroll: true }); },
       destroy: function () {
@@ -107,7 +106,7 @@
         ed.destroy();
         if (root.parentNode) root.parentNode.removeChild(root);
       },
-      keys: C.keys.help(map, schema, t),
+      keys: S.canvas.keys.help(map, schema, t),
       // for tests and debugging only: image point -> viewport (client) point, and the editor
       _debug: {
         editor: ed,
