@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, model_validator
@@ -42,6 +42,19 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db selects PostgreSQL.",
     )
     media_dir: str = Field(default="", description="Local media folder. Empty means $SEATFLOW_HOME/media.")
+    media_backend: Literal["local", "s3"] = Field(
+        default="local", description="Where media files are kept: the local media folder, or an S3-compatible "
+        "bucket (needs the [s3] extra: boto3)."
+    )
+    media_url_seconds: int = Field(
+        default=900, ge=10, le=604800, description="How long a media link handed to a browser stays valid."
+    )
+    s3_bucket: str = Field(default="", description="S3 bucket of the media (SEATFLOW_MEDIA_BACKEND=s3).")
+    s3_prefix: str = Field(default="", description="Key prefix inside the S3 bucket, e.g. seatflow/media.")
+    s3_endpoint_url: str = Field(
+        default="", description="Endpoint of an S3-compatible server (MinIO, Ceph...). Empty means AWS S3."
+    )
+    s3_region: str = Field(default="", description="S3 region. Empty means boto3's default.")
     secret_key: str = Field(
         default="",
         description="Key that signs session cookies. Empty means a random key kept in $SEATFLOW_HOME/secret.key.",
