@@ -21,6 +21,7 @@ from .jobs.reaper import Reaper
 from .web import apidocs
 from .web import deliveries as web_deliveries
 from .web import routes as web_routes
+from .web import workspace as web_workspace
 
 
 def build_database(settings: Settings, *, migrate: bool = True) -> Database:
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(deliveries.router)
     app.include_router(web_routes.router)
     app.include_router(web_deliveries.router)
+    app.include_router(web_workspace.router)
     apidocs.install(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", web_routes.static_app(), name="static")
     return app
