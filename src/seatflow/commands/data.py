@@ -1,4 +1,5 @@
-"""`import` and `export`: items in from JSONL/CSV/image folders, accepted results out as JSONL."""
+"""`import` and `export`: items in (JSONL/CSV/image folders, or a format: COCO, YOLO, VOC, Label Studio...),
+accepted results out (JSONL, or any format of seatflow.formats with a manifest)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.progress import (
@@ -24,9 +25,12 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from seatflow.config import Settings
+from seatflow.errors import SeatflowError
 from seatflow.i18n.cli import _
 from seatflow.services import exports, imports, projects, status
 from seatflow.services.imports import IMAGE_SUFFIXES, ImportReport
+from seatflow.store.engine import Database
 
 from ._common import CLI_ACTOR, database, err, fail, settings
 
@@ -74,19 +78,40 @@ def _error_message(path: Path, report: ImportReport) -> str:
         detail=detail, n=report.imported, batch=report.batch_id)
 
 
+FORMAT_HELP = "coco | yolo | voc | labelstudio | jsonl | csv | manifest"
+
+
 def import_command(
     project: Annotated[str, typer.Argument(help=_("Project slug or id."))],
     paths: Annotated[list[Path], typer.Argument(help=_("JSONL or CSV files, or folders of images."))],
     batch_size: Annotated[int | None, typer.Option(min=1, max=100000, help=_("Rows per insert (default: "
                                                                                "SEATFLOW_IMPORT_BATCH_SIZE)."))]
     = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help=_(
+        "Input format: coco, yolo, voc, labelstudio, jsonl, csv or manifest (a Seatflow export). With a format "
+        "the whole input is checked before anything is written."))] = None,
+    as_: Annotated[str, typer.Option("--as", help=_(
+        "What annotations in the input become: items (ignored), predictions (a model's pre-annotation) or "
+        "gold (known answers)."))] = "items",
+    model: Annotated[str | None, typer.Option(help=_("Model name stored with predictions (--as predictions)."))]
+    = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help=_(
+        "CSV/JSONL column mapping SOURCE=TARGET, e.g. url=payload.image or label=answer.class (repeatable)."))]
+    = None,
 ) -> None:
     conf = settings()
     size = batch_size or conf.import_batch_size
+    if as_ not in ("items", "predictions", "gold"):
+        raise fail(_("--as must be items, predictions or gold, not {value!r}").format(value=as_))
+    if fmt is None and (as_ != "items" or mapping or model):
+        fmt = _guess_format(paths)
     with database(conf) as db:
         with db.read() as conn:
             row = projects.get_project(conn, CLI_ACTOR, project)
         for path in paths:
+            if fmt is not None:
+                _import_format(db, conf, row, path, fmt, as_, model, mapping or [], size)
+                continue
             records = imports.records_from(path, media_root=conf.resolved_media_dir(), project_slug=row.slug,
                                            work_type=row.work_type)
             with progress_bar() as bar:
@@ -102,6 +127,58 @@ def import_command(
                                                  skipped=report.skipped, batch=report.batch_id))
             if report.error:
                 raise fail(_error_message(path, report))
+
+
+def _guess_format(paths: list[Path]) -> str:
+    suffixes = {p.suffix.lower() for p in paths}
+    if suffixes <= {".jsonl", ".ndjson"}:
+        return "jsonl"
+    if suffixes == {".csv"}:
+        return "csv"
+    raise fail(_("--as, --map and --model need --format ({formats})").format(formats=FORMAT_HELP))
+
+
+def _import_format(db: Database, conf: Settings, project: Any, path: Path, fmt: str, as_: str, model: str | None,
+                   mapping: list[str], size: int) -> None:
+    from seatflow.formats import IMPORT_FORMATS
+    from seatflow.formats.csvjsonl import parse_mapping
+    from seatflow.formats.importer import import_path
+    from seatflow.media import media_store
+
+    if fmt not in IMPORT_FORMATS:
+        raise fail(_("unknown format {fmt!r}; use {formats}").format(fmt=fmt, formats=FORMAT_HELP))
+    try:
+        parsed_map = parse_mapping(mapping)
+    except SeatflowError as exc:
+        raise fail(exc.detail) from None
+    with progress_bar() as bar:
+        check = bar.add_task(_("checking {name}").format(name=path.name), total=None)
+        write = bar.add_task(_("importing {name}").format(name=path.name), total=None, visible=False)
+
+        def checked(n: int) -> None:
+            bar.advance(check, n)
+
+        def checked_all(total: int) -> None:
+            bar.update(check, total=total, completed=total)
+            bar.update(write, total=total, visible=True)
+
+        def written(n: int) -> None:
+            bar.advance(write, n)
+
+        try:
+            result = import_path(db, None, project.slug, path, fmt, mode=as_, model=model, mapping=parsed_map,
+                                 media=media_store(conf), batch_size=size, check_progress=checked,
+                                 progress=written, on_checked=checked_all)
+        except SeatflowError as exc:
+            if exc.extra.get("report") is not None or "nothing was imported" in exc.detail:
+                raise fail(exc.detail) from None  # the writing pass stopped: the message says what is in
+            raise fail(_("{detail}; nothing was imported").format(detail=exc.detail)) from None
+    rep = result.report
+    typer.echo(_("{path}: checked {checked}, imported {imported}, skipped {skipped} (already there), "
+                 "batch {batch}").format(path=path, checked=result.checked, imported=rep.imported,
+                                         skipped=rep.skipped, batch=rep.batch_id))
+    for line in result.warnings.lines():
+        typer.echo(_("warning: {message}").format(message=line), err=True)
 
 
 @contextlib.contextmanager
@@ -125,8 +202,16 @@ def export_command(
     project: Annotated[str, typer.Argument(help=_("Project slug or id."))],
     out: Annotated[str, typer.Option("--out", "-o", help=_("Output file, or - for stdout."))] = "-",
     batch: Annotated[int | None, typer.Option(help=_("Only this batch (id)."))] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help=_(
+        "jsonl, csv, coco, labelstudio (one file) or yolo, voc (a folder, or a zip when --out ends with .zip). "
+        "With a format a manifest (counts, checksums) is written beside the export."))] = None,
+    with_media: Annotated[bool, typer.Option("--with-media", help=_(
+        "Bundle the image files from the media store into yolo and voc exports."))] = False,
 ) -> None:
     conf = settings()
+    if fmt is not None:
+        _export_format(conf, project, out, batch, fmt, with_media)
+        return
     with database(conf) as db:
         with db.read() as conn:
             row = projects.get_project(conn, CLI_ACTOR, project)
@@ -144,3 +229,41 @@ def export_command(
             bar.update(task, completed=n)
     where = _("stdout") if out == "-" else out
     typer.echo(_("exported {n} item(s) of {project} to {where}").format(n=n, project=row.slug, where=where), err=True)
+
+
+def _export_format(conf: Settings, project: str, out: str, batch: int | None, fmt: str, with_media: bool) -> None:
+    from seatflow.formats import EXPORT_FORMATS
+    from seatflow.media import media_store
+
+    if fmt not in EXPORT_FORMATS:
+        raise fail(_("unknown export format {fmt!r}; use {formats}").format(fmt=fmt,
+                                                                          formats=", ".join(EXPORT_FORMATS)))
+    with database(conf) as db:
+        with db.read() as conn:
+            row = projects.get_project(conn, CLI_ACTOR, project)
+            module = exports.check_format(row, fmt)
+            total = exports.count_done(conn, row.id, batch)
+        if out == "-":
+            if module.MULTI_FILE:
+                raise fail(_("{fmt} exports are several files: give --out FOLDER or --out FILE.zip").format(fmt=fmt))
+            for chunk in exports.stream(db, CLI_ACTOR, row, fmt, batch_id=batch):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            typer.echo(_("exported {project} as {fmt} to stdout (no manifest)").format(project=row.slug, fmt=fmt),
+                       err=True)
+            return
+        with progress_bar() as bar:
+            task = bar.add_task(f"{row.slug} ({fmt})", total=total)
+
+            def done(n: int) -> None:
+                bar.update(task, completed=n)
+
+            result = exports.export_to_path(db, CLI_ACTOR, row.id, fmt, Path(out), batch_id=batch,
+                                            media=media_store(conf) if with_media else None, on_row=done)
+    data = result.manifest_data
+    counts = ", ".join(f"{k} {v}" for k, v in data["counts"].items())
+    typer.echo(_("exported {project} as {fmt} to {out} ({counts}); manifest {manifest}").format(
+        project=row.slug, fmt=fmt, out=out, counts=counts or _("nothing"), manifest=result.manifest), err=True)
+    for warning in data["warnings"]:
+        text = warning["message"] + (f" ({warning['count']})" if warning["count"] > 1 else "")
+        typer.echo(_("warning: {message}").format(message=text), err=True)
