@@ -461,3 +461,26 @@ def test_in_chinese_every_word_of_the_view_is_translated(harness: Harness) -> No
         assert english not in texts, f"{english!r} is not translated: {texts}"
     keys = h.page.evaluate("() => window.__view.keys.map(k => k.help)")
     assert "撤销" in keys and not [k for k in keys if k.isascii()], keys
+
+
+def test_the_side_panel_works_by_keyboard(harness: Harness) -> None:
+    h = harness
+    h.mount({"labels": [{"name": "face"}], "tools": ["bbox", "classify"], "classes": ["usable", "blurry"],
+             "attributes": [{"name": "occluded", "type": "bool"}]})
+    h.drag((195, 80), (385, 315))
+    h.key("v")
+    h.click(290, 200)
+    # Tab from the image into the panel: the label button, the class radios, the attribute checkbox
+    radio = h.page.get_by_label("usable")
+    radio.focus()
+    h.consumed()
+    h.key("Space")
+    assert h.answer()["class"] == "usable"
+    h.key("ArrowDown")  # the radio group moves on; the image does not pan
+    assert h.answer()["class"] == "blurry"
+    assert h.consumed() == []
+    h.page.keyboard.press("Tab")
+    expect(h.page.get_by_label("occluded")).to_be_focused()
+    h.key("Space")
+    assert h.answer()["boxes"][0]["attributes"] == {"occluded": True}
+    assert h.consumed() == []

@@ -37,5 +37,10 @@
     return tag === "INPUT" && ["checkbox", "radio", "button"].indexOf(target.type) < 0;
   }
 
-  C.dom = { h: h, kbd: kbd, isTyping: isTyping };
+  /** A focused form control or button: it keeps Space and the arrow keys for itself. */
+  function isControl(target) {
+    return !!target && ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "A"].indexOf(target.tagName) >= 0;
+  }
+
+  C.dom = { h: h, kbd: kbd, isTyping: isTyping, isControl: isControl };
 })();

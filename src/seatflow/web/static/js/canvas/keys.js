@@ -60,14 +60,16 @@
       if ((key === "z" && ev.shiftKey) || key === "y") return ed.redo() || true;
       return false;
     }
-    // viewing: allowed in review (read-only) too
-    if (key === " ") { ed.setSpace(true); return true; }
+    // viewing: allowed in review (read-only) too. Space and arrows stay with a focused control
+    // (a checkbox, a radio group of classes, a button), so the side panel works by keyboard.
+    var onControl = C.dom.isControl(ev.target);
+    if (key === " ") { if (onControl) return false; ed.setSpace(true); return true; }
     if (key === "+" || key === "=") { ed.zoom(1.25); return true; }
     if (key === "-" || key === "_") { ed.zoom(0.8); return true; }
     if (key === "0" && !ev.shiftKey) { ed.fit(); return true; }
     var step = ev.shiftKey ? PAN_PX * 4 : PAN_PX;
     var pans = { arrowleft: [step, 0], arrowright: [-step, 0], arrowup: [0, step], arrowdown: [0, -step] };
-    if (pans[key]) { ed.pan(pans[key][0], pans[key][1]); return true; }
+    if (pans[key]) { if (onControl) return false; ed.pan(pans[key][0], pans[key][1]); return true; }
     if (ed.readonly || ed.drag) return false;
 
     var digit = digitOf(ev);
