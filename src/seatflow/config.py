@@ -100,7 +100,6 @@ class Settings(BaseSettings):
         description="Machine pre-screen of images and videos: 'nudenet' (NudeNet's ONNX detector, "
         "shipped in its wheel, on the CPU) or 'off'.",
     )
-
     delivery_in_process: bool = Field(
         default=True,
         description="Deliver webhooks from a thread inside each app process. Turn it off when "

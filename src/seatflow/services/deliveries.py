@@ -57,6 +57,11 @@ def item_done(conn: Connection, *, ctx: DoneContext, result: list[dict[str, Any]
     return handler(conn, ctx=ctx, result=result, now=now)
 
 
+def reported_by_work_type(conn: Connection, *, ctx: DoneContext, result: list[dict[str, Any]], now: datetime) -> bool:
+    """For work types that send their own event for a finished item: nothing more to queue."""
+    return False
+
+
 def item_accepted(conn: Connection, *, ctx: DoneContext, result: list[dict[str, Any]], now: datetime) -> bool:
     """Queue ``item.accepted`` for a finished item, in the caller's transaction: one INSERT, and
     none at all when the client has no webhook URL. No worker ids leave the center."""

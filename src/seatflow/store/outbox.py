@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, func, select, update
+from sqlalchemy import Connection, Engine, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import clients, outbox, webhook_attempts
@@ -85,7 +85,9 @@ def forget_new_events(engine: Engine, wake: Callable[[], None]) -> None:
 
 # Due events: pending ones whose time has come, and claims of a deliverer that died (their
 # ``next_attempt_at`` is the claim's expiry). Served by ix_outbox_due, whose predicate is this one.
-_DUE = outbox.c.state.in_(("pending", "delivering"))
+# Written as the index's own predicate text: a partial index is only used (SQLite always, PostgreSQL
+# under a generic plan) when the query repeats its literals, not bound parameters.
+_DUE = text("outbox.state IN ('pending', 'delivering')")
 
 
 def claim_due(conn: Connection, *, now: datetime, claim_until: datetime, limit: int) -> list[Any]:

@@ -321,12 +321,13 @@ outbox = Table(
     Column("last_error", Text()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("delivered_at", UTCDateTime()),
-    # The delivery job's queue: due events only, oldest first.
+    # The delivery job's queue, oldest first: pending events, and the claims of deliverers that
+    # died ('delivering' with next_attempt_at = the claim's expiry). See store.outbox.claim_due.
     Index(
         "ix_outbox_due",
         "next_attempt_at",
-        postgresql_where=text("state = 'pending'"),
-        sqlite_where=text("state = 'pending'"),
+        postgresql_where=text("state IN ('pending', 'delivering')"),
+        sqlite_where=text("state IN ('pending', 'delivering')"),
     ),
     Index("ix_outbox_client_created", "client_id", "created_at"),
 )
