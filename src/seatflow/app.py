@@ -15,11 +15,14 @@ from seatflow.store.engine import Database, make_engine
 from seatflow.store.migrate import upgrade
 
 from .api import catalog, deliveries, items, problems, work
+from .api import moderation as moderation_api
 from .api.deps import TokenCache
 from .jobs.delivery import Deliverer
+from .jobs.media import MediaJob
 from .jobs.reaper import Reaper
 from .web import apidocs
 from .web import deliveries as web_deliveries
+from .web import moderation as web_moderation
 from .web import routes as web_routes
 from .web import workspace as web_workspace
 
@@ -45,10 +48,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
             if settings.delivery_in_process:
                 app.state.deliverer = Deliverer(database, settings)
                 app.state.deliverer.start()
+            if settings.media_jobs_in_process:
+                app.state.media_job.start()  # also takes media left waiting when the server stopped
         try:
             yield
         finally:
             app.state.reaper.stop()
+            app.state.media_job.stop()
             if app.state.deliverer is not None:
                 app.state.deliverer.close()
                 app.state.deliverer = None
@@ -70,6 +76,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.reaper = Reaper(database, settings.reap_interval_seconds)
     app.state.deliverer = None  # the webhook deliverer, started with the app (see lifespan)
     app.state.media_root = Path(settings.resolved_media_dir())
+    app.state.media_job = MediaJob(database, settings)  # thumbnails, keyframes, pre-screen (see lifespan)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="seatflow_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
     problems.install(app)
@@ -77,8 +84,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(catalog.router)
     app.include_router(items.router)
     app.include_router(deliveries.router)
+    app.include_router(moderation_api.router)
     app.include_router(web_routes.router)
     app.include_router(web_deliveries.router)
+    app.include_router(web_moderation.router)
     app.include_router(web_workspace.router)
     apidocs.install(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", web_routes.static_app(), name="static")

@@ -59,3 +59,7 @@ def listen(work_type: str, listener: Listener) -> None:
 def notify(conn: Connection, step: Step) -> None:
     for listener in _LISTENERS.get(step.work_type, ()):
         listener(conn, step)
+
+
+# The built-in listeners register themselves on import.
+from . import moderation_flow  # noqa: E402,F401
