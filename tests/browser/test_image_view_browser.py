@@ -434,7 +434,8 @@ def zh_catalog() -> dict[str, str]:
     path = ROOT / "src" / "seatflow" / "i18n" / "zh_CN" / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fh:
         catalog = read_po(fh)
-    return {m.id: m.string for m in catalog if isinstance(m.id, str) and m.id and m.string}
+    return {m.id: m.string for m in catalog
+            if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string}
 
 
 def test_in_chinese_every_word_of_the_view_is_translated(harness: Harness) -> None:
@@ -484,3 +485,37 @@ def test_the_side_panel_works_by_keyboard(harness: Harness) -> None:
     h.key("Space")
     assert h.answer()["boxes"][0]["attributes"] == {"occluded": True}
     assert h.consumed() == []
+
+
+def test_the_answer_is_rounded_clamped_and_round_trips(harness: Harness) -> None:
+    """model.js directly: what any drawing turns into, and an answer read back unchanged."""
+    h = harness
+    h.mount(FULL)
+    out = h.page.evaluate("""schema => {
+        const M = Seatflow.canvas.model, t = Seatflow.t;
+        const doc = M.emptyDoc();
+        doc.boxes.push({id: 1, label: "face", x: -3.04, y: 10.06, w: 700, h: 20.02,
+                        attributes: {pose: "", occluded: false}});
+        doc.kpsets.push({id: 2, label: "face", points: [{x: 641, y: -2, v: 2}, {x: 0, y: 0, v: 0},
+            {x: 10.55, y: 20.44, v: 1}, {x: 1, y: 1, v: 2}, {x: 2, y: 2, v: 2}]});
+        doc.polygons.push({id: 3, label: "car", points: [[0, 0], [650, 0], [650, 490]]});
+        doc.cls = "usable";
+        return M.toAnswer(doc, schema, 640, 480, t);
+    }""", FULL)
+    assert out == {
+        "boxes": [{"label": "face", "x": 0, "y": 10.1, "w": 640, "h": 20, "attributes": {"occluded": False}}],
+        "keypoints": [{"label": "face", "points": [[640, 0, 2], [0, 0, 0], [10.6, 20.4, 1], [1, 1, 2], [2, 2, 2]]}],
+        "polygons": [{"label": "car", "points": [[0, 0], [640, 0], [640, 480]]}],
+        "class": "usable",
+    }
+    answer = {
+        "boxes": [{"label": "person", "x": 1.5, "y": 2, "w": 30, "h": 40.5, "attributes": {"pose": "profile"}}],
+        "keypoints": [{"label": "face", "points": [[5, 6, 2], [0, 0, 0], [7, 8, 1], [9, 10, 2], [11, 12, 2]]}],
+        "polygons": [{"label": "car", "points": [[1, 1], [5, 1], [5, 5]]}],
+        "class": "no_face",
+    }
+    back = h.page.evaluate("""([schema, answer]) => {
+        const M = Seatflow.canvas.model;
+        return M.toAnswer(M.fromAnswer(answer, schema, true), schema, 640, 480, Seatflow.t);
+    }""", [FULL, answer])
+    assert back == answer
