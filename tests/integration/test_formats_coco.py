@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pycocotools.coco import COCO
 from sqlalchemy import func, select
+from tests.integration._formats import FACE_SCHEMA, count_items, finish_all, make_image, make_project, payloads
 
 from seatflow.commands._common import CLI_ACTOR
 from seatflow.errors import ImportFailed
@@ -19,7 +20,6 @@ from seatflow.media import LocalMediaStore
 from seatflow.services import exports
 from seatflow.store import tables
 from seatflow.store.engine import Database
-from tests.integration._formats import FACE_SCHEMA, count_items, finish_all, make_image, make_project, payloads
 
 KP_NAMES = FACE_SCHEMA["keypoints"]["names"]
 

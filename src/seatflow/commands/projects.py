@@ -63,6 +63,44 @@ def project_create(
     typer.echo(_("created project {slug} (id {id})").format(slug=spec["slug"], id=pid))
 
 
+@project_app.command("from-labelstudio", help=_(
+    "Create a project from a Label Studio labeling config (XML); lists what did not map."))
+def project_from_labelstudio(
+    config: Annotated[Path, typer.Argument(help=_("The labeling config, e.g. config.xml"), exists=True,
+                                           dir_okay=False)],
+    client: Annotated[str, typer.Option("--client", help=_("Client slug."))],
+    slug: Annotated[str, typer.Option("--slug", help=_("Slug of the new project."))],
+    name: Annotated[str | None, typer.Option(help=_("Project name (default: the slug)."))] = None,
+    workflow: Annotated[str, typer.Option(help=_("Workflow, e.g. 'annotate(overlap=1) -> review(sample_rate=0.1)'."))]
+    = "annotate(overlap=1)",
+) -> None:
+    from seatflow.formats.labelstudio import translate_config
+
+    try:
+        text = config.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise fail(_("{file}: not UTF-8 text").format(file=config)) from None
+    try:
+        tr = translate_config(text, source=str(config))
+    except SeatflowError as exc:
+        raise fail(exc.detail) from None
+    spec = {"slug": slug, "name": name or slug, "client": client, "work_type": tr.work_type,
+            "label_schema": tr.label_schema, "workflow": workflow}
+    with database(settings()) as db:
+        try:
+            pid = transact(db, lambda c: projects.create_project(c, None, spec))
+        except SeatflowError as exc:
+            raise fail(_("{file}: {message}").format(file=config, message=exc.detail)) from None
+    typer.echo(_("created project {slug} (id {id}), a {work_type} project").format(slug=slug, id=pid,
+                                                                                  work_type=tr.work_type))
+    typer.echo(json.dumps(tr.label_schema, ensure_ascii=False))
+    if tr.unmapped:
+        typer.echo(_("not mapped from {file}:").format(file=config.name))
+        for line in tr.unmapped:
+            typer.echo(f"  - {line}")
+    typer.echo(_("next: seatflow import {slug} EXPORT.json --format labelstudio --as gold").format(slug=slug))
+
+
 def status_command(
     as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON instead of a table."))] = False,
 ) -> None:
