@@ -342,9 +342,24 @@ def test_predictions_are_marked_until_touched_and_review_is_read_only_until_fix(
     h.drag((215, 110), (210, 100))
     expect(objects.filter(has_text="predicted")).to_have_count(1)
     close(h.answer()["boxes"], [{"label": "face", "x": 195, "y": 75, "w": 180, "h": 225, "attributes": {}}])
-    # the skipped landmark of the prediction can be placed
+    # a new set starts with the first name; the skipped landmark of the prediction is asked for again
+    # from the side panel, then placed
     h.key("k")
-    expect(h.page.locator(".imgv-prompt")).to_contain_text("Click: left_eye")
+    prompt = h.page.locator(".imgv-prompt")
+    expect(prompt).to_contain_text("Click: left_eye")
+    h.click(288, 236)  # the predicted nose: selected, not moved
+    points = h.page.locator(".imgv-point")
+    expect(points).to_have_count(5)
+    expect(points.nth(3)).to_contain_text("mouth_left")
+    expect(points.nth(3)).to_contain_text("skipped")
+    expect(objects.filter(has_text="predicted")).to_have_count(1)
+    points.nth(3).click()
+    expect(prompt).to_contain_text("Click: mouth_left")
+    expect(objects.filter(has_text="predicted")).to_have_count(0)
+    h.click(262, 270)
+    close(h.answer()["keypoints"], [{"label": "face", "points": [[250, 192, 2], [330, 188, 2], [288, 236, 2],
+                                                                 [262, 270, 2], [318, 268, 1]]}])
+    expect(prompt).to_contain_text("Click: left_eye")
     h.shot("image-view-predictions-corrected")
 
     # review: read only; drags and edit keys do nothing, until "fix in place"

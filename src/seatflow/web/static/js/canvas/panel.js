@@ -67,14 +67,29 @@
       return h("div.imgv-field", null, h("label", { for: id, text: a.name }), input);
     }
 
+    function pointState(pt) {
+      return !pt ? t("not placed") : pt.v === 0 ? t("skipped") : pt.v === 1 ? t("occluded") : t("visible");
+    }
+
     function describe(sel, shape) {
       if (sel.kind === "kp") {
-        var name = C.model.pointNames(schema)[sel.index], pt = shape.points[sel.index];
-        var state = !pt ? t("not placed") : pt.v === 0 ? t("skipped") : pt.v === 1 ? t("occluded") : t("visible");
-        return t("Keypoint {name}: {state}", { name: name, state: state });
+        var name = C.model.pointNames(schema)[sel.index];
+        return t("Keypoint {name}: {state}", { name: name, state: pointState(shape.points[sel.index]) });
       }
       if (sel.kind === "poly") return t("Polygon {label}, {n} points", { label: shape.label, n: shape.points.length });
       return t("Box {label}, {w} × {h} px", { label: shape.label, w: Math.round(shape.w), h: Math.round(shape.h) });
+    }
+
+    /** The landmarks of the selected set; a click asks for that one again (also a skipped one). */
+    function pointList(set, current) {
+      return h("ul.imgv-points", null, C.model.pointNames(schema).map(function (name, i) {
+        return h("li", null, h("button.imgv-point", {
+          type: "button", disabled: ed.readonly, "aria-current": i === current ? "true" : null,
+          title: t("Place {name} again", { name: name }),
+          onclick: function () { C.tools.keypoints.replace(ed, set.id, i); ed.canvas.focus(); },
+        }, h("span.imgv-dot", { style: "background:" + C.geometry.pointColor(i) }), h("span", { text: name }),
+           h("span.imgv-muted", { text: pointState(set.points[i]) })));
+      }));
     }
 
     var lastSel = "";
@@ -88,6 +103,7 @@
       if (!shape) { selBox.appendChild(h("p.imgv-muted", { text: t("Nothing selected. Click a shape to select it.") })); return; }
       selBox.appendChild(h("p.imgv-sel-title", null, describe(sel, shape),
                            shape.predicted ? h("span.imgv-badge", { text: t("predicted") }) : null));
+      if (sel.kind === "kp") selBox.appendChild(pointList(shape, sel.index));
       if (sel.kind === "box" && (schema.attributes || []).length) {
         schema.attributes.forEach(function (a) { selBox.appendChild(attrField(shape, a)); });
         var again = focused && selBox.querySelector("[data-attr='" + focused + "']");

@@ -112,6 +112,18 @@
       return true;
     },
 
+    /** Ask for landmark `index` of set `setId` again (from the side panel): it is taken back and prompted. */
+    replace: function (ed, setId, index) {
+      ed.edit(function (doc) {
+        var s = C.model.find(doc, "kp", setId);
+        s.points[index] = null;
+        s.predicted = false;
+      });
+      ed.setTool("keypoints");
+      ed.ui.activeSet = setId;
+      ed.select({ kind: "kp", id: setId, index: index });
+    },
+
     /** Delete the whole set of the selected landmark. */
     removeSet: function (ed) {
       var sel = ed.ui.sel;
