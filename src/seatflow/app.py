@@ -15,13 +15,17 @@ from seatflow.store.engine import Database, make_engine
 from seatflow.store.migrate import upgrade
 
 from .api import catalog, deliveries, items, problems, work
+from .api import exports as exports_api
 from .api import moderation as moderation_api
 from .api.deps import TokenCache
 from .jobs.delivery import Deliverer
 from .jobs.media import MediaJob
 from .jobs.reaper import Reaper
+from .media import media_store
+from .services.export_jobs import ExportJobs
 from .web import apidocs
 from .web import deliveries as web_deliveries
+from .web import exports as web_exports
 from .web import moderation as web_moderation
 from .web import routes as web_routes
 from .web import workspace as web_workspace
@@ -76,6 +80,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.reaper = Reaper(database, settings.reap_interval_seconds)
     app.state.deliverer = None  # the webhook deliverer, started with the app (see lifespan)
     app.state.media_root = Path(settings.resolved_media_dir())
+    app.state.media = media_store(settings)  # local folder or S3: short-lived links for the browser
+    app.state.export_jobs = ExportJobs(database, settings.resolved_home() / "exports", app.state.media)
     app.state.media_job = MediaJob(database, settings)  # thumbnails, keyframes, pre-screen (see lifespan)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="seatflow_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
@@ -83,9 +89,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(work.router)
     app.include_router(catalog.router)
     app.include_router(items.router)
+    app.include_router(exports_api.router)
     app.include_router(deliveries.router)
     app.include_router(moderation_api.router)
     app.include_router(web_routes.router)
+    app.include_router(web_exports.router)
     app.include_router(web_deliveries.router)
     app.include_router(web_moderation.router)
     app.include_router(web_workspace.router)

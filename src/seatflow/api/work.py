@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from seatflow.services import answers, dispatch, items, media
+from seatflow.services import answers, dispatch, items
 from seatflow.services._tx import transact
 
 from .deps import CurrentActor, Db
@@ -48,12 +48,12 @@ def _lease_seconds(request: Request) -> int:
 @router.post("/leases", summary="Take the next task", status_code=201)
 def take_next(request: Request, actor: CurrentActor, db: Db, body: NextRequest | None = None) -> dict[str, Any]:
     """Lease the best next task for you; the lease expires unless renewed by heartbeat."""
-    secret = request.app.state.secret
+    store = request.app.state.media  # local folder (signed /media links) or S3 (presigned URLs)
     project_id = body.project_id if body else None
 
     def run(conn: Any) -> dict[str, Any]:
         leased = dispatch.next_task(conn, actor, project_id=project_id, lease_seconds=_lease_seconds(request))
-        return items.describe_lease(conn, leased, lambda ref: media.sign(secret, ref, actor.id))
+        return items.describe_lease(conn, leased, lambda ref: store.url_for(ref, actor.id))
 
     request.app.state.reaper.maybe_run()
     return transact(db, run)
