@@ -6,9 +6,10 @@
 
 For each backlog size it builds a fresh database (SQLite file in a temporary folder, or a PostgreSQL
 database ``bench_dispatch_<pid>_<n>`` on --pg-url's server, dropped at the end) with the real schema
-(``seatflow.store.migrate.upgrade``): one client, one moderation project ``annotate(overlap=1)`` of N
-ready text items (bulk-loaded with COPY / executemany: setup is not what is measured), and worker
-accounts qualified for it, each with an API token.
+(``seatflow.store.migrate.upgrade``): one client, one project ``annotate(overlap=1)`` of N ready
+text items, bulk-loaded with COPY / executemany (setup is not what is measured), and worker
+accounts qualified for it, each with an API token. ``--work-type``: text_annotation by default, the
+plainest path through the engine; moderation adds its decision and outbox rows to every answer.
 
 It then starts the real server (``uvicorn`` on the app factory; 2 processes on PostgreSQL, 1 on SQLite)
 and, for each concurrency N, runs three modes one after the other on the same data (reset between
@@ -71,8 +72,12 @@ from _common import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWER = {"decision": "approve", "reasons": []}
-PROJECT = "bench-moderation"
+PROJECT = "bench-project"
+# work type -> (payload of item i, a valid answer)
+WORK_TYPES: dict[str, tuple[Any, dict[str, Any]]] = {
+    "text_annotation": (lambda text: {"text": text}, {"classes": ["positive"], "spans": []}),
+    "moderation": (lambda text: {"kind": "text", "text": text}, {"decision": "approve", "reasons": []}),
+}
 TARGET_CYCLES = 500.0  # cycles/s, 64 closed-loop workers, HTTP, PostgreSQL
 TARGET_P99_MS = 50.0  # open-loop lease p99 at half of that load
 TARGET_SCALE = 1.5  # lease latency at 1,000,000 items / at 100,000
@@ -88,6 +93,7 @@ class BenchDb:
     kind: str  # sqlite | postgres
     url: str  # SQLAlchemy URL
     items: int
+    work_type: str = "text_annotation"
     project_id: int = 0
     client_id: int = 0
     users: list[int] = field(default_factory=list)
@@ -101,7 +107,7 @@ def _sqlite_ts(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def create_bench_db(kind: str, items: int, users: int, pg_admin: str, tag: str) -> BenchDb:
+def create_bench_db(kind: str, items: int, users: int, pg_admin: str, tag: str, work_type: str) -> BenchDb:
     from seatflow.services import accounts, projects
     from seatflow.store.engine import Database, make_engine
     from seatflow.store.migrate import upgrade
@@ -111,16 +117,16 @@ def create_bench_db(kind: str, items: int, users: int, pg_admin: str, tag: str) 
     if kind == "postgres":
         name = f"bench_dispatch_{os.getpid()}_{tag}"
         url = pg_create(pg_admin, name)
-        bench = BenchDb(kind, url, items, pg_name=name, tmp=tmp)
+        bench = BenchDb(kind, url, items, work_type, pg_name=name, tmp=tmp)
     else:
-        bench = BenchDb(kind, f"sqlite:///{tmp}/seatflow.db", items, tmp=tmp)
+        bench = BenchDb(kind, f"sqlite:///{tmp}/seatflow.db", items, work_type, tmp=tmp)
     engine = make_engine(bench.url)
     upgrade(engine)
     db = Database(engine)
     with db.write() as conn:
         accounts.create_client(conn, None, slug="bench", name="Bench client")
         bench.project_id = projects.create_project(conn, None, {
-            "slug": PROJECT, "name": "Bench moderation", "client": "bench", "work_type": "moderation",
+            "slug": PROJECT, "name": "Bench project", "client": "bench", "work_type": work_type,
             "workflow": "annotate(overlap=1)"})
         bench.client_id = int(conn.exec_driver_sql(f"SELECT client_id FROM projects WHERE id = {bench.project_id}")
                               .scalar_one())
@@ -137,10 +143,11 @@ def create_bench_db(kind: str, items: int, users: int, pg_admin: str, tag: str) 
 
 def _item_rows(bench: BenchDb, batch_id: int, now: datetime) -> Any:
     rnd = random.Random(7)
+    make_payload = WORK_TYPES[bench.work_type][0]
     words = ("great", "video", "buy", "now", "cheap", "hello", "friends", "look", "at", "this", "new", "song")
     for i in range(bench.items):
         text = " ".join(rnd.choice(words) for _ in range(8)) + f" #{i}"
-        payload = json.dumps({"kind": "text", "text": text})
+        payload = json.dumps(make_payload(text))
         priority = rnd.choice((0, 0, 0, 1, 2))
         deadline = now + timedelta(minutes=rnd.randint(60, 7 * 24 * 60))
         yield bench.client_id, bench.project_id, batch_id, f"bench-{i:08d}", payload, priority, deadline, now
@@ -391,7 +398,7 @@ def _finish(db: str, items: int, mode: str, n: int, tally: Tally, w0: float, w1:
 # --- HTTP load ----------------------------------------------------------------------------------
 
 
-async def _http_closed(port: int, tokens: list[str], warmup: float, duration: float,
+async def _http_closed(port: int, tokens: list[str], answer: dict[str, Any], warmup: float, duration: float,
                        meter: CpuMeter) -> tuple[Tally, float, float, dict[str, float]]:
     from _http import Connection, HttpError
 
@@ -422,7 +429,7 @@ async def _http_closed(port: int, tokens: list[str], warmup: float, duration: fl
                     continue
                 try:
                     status, body2 = await conn.post(f"/api/v1/leases/{body['lease_id']}/submit", {
-                        "answer": ANSWER, "idempotency_key": uuid.uuid4().hex})
+                        "answer": answer, "idempotency_key": uuid.uuid4().hex})
                 except HttpError as exc:
                     t.error(str(exc))
                     continue
@@ -452,8 +459,8 @@ async def _http_closed(port: int, tokens: list[str], warmup: float, duration: fl
     return total, w0, w1, cpu
 
 
-async def _http_open(port: int, tokens: list[str], think: float, warmup: float, duration: float,
-                     meter: CpuMeter, seed: int = 11) -> tuple[Tally, float, float, dict[str, float]]:
+async def _http_open(port: int, tokens: list[str], answer: dict[str, Any], think: float, warmup: float,
+                     duration: float, meter: CpuMeter, seed: int = 11) -> tuple[Tally, float, float, dict[str, float]]:
     """M seats: each leases, thinks Exp(think) seconds, submits, and leases again."""
     from _http import Connection, HttpError
 
@@ -489,7 +496,7 @@ async def _http_open(port: int, tokens: list[str], think: float, warmup: float, 
                 c = time.perf_counter()
                 try:
                     status, body2 = await conn.post(f"/api/v1/leases/{body['lease_id']}/submit", {
-                        "answer": ANSWER, "idempotency_key": uuid.uuid4().hex})
+                        "answer": answer, "idempotency_key": uuid.uuid4().hex})
                 except HttpError as exc:
                     t.error(str(exc))
                     continue
@@ -541,7 +548,7 @@ def run_http(bench: BenchDb, server: Server, n: int, warmup: float, duration: fl
         timer.start()
     try:
         tally, w0, w1, cpu = loop.run_until_complete(
-            _http_closed(server.port, bench.tokens[:n], warmup, duration, meter))
+            _http_closed(server.port, bench.tokens[:n], WORK_TYPES[bench.work_type][1], warmup, duration, meter))
     finally:
         loop.close()
     run = _finish(bench.kind, bench.items, "http", n, tally, w0, w1, cpu)
@@ -565,7 +572,8 @@ def run_open_loop(bench: BenchDb, server: Server, seats: int, think: float, warm
     warmup += think  # every seat has started (they start spread over one think time)
     try:
         tally, w0, w1, cpu = loop.run_until_complete(
-            _http_open(server.port, bench.tokens[:seats], think, warmup, duration, meter))
+            _http_open(server.port, bench.tokens[:seats], WORK_TYPES[bench.work_type][1], think, warmup, duration,
+                       meter))
     finally:
         loop.close()
     return _finish(bench.kind, bench.items, "open-loop", seats, tally, w0, w1, cpu, offered=seats / think)
@@ -650,7 +658,7 @@ class RawPg:
                 self._lease_col = [d.name for d in cur.description].index("lease_id")
         return row[self._lease_col]
 
-    def submit(self, con: Any, user: int, lease_id: int) -> None:
+    def submit(self, con: Any, user: int, lease_id: int, answer: dict[str, Any]) -> None:
         from psycopg.types.json import Jsonb
 
         now = datetime.now(UTC)
@@ -663,7 +671,7 @@ class RawPg:
             con.execute(self.END_LEASE, {"now": now, "l": lease_id})
             con.execute(self.TOUCHED, {"i": item_id, "u": user})
             sub = con.execute(INSERT_SUB_SQL, {"c": client_id, "p": project_id, "i": item_id, "t": task_id,
-                                               "l": lease_id, "u": user, "slot": slot, "answer": Jsonb(ANSWER),
+                                               "l": lease_id, "u": user, "slot": slot, "answer": Jsonb(answer),
                                                "k": key, "now": now}).fetchone()[0]
             con.execute(self.LOCK_ITEM, {"i": item_id}).fetchone()
             acc = con.execute(ACCEPTED_SQL, {"i": item_id}).fetchall()
@@ -735,7 +743,7 @@ class RawSqlite:
             raise
         return lease_id
 
-    def submit(self, con: Any, user: int, lease_id: int) -> None:
+    def submit(self, con: Any, user: int, lease_id: int, answer: dict[str, Any]) -> None:
         ts = _sqlite_ts(datetime.now(UTC))
         key = uuid.uuid4().hex
         con.execute("BEGIN IMMEDIATE")
@@ -747,7 +755,7 @@ class RawSqlite:
             con.execute(self.END_LEASE, {"now": ts, "l": lease_id})
             con.execute(self.TOUCHED, {"i": item_id, "u": user})
             sub = con.execute(self.INSERT_SUB, {"c": client_id, "p": project_id, "i": item_id, "t": task_id,
-                                                "l": lease_id, "u": user, "slot": slot, "answer": json.dumps(ANSWER),
+                                                "l": lease_id, "u": user, "slot": slot, "answer": json.dumps(answer),
                                                 "k": key, "now": ts}).fetchone()[0]
             acc = con.execute(self.ACCEPTED, {"i": item_id}).fetchall()
             result = [{"submission_id": a[0], "slot": a[1], "worker_id": a[2], "answer": json.loads(a[3])}
@@ -798,17 +806,17 @@ class ServiceCalls:
         except NoWork:
             return None
 
-    def submit(self, con: Any, user: int, lease_id: int) -> None:
+    def submit(self, con: Any, user: int, lease_id: int, answer: dict[str, Any]) -> None:
         from seatflow.services import answers
         from seatflow.services._tx import transact
 
         actor = self.actor(user)
-        transact(self.db, lambda c: answers.submit(c, actor, lease_id=lease_id, answer=ANSWER,
+        transact(self.db, lambda c: answers.submit(c, actor, lease_id=lease_id, answer=answer,
                                                    idempotency_key=uuid.uuid4().hex))
 
 
-def _baseline_process(mode: str, kind: str, url: str, project_id: int, users: list[int], cap: int,
-                      warmup: float, duration: float, ready: Any, go: Any, out: Any) -> None:
+def _baseline_process(mode: str, kind: str, url: str, project_id: int, answer: dict[str, Any], users: list[int],
+                      cap: int, warmup: float, duration: float, ready: Any, go: Any, out: Any) -> None:
     """One process of a baseline run: len(users) threads, at most ``cap`` connections."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     impl: Any
@@ -852,7 +860,7 @@ def _baseline_process(mode: str, kind: str, url: str, project_id: int, users: li
                 continue
             con = pool.get()
             try:
-                impl.submit(con, user, lease_id)
+                impl.submit(con, user, lease_id, answer)
             except Exception as exc:  # noqa: BLE001
                 t.error(f"submit: {type(exc).__name__}: {exc}")
                 _rollback(con)
@@ -898,8 +906,8 @@ def run_baseline(bench: BenchDb, mode: str, n: int, processes: int, warmup: floa
     ready, out = ctx.Queue(), ctx.Queue()
     gos = [ctx.Queue() for _ in parts]
     children = [ctx.Process(target=_baseline_process,
-                            args=(mode, bench.kind, bench.url, bench.project_id, part, cap, warmup, duration, ready, go,
-                                  out))
+                            args=(mode, bench.kind, bench.url, bench.project_id, WORK_TYPES[bench.work_type][1],
+                                  part, cap, warmup, duration, ready, go, out))
                 for part, go in zip(parts, gos, strict=True)]
     for ch in children:
         ch.start()
@@ -936,7 +944,8 @@ def count_statements(bench: BenchDb, show: bool = False) -> tuple[tuple[int, int
     calls = ServiceCalls(bench.url, bench.kind)
     user = bench.users[0]
     calls.actor(user)
-    calls.submit(None, user, calls.lease(None, user))  # warm: caches, first connection
+    answer = WORK_TYPES[bench.work_type][1]
+    calls.submit(None, user, calls.lease(None, user), answer)  # warm: caches, first connection
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
@@ -945,7 +954,7 @@ def count_statements(bench: BenchDb, show: bool = False) -> tuple[tuple[int, int
     event.listen(calls.db.engine, "before_cursor_execute", count)
     lease_id = calls.lease(None, user)
     n_lease = len(seen)
-    calls.submit(None, user, lease_id)
+    calls.submit(None, user, lease_id, answer)
     n_submit = len(seen) - n_lease
     calls.db.dispose()
     if show:
@@ -984,6 +993,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--work-type", choices=sorted(WORK_TYPES), default="text_annotation",
+                    help="the project's work type (text_annotation: the plain engine path)")
     ap.add_argument("--items", default="100000", help="backlog size(s), comma-separated (e.g. 100000,1000000)")
     ap.add_argument("--workers", default="1,16,64,256", help="closed-loop concurrencies, comma-separated")
     ap.add_argument("--duration", type=float, default=20.0, help="measured seconds per closed-loop run")
@@ -1048,7 +1059,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     for n_size, size in enumerate(sizes):
         print(f"\n== {args.db}: setting up {size:,} ready items, {n_users} workers ...", flush=True)
-        bench = create_bench_db(args.db, size, n_users, args.pg_url, str(n_size))
+        bench = create_bench_db(args.db, size, n_users, args.pg_url, str(n_size), args.work_type)
         CpuMeter.db_name = bench.pg_name
         CpuMeter.nice = args.nice
         print(f"   set-up took {bench.setup_seconds:.1f} s ({bench.url})", flush=True)
