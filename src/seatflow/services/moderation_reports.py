@@ -59,7 +59,7 @@ class QueueOutlook:
     breaching: int
     unsavable: int
     seats_needed: int | None
-    items: list[dict[str, Any]]
+    breaching_items: list[dict[str, Any]]
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -86,7 +86,7 @@ def queue_outlook(conn: Connection, project: Any, kind: str, *, now: datetime) -
         aht_source="measured" if handled else "assumed", breaching=len(late),
         unsavable=sum(1 for o in late if not o.savable),
         seats_needed=fc.seats_needed(queue, now=now, aht=aht, busy_since=began),
-        items=[{"task_id": o.task.task_id, "item_id": o.task.item_id, "external_id": o.task.external_id,
+        breaching_items=[{"task_id": o.task.task_id, "item_id": o.task.item_id, "external_id": o.task.external_id,
                 "priority": o.task.priority, "deadline": _iso(o.task.deadline),
                 "expected_start": o.expected_start.isoformat() if o.expected_start else None,
                 "expected_decision": o.expected_decision.isoformat() if o.expected_decision else None,
