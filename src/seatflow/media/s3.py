@@ -35,8 +35,11 @@ class S3MediaStore(MediaStore):
         except ImportError:  # pragma: no cover - depends on the installation
             raise ValidationFailed("SEATFLOW_MEDIA_BACKEND=s3 needs boto3: pip install 'seatflow[s3]'",
                                    field="SEATFLOW_MEDIA_BACKEND") from None
+        from botocore.config import Config
+
+        # SigV4 presigned URLs (X-Amz-Expires): what every region and S3-compatible server accepts
         client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url or None,
-                              region_name=settings.s3_region or None)
+                              region_name=settings.s3_region or None, config=Config(signature_version="s3v4"))
         return cls(client, settings.s3_bucket, prefix=settings.s3_prefix, ttl=settings.media_url_seconds)
 
     def key(self, ref: str) -> str:
