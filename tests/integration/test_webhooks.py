@@ -359,3 +359,18 @@ def test_item_done_hands_work_types_with_their_own_event_to_them(center: Center,
         deliveries._done_handlers.update(before)
     assert seen == [lease["item"]["id"]]
     assert center.count("outbox") == 0, "one finished item, one event: the work type's own"
+
+
+def test_a_moderation_decision_leaves_as_moderation_decided_only(center: Center, receiver: Receiver) -> None:
+    """One decision, one event: moderation projects send moderation.decided (services/moderation_flow.py)
+    through the same outbox and deliverer, and never item.accepted besides."""
+    secret = hook(center, receiver.url, "acme")
+    item_id = finish(center, "acme-mod", "ann1")
+    with center.db.read() as conn:
+        topics = list(conn.execute(select(tables.outbox.c.topic).where(tables.outbox.c.item_id == item_id)).scalars())
+    assert topics == ["moderation.decided"]
+    assert deliverer(center).run_once() == 1
+    (got,) = receiver.requests
+    body = verified(secret, got)
+    assert got.headers["seatflow-topic"] == "moderation.decided" and body["data"]["decision"] == "approve"
+    assert body["data"]["external_id"] == "post-1"

@@ -217,3 +217,8 @@ def set_webhook(
     if secret is not None:
         out["secret"] = secret
     return out
+
+
+# A moderation project's client is told of each decision by moderation.decided
+# (services/moderation_flow.py, a listener of the engine): never item.accepted as well.
+on_item_done("moderation", reported_by_work_type)
