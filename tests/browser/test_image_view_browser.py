@@ -368,6 +368,8 @@ def test_predictions_are_marked_until_touched_and_review_is_read_only_until_fix(
             mode="review", initial=review, readonly=True)
     assert h.ui()["readonly"] is True
     h.drag((215, 110), (300, 300))
+    assert h.ui()["sel"]["kind"] == "box", "a click selects (to show the attributes), nothing moves"
+    expect(h.page.get_by_label("occluded")).to_be_disabled()
     h.consumed()
     h.key("Delete", "1", "b", "a", "r", "f", "Control+z")
     assert h.consumed() == [], "a read-only view takes no editing key, and never a/r/f in review"

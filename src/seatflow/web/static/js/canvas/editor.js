@@ -95,6 +95,9 @@
     } else if (ev.button === 0 && !this.readonly) {
       var tool = C.tools[this.ui.tool];
       this.drag = tool.down(this, p, ev) || null;
+    } else if (ev.button === 0) {
+      // read-only (review): a click selects, to show a box's attributes; nothing moves
+      this.select(C.hit.selectionOf(C.hit.hitTest(this.doc, this.vp, this.ui.sel, p.sx, p.sy)));
     }
     if (this.drag) this.canvas.setPointerCapture(ev.pointerId);
     this.requestRender();

@@ -50,14 +50,19 @@
     else chip(g, text, sx, y, color, C.geometry.textOn(color));
   }
 
-  function drawBox(ed, g, b, selected, hovered) {
+  /** A box; its chip and handles go to `later` (drawn over every shape, so no line crosses a label). */
+  function drawBox(ed, g, b, selected, hovered, later) {
     var vp = ed.vp, p = vp.toScreen(b.x, b.y), color = C.geometry.labelColor(ed.schema, b.label);
     var x = crisp(p.x), y = crisp(p.y), w = Math.round(b.w * vp.scale), h = Math.round(b.h * vp.scale);
     g.beginPath(); g.rect(x, y, w, h);
     g.fillStyle = C.geometry.rgba(color, selected ? 0.16 : hovered ? 0.12 : 0.06); g.fill();
     haloStroke(g, selected || hovered ? 2.5 : 2, color, b.predicted ? PREDICTED_DASH : null);
-    shapeChip(ed, g, b, x - 1, y, color);
-    if (selected && !ed.readonly) C.geometry.handles(b).forEach(function (hd) { var q = vp.toScreen(hd.x, hd.y); square(g, q.x, q.y, 9); });
+    later.chips.push(function () { shapeChip(ed, g, b, x - 1, y, color); });
+    if (selected && !ed.readonly) {
+      later.handles.push(function () {
+        C.geometry.handles(b).forEach(function (hd) { var q = vp.toScreen(hd.x, hd.y); square(g, q.x, q.y, 9); });
+      });
+    }
   }
 
   function polyPath(g, vp, points, close) {
@@ -66,14 +71,18 @@
     if (close) g.closePath();
   }
 
-  function drawPolygon(ed, g, poly, selected, hovered) {
+  function drawPolygon(ed, g, poly, selected, hovered, later) {
     var vp = ed.vp, color = C.geometry.labelColor(ed.schema, poly.label);
     polyPath(g, vp, poly.points, true);
     g.fillStyle = C.geometry.rgba(color, selected ? 0.22 : hovered ? 0.17 : 0.12); g.fill();
     haloStroke(g, selected || hovered ? 2.5 : 2, color, poly.predicted ? PREDICTED_DASH : null);
     var top = poly.points.reduce(function (a, q) { return q[1] < a[1] ? q : a; }, poly.points[0]);
-    if (top) { var tp = vp.toScreen(top[0], top[1]); shapeChip(ed, g, poly, tp.x - 8, tp.y - 4, color); }
-    if (selected && !ed.readonly) poly.points.forEach(function (q) { var p = vp.toScreen(q[0], q[1]); square(g, p.x, p.y, 8); });
+    if (top) { var tp = vp.toScreen(top[0], top[1]); later.chips.push(function () { shapeChip(ed, g, poly, tp.x - 8, tp.y - 4, color); }); }
+    if (selected && !ed.readonly) {
+      later.handles.push(function () {
+        poly.points.forEach(function (q) { var p = vp.toScreen(q[0], q[1]); square(g, p.x, p.y, 8); });
+      });
+    }
   }
 
   /** left_eye--right_eye, mouth_left--mouth_right: the pairs of a simple skeleton. */
@@ -168,15 +177,18 @@
     }
     function isSel(kind, s) { return !!sel && sel.kind === kind && sel.id === s.id; }
     function isHover(s) { return !!hover && hover.shape === s; }
-    doc.polygons.forEach(function (p) { if (!isSel("poly", p)) drawPolygon(ed, g, p, false, isHover(p)); });
-    doc.boxes.forEach(function (b) { if (!isSel("box", b)) drawBox(ed, g, b, false, isHover(b)); });
+    var later = { chips: [], handles: [] };
+    doc.polygons.forEach(function (p) { if (!isSel("poly", p)) drawPolygon(ed, g, p, false, isHover(p), later); });
+    doc.boxes.forEach(function (b) { if (!isSel("box", b)) drawBox(ed, g, b, false, isHover(b), later); });
     var selected = ed.selected();
-    if (selected && sel.kind === "poly") drawPolygon(ed, g, selected, true, false);
-    if (selected && sel.kind === "box") drawBox(ed, g, selected, true, false);
+    if (selected && sel.kind === "poly") drawPolygon(ed, g, selected, true, false, later);
+    if (selected && sel.kind === "box") drawBox(ed, g, selected, true, false, later);
+    later.chips.forEach(function (fn) { fn(); });
     doc.kpsets.forEach(function (set) {
       var active = set.id === ed.ui.activeSet || isSel("kp", set);
       drawKeypoints(ed, g, set, active, isSel("kp", set) ? sel.index : -1);
     });
+    later.handles.forEach(function (fn) { fn(); });
     drawDraft(ed, g);
     drawGhost(ed, g);
     drawGuides(ed, g);
