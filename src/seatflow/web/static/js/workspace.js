@@ -732,9 +732,14 @@
     return { add: add, start: start, leaseIds: leaseIds, unsent: unsent, pump: pump, entries: function () { return entries; } };
   })();
 
+  var DONE_KEY = "seatflow.done." + cfg.user.id + "." + cfg.project.id; // this tab's session, across reloads
+
   function setDone(n) {
     state.done = Math.max(0, n);
     dom.done.textContent = String(state.done);
+    try {
+      sessionStorage.setItem(DONE_KEY, String(state.done));
+    } catch (e) { /* the count just starts again after a reload */ }
   }
 
   /** Bring back an item whose answer the server refused (its lease is still held). */
@@ -1094,6 +1099,14 @@
   function start() {
     bind();
     setPhase("loading");
+    // every message the script writes needs the catalog; the shell is translated by the server
+    (S.i18n ? S.i18n.ready : Promise.resolve()).then(run);
+  }
+
+  function run() {
+    try {
+      setDone(Number(sessionStorage.getItem(DONE_KEY)) || 0);
+    } catch (e) { /* no storage */ }
     outbox.start();
     fill();
     setInterval(tick, 250);

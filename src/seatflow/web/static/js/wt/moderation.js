@@ -45,6 +45,18 @@
     });
   }
 
+  /** Seek and wait until the frame at ``time`` is decoded: 'seeked' alone can leave the previous
+   *  frame in place, so wait for the frame callback too (or a short while where there is none). */
+  function seekFrame(video, time) {
+    var framed = new Promise(function (resolve) {
+      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(function () { resolve(); });
+      setTimeout(resolve, video.requestVideoFrameCallback ? 1000 : 100);
+    });
+    var seeked = once(video, "seeked");
+    video.currentTime = time;
+    return Promise.all([seeked, framed]);
+  }
+
   /** Thumbnails at even steps through the video, drawn from a hidden copy; click one to jump there. */
   function keyframeStrip(src, player, strip, t) {
     var probe = document.createElement("video");
@@ -54,7 +66,7 @@
     probe.playsInline = true;
     probe.src = src;
     var thumbs = [];
-    once(probe, "loadedmetadata").then(function () {
+    once(probe, "loadeddata").then(function () { // a first frame decoded: seeking now yields real frames
       var d = probe.duration;
       if (!isFinite(d) || d <= 0) throw new Error("no duration");
       var count = Math.min(12, Math.max(4, Math.round(d / 3)));
@@ -76,8 +88,7 @@
       return thumbs.reduce(function (chain, thumb) {
         return chain.then(function () {
           if (cancelled) return null;
-          probe.currentTime = thumb.time;
-          return once(probe, "seeked").then(function () {
+          return seekFrame(probe, thumb.time).then(function () {
             thumb.canvas.getContext("2d").drawImage(probe, 0, 0, thumb.canvas.width, thumb.canvas.height);
             thumb.button.classList.remove("is-loading");
           });

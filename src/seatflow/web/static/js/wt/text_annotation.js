@@ -108,20 +108,22 @@
 
     function renderText() {
       var sel = selection();
-      var cover = new Array(n);
-      spans.forEach(function (s, k) {
+      var cover = new Array(n); // character -> the spans over it, in the order they were made
+      var starts = {};
+      spans.forEach(function (s) {
+        starts[s.start] = true;
         for (var i = Math.max(0, s.start); i < Math.min(n, s.end); i++) {
           if (!cover[i]) cover[i] = [];
-          cover[i].push(k);
+          cover[i].push(s);
         }
       });
       for (var i = 0; i < n; i++) {
         var cls = "";
         if (cover[i]) {
-          var top = spans[cover[i][cover[i].length - 1]];
+          var top = cover[i][cover[i].length - 1];
           cls = "ta-hl ta-c" + (labels.indexOf(top.label) % COLORS);
           if (cover[i].length > 1) cls += " ta-multi";
-          if (spans.some(function (s) { return s.start === i && cover[i].indexOf(spans.indexOf(s)) >= 0; })) cls += " ta-start";
+          if (starts[i]) cls += " ta-start";
         }
         if (i >= sel.start && i < sel.end) cls += " ta-sel";
         if (!readonly && i === caret) cls += " ta-caret";
@@ -191,7 +193,7 @@
         if (at >= 0) chosen.splice(at, 1);
         else chosen.push(name);
       } else {
-        chosen = at >= 0 ? [] : [name];
+        chosen = [name]; // one class: the number sets it (pressing it again keeps it)
       }
       changed();
     }
