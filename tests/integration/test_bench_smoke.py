@@ -68,3 +68,17 @@ def test_import_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> 
         _positive(r["maxrss_mb"], f"{mode} peak RSS")
     _positive(runs["ratio"]["ratio"], "import/raw ratio")
     assert math.isclose(runs["ratio"]["ratio"], runs["import"]["rows_per_s"] / runs["raw"]["rows_per_s"])
+
+
+def test_export_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
+    out, results = _run("export.py", db_backend, request)
+    assert "== summary" in out and "== targets" in out and "peak RSS" in out, out
+    runs = {r["mode"]: r for r in results}
+    assert set(runs) == {"raw", "jsonl", "coco", "ratio"}, sorted(runs)
+    for mode in ("raw", "jsonl", "coco"):
+        r = runs[mode]
+        assert r["db"] == db_backend and r["rows"] == 2000, r
+        _positive(r["rows_per_s"], f"{mode} rows/s")
+        _positive(r["maxrss_mb"], f"{mode} peak RSS")
+        _positive(r["bytes"], f"{mode} bytes written")
+    assert math.isclose(runs["ratio"]["ratio"], runs["jsonl"]["rows_per_s"] / runs["raw"]["rows_per_s"])
