@@ -883,7 +883,10 @@
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (/^[1-9]$/.test(ev.key)) {
       var input = dom.tags.querySelectorAll("input")[Number(ev.key) - 1];
-      if (input) input.checked = !input.checked;
+      if (input) {
+        input.checked = !input.checked;
+        dom.rejectProblem.hidden = true;
+      }
       ev.preventDefault();
     } else if (ev.key === "c") {
       dom.rejectComment.focus();
@@ -1078,6 +1081,7 @@
       });
       dialog.addEventListener("close", refocus);
     });
+    dom.rejectDialog.addEventListener("input", function () { dom.rejectProblem.hidden = true; });
     $("ws-reject-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       confirmReject();

@@ -44,21 +44,25 @@
     });
   }
 
-  function fieldRows(el, obj, skip) {
+  function shown(value, t) {
+    if (value === true) return t("yes");
+    if (value === false) return t("no");
+    return value !== null && typeof value === "object" ? JSON.stringify(value) : pyStr(value);
+  }
+
+  function fieldRows(el, t, obj, skip) {
     var dl = el("dl", { class: "tk-fields" });
     Object.keys(obj || {}).forEach(function (k) {
       if (skip && skip.indexOf(k) >= 0) return;
       var v = obj[k];
-      var shown;
+      var list = null;
       if (Array.isArray(v)) {
-        shown = el("ul", { class: "tk-list" });
+        list = el("ul", { class: "tk-list" });
         v.forEach(function (x) {
-          shown.appendChild(el("li", { text: typeof x === "object" && x !== null ? JSON.stringify(x) : pyStr(x) }));
+          list.appendChild(el("li", { text: shown(x, t) }));
         });
-      } else {
-        shown = document.createTextNode(v !== null && typeof v === "object" ? JSON.stringify(v) : pyStr(v));
       }
-      dl.appendChild(el("div", null, [el("dt", { text: k }), el("dd", null, [shown])]));
+      dl.appendChild(el("div", null, [el("dt", { text: k }), el("dd", null, [list || document.createTextNode(shown(v, t))])]));
     });
     return dl;
   }
@@ -80,20 +84,30 @@
 
     // --- the customer and the order -----------------------------------------------------------
     var left = el("section", { class: "tk-left", "aria-label": t("Customer and order") });
+    var deadline = el("span", { class: "tk-deadline" });
     var who = el("div", { class: "tk-who" }, [
       el("strong", { class: "tk-name", text: customer.name || "" }),
       payload.channel ? el("span", { class: "tag", text: payload.channel }) : null,
+      deadline,
     ]);
+    function showDeadline() {
+      if (!ctx.lease.item.deadline) return;
+      var left = ui.timeLeft(ctx.lease.item.deadline);
+      deadline.className = "tk-deadline tk-deadline-" + left.level;
+      deadline.textContent = t("Reply due: %(left)s", { left: left.text });
+    }
+    showDeadline();
+    var timer = setInterval(showDeadline, 1000);
     left.appendChild(who);
     var extraCustomer = Object.keys(customer).filter(function (k) { return k !== "name"; });
-    if (extraCustomer.length) left.appendChild(fieldRows(el, customer, ["name"]));
+    if (extraCustomer.length) left.appendChild(fieldRows(el, t, customer, ["name"]));
     left.appendChild(el("h3", { text: t("Message") }));
     left.appendChild(el("div", { class: "tk-message", text: payload.message || "" }));
     left.appendChild(el("h3", { text: t("Order") }));
-    left.appendChild(fieldRows(el, order));
+    left.appendChild(fieldRows(el, t, order));
     if (payload.meta && Object.keys(payload.meta).length) {
       left.appendChild(el("h3", { text: t("More about this ticket") }));
-      left.appendChild(fieldRows(el, payload.meta));
+      left.appendChild(fieldRows(el, t, payload.meta));
     }
 
     // --- the reply ---------------------------------------------------------------------------
@@ -263,7 +277,9 @@
       focus: function () {
         if (document.activeElement !== reply) root.focus({ preventScroll: true });
       },
-      destroy: function () {},
+      destroy: function () {
+        clearInterval(timer);
+      },
       renderCanned: renderCanned,
     };
   }

@@ -109,9 +109,9 @@
     function renderText() {
       var sel = selection();
       var cover = new Array(n); // character -> the spans over it, in the order they were made
-      var starts = {};
+      var starts = {}; // first character -> the labels of the spans that start there
       spans.forEach(function (s) {
-        starts[s.start] = true;
+        starts[s.start] = (starts[s.start] ? starts[s.start] + " " : "") + s.label;
         for (var i = Math.max(0, s.start); i < Math.min(n, s.end); i++) {
           if (!cover[i]) cover[i] = [];
           cover[i].push(s);
@@ -124,6 +124,11 @@
           cls = "ta-hl ta-c" + (labels.indexOf(top.label) % COLORS);
           if (cover[i].length > 1) cls += " ta-multi";
           if (starts[i]) cls += " ta-start";
+        }
+        var tagText = starts[i] || "";
+        if ((charNodes[i].dataset.l || "") !== tagText) {
+          if (tagText) charNodes[i].dataset.l = tagText;
+          else delete charNodes[i].dataset.l;
         }
         if (i >= sel.start && i < sel.end) cls += " ta-sel";
         if (!readonly && i === caret) cls += " ta-caret";
