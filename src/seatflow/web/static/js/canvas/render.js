@@ -11,6 +11,7 @@
   var FONT = "600 12px system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Noto Sans', sans-serif";
   var SMALL = "600 11px system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Noto Sans', sans-serif";
   var PREDICTED_DASH = [7, 4];
+  var NAMES_PX = 90;
 
   function crisp(v) { return Math.round(v) + 0.5; }
 
@@ -96,10 +97,14 @@
     return pairs;
   }
 
-  function drawKeypoints(ed, g, set, active, selIndex) {
+  /** A landmark set. Names are shown where there is room: on a set at least NAMES_PX across on
+      screen, on the set being placed or selected, and on the landmark under the pointer. */
+  function drawKeypoints(ed, g, set, active, selIndex, hoverIndex) {
     var vp = ed.vp, names = C.model.pointNames(ed.schema);
     var shown = set.points.filter(function (pt) { return pt && pt.v; });
     var cx = shown.reduce(function (a, pt) { return a + pt.x; }, 0) / (shown.length || 1);
+    var ext = C.geometry.extent(shown.map(function (pt) { return [pt.x, pt.y]; }));
+    var roomy = shown.length > 0 && Math.max(ext.maxX - ext.minX, ext.maxY - ext.minY) * vp.scale >= NAMES_PX;
     skeletonPairs(names).forEach(function (pr) {
       var a = set.points[pr[0]], b = set.points[pr[1]];
       if (!a || !b || !a.v || !b.v) return;
@@ -118,7 +123,7 @@
       g.strokeStyle = pt.v === 1 ? color : "#ffffff";
       g.setLineDash(set.predicted ? [3, 2] : []); g.stroke(); g.setLineDash([]);
       if (i === selIndex) { g.beginPath(); g.arc(p.x, p.y, r + 4, 0, Math.PI * 2); g.lineWidth = 1.5; g.strokeStyle = "#ffffff"; g.stroke(); }
-      if (active || i === selIndex || vp.scale * Math.min(ed.W, ed.H) > 260) {
+      if (roomy || active || i === selIndex || i === hoverIndex) {
         var text = names[i] + (pt.v === 1 ? " · " + ed.t("occluded") : "");
         // names point away from the middle of the set, so neighbours (mouth corners) don't overlap
         var left = shown.length > 1 && pt.x < cx;
@@ -186,7 +191,8 @@
     later.chips.forEach(function (fn) { fn(); });
     doc.kpsets.forEach(function (set) {
       var active = set.id === ed.ui.activeSet || isSel("kp", set);
-      drawKeypoints(ed, g, set, active, isSel("kp", set) ? sel.index : -1);
+      var hovered = hover && hover.kind === "kp" && hover.shape === set ? hover.index : -1;
+      drawKeypoints(ed, g, set, active, isSel("kp", set) ? sel.index : -1, hovered);
     });
     later.handles.forEach(function (fn) { fn(); });
     drawDraft(ed, g);
