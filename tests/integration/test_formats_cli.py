@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from pycocotools.coco import COCO
+from tests.integration._formats import FACE_SCHEMA, count_items, finish_all, make_project, payloads
+from tests.integration.conftest import Center
+from tests.integration.test_formats_coco import coco_doc, write_coco
 from typer.testing import CliRunner
 
 from seatflow.cli import app
 from seatflow.store.engine import Database, make_engine
-from tests.integration._formats import FACE_SCHEMA, count_items, finish_all, make_project, payloads
-from tests.integration.conftest import Center
-from tests.integration.test_formats_coco import coco_doc, write_coco
 
 runner = CliRunner()
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.integration._formats import make_image, make_project
 
 from seatflow.config import Settings
 from seatflow.errors import NotFound, ValidationFailed
@@ -28,7 +29,6 @@ from seatflow.formats.importer import import_path
 from seatflow.media import media_store
 from seatflow.media.s3 import S3MediaStore
 from seatflow.store.engine import Database
-from tests.integration._formats import make_image, make_project
 
 boto3 = pytest.importorskip("boto3")
 BUCKET = "seatflow-media"
