@@ -233,6 +233,9 @@ def test_box_keypoints_polygon_labels_undo_and_attributes_with_mouse_and_keys(ha
     corners = [(470, 230), (590, 230), (590, 390), (470, 390)]
     for x, y in corners:
         h.click(x, y)
+    h.click(530, 300)  # one too many: Backspace takes it back
+    assert h.ui()["draft"] == 5
+    h.key("Backspace")
     assert h.ui()["draft"] == 4
     h.shot("image-view-polygon-drawing")
     h.click(*corners[0])
@@ -252,6 +255,8 @@ def test_box_keypoints_polygon_labels_undo_and_attributes_with_mouse_and_keys(ha
     assert [p["label"] for p in h.answer()["polygons"]] == ["person"]
     h.key("Control+y")
     assert [p["label"] for p in h.answer()["polygons"]] == ["car"]
+    h.drag((590, 390), (600, 400))  # a corner of the selected polygon
+    corners[2] = (600, 400)
 
     # the class by key, the face box's attributes in the side panel
     h.key("Shift+2")
