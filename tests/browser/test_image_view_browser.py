@@ -322,6 +322,14 @@ def test_keypoints_skip_take_back_and_an_incomplete_set_is_named(harness: Harnes
     assert "set 2" in h.error()
     h.key("Control+z")
     assert len(h.answer()["keypoints"]) == 1
+    # a set left incomplete (its last landmark undone, then another tool) is continued first
+    h.key("Control+z")
+    assert "place or skip right_eye." in h.error()
+    h.key("v", "k")
+    expect(h.page.locator(".imgv-prompt")).to_contain_text("Click: right_eye")
+    h.key("Control+y")
+    expect(h.page.locator(".imgv-prompt")).to_contain_text("Click: left_eye")
+    assert len(h.answer()["keypoints"]) == 1
 
 
 def test_predictions_are_marked_until_touched_and_review_is_read_only_until_fix(harness: Harness) -> None:

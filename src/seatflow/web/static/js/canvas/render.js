@@ -190,7 +190,8 @@
     if (selected && sel.kind === "box") drawBox(ed, g, selected, true, false, later);
     later.chips.forEach(function (fn) { fn(); });
     doc.kpsets.forEach(function (set) {
-      var active = set.id === ed.ui.activeSet || isSel("kp", set);
+      var next = ed.ui.tool === "keypoints" && !ed.readonly ? C.tools.keypoints.target(ed).set : null;
+      var active = set.id === ed.ui.activeSet || isSel("kp", set) || (!!next && next.id === set.id);
       var hovered = hover && hover.kind === "kp" && hover.shape === set ? hover.index : -1;
       drawKeypoints(ed, g, set, active, isSel("kp", set) ? sel.index : -1, hovered);
     });

@@ -8,12 +8,15 @@
   var C = (S.canvas = S.canvas || {});
   var T = (C.tools = C.tools || {});
 
-  /** {set (or null for a new one), index, name, total} of the next landmark to place. */
+  /** {set (or null for a new one), index, name, total} of the next landmark to place: in the active
+      set, else in the first set that is not complete (after an undo, say), else in a new set. */
   function target(ed) {
     var names = C.model.pointNames(ed.schema);
     var set = ed.ui.activeSet ? C.model.find(ed.doc, "kp", ed.ui.activeSet) : null;
+    if (!set || set.points.indexOf(null) < 0) {
+      set = ed.doc.kpsets.filter(function (k) { return k.points.indexOf(null) >= 0; })[0] || null;
+    }
     var index = set ? set.points.indexOf(null) : 0;
-    if (index < 0) { set = null; index = 0; }
     return { set: set, index: index, name: names[index], total: names.length };
   }
 
