@@ -90,7 +90,7 @@ def project_from_labelstudio(
         try:
             pid = transact(db, lambda c: projects.create_project(c, None, spec))
         except SeatflowError as exc:
-            raise fail(_("{file}: {message}").format(file=config, message=exc.detail)) from None
+            raise fail(f"{config}: {exc.detail}") from None
     typer.echo(_("created project {slug} (id {id}), a {work_type} project").format(slug=slug, id=pid,
                                                                                   work_type=tr.work_type))
     typer.echo(json.dumps(tr.label_schema, ensure_ascii=False))
