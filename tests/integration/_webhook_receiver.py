@@ -77,6 +77,9 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (a SIGKILL): no request at all
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 probe = Received(self.path, headers, body, time.time(), 0)
                 answer = receiver.respond(probe)
@@ -102,6 +105,9 @@ class Receiver:
         class Server(http.server.ThreadingHTTPServer):
             allow_reuse_address = True
             daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a sender that gave up (timeout) or a stop() mid-request: nothing to report
 
         self._server = Server(("127.0.0.1", self.port), Handler)
         self.port = int(self._server.server_address[1])
