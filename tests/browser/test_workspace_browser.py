@@ -132,6 +132,7 @@ TEXTS = [
     "Anna bought a Kindle from Amazon in Berlin and loves it.",
     "Sam waited two weeks for the Lenovo laptop; the shop in Leeds never answered.",
 ]
+COMMENT_LEASE_SECONDS = 10
 TICKETS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"name": "王芳", "phone": "138****5521", "vip": True},
      {"order_id": "SO-20231212-001", "status": "运输中", "tracking_no": "SF1234567890", "items": ["羽绒服 x1"]}),
@@ -176,6 +177,16 @@ class Center:
             return len(list(conn.execute(select(t.c.id).where(t.c.leased_by == self.users[username],
                                                                t.c.state == "leased"))))
 
+    def label_schema(self, project: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            return dict(conn.execute(select(tables.projects.c.label_schema).where(
+                tables.projects.c.id == self.projects[project])).scalar_one())
+
+    def set_label_schema(self, project: str, schema: dict[str, Any]) -> None:
+        with self.db.write() as conn:
+            conn.execute(tables.projects.update().where(tables.projects.c.id == self.projects[project])
+                         .values(label_schema=schema))
+
     def item_state(self, external_id: str) -> str:
         with self.db.read() as conn:
             return str(conn.execute(select(tables.items.c.state).where(
@@ -196,6 +207,7 @@ def seed(db: Database, media: Path) -> tuple[dict[str, int], dict[str, int]]:
          "先选整体情感，再标出人名（PER）、机构（ORG）、地点（LOC）和商品（PRODUCT）。"),
         ("tickets", "双十二售后工单", "service_ticket", TICKET_SCHEMA, "annotate(overlap=1)",
          "先确认订单状态，再选快捷回复并补全空缺信息。"),
+        ("comments", "评论区巡查", "moderation", None, "annotate(overlap=1)", ""),
     ]
     users: dict[str, int] = {}
     ids: dict[str, int] = {}
@@ -207,6 +219,8 @@ def seed(db: Database, media: Path) -> tuple[dict[str, int], dict[str, int]]:
                     "instructions": instructions, "sla_minutes": 240}
             if schema is not None:
                 spec["label_schema"] = schema
+            if slug == "comments":
+                spec["lease_seconds"] = COMMENT_LEASE_SECONDS  # short, to see heartbeats and expiry
             ids[slug] = projects.create_project(conn, None, spec)
         for username, locale in [("li.na", "zh_CN"), ("zhou.qa", "en")]:
             users[username] = accounts.create_user(conn, None, username=username, password=PASSWORD, role="worker",
@@ -234,6 +248,9 @@ def seed(db: Database, media: Path) -> tuple[dict[str, int], dict[str, int]]:
         "shorts": moderation,
         "reviews": [{"external_id": f"review-{n}", "priority": 10 - n, "payload": {"text": text}}
                     for n, text in enumerate(TEXTS, 1)],
+        "comments": [{"external_id": f"comment-{n}", "priority": 20 - n,
+                      "payload": {"kind": "text", "text": f"第 {n} 条评论：这家店的客服回复很快。"}}
+                     for n in range(1, 13)],
         "tickets": [{"external_id": f"ticket-{n}", "priority": 10 - n,
                      "payload": {"customer": customer, "message": "我的快递到哪了？已经三天没有更新了。",
                                  "channel": "chat", "order": order}}
@@ -298,6 +315,7 @@ class Watch:
     errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    allowed: set[int] = field(default_factory=set)  # statuses a test provokes on purpose (0: network)
 
     def attach(self, page: Page) -> None:
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -312,13 +330,17 @@ class Watch:
 
     def _response(self, response: Any) -> None:
         # "no task right now" is a 404 problem of the lease API; anything else is a failure
-        if response.status >= 400 and not (response.status == 404 and response.url.endswith("/api/v1/leases")):
+        if response.status >= 400 and response.status not in self.allowed and \
+                not (response.status == 404 and response.url.endswith("/api/v1/leases")):
             self.failed.append(f"{response.request.method} {response.url}: {response.status}")
 
     def check(self) -> None:
         assert not self.outside, f"requests left the server: {self.outside}"
         assert not self.failed, f"failed requests: {self.failed}"
-        errors = [e for e in self.errors if "status of 404" not in e]  # the no-work answers, see above
+        allowed = {f"status of {n}" for n in self.allowed | {404}}  # 404: the no-work answers, see above
+        if 0 in self.allowed:  # 0: network failures the test makes on purpose
+            allowed.add("net::ERR_CONNECTION_FAILED")
+        errors = [e for e in self.errors if not any(a in e for a in allowed)]
         assert not errors, f"browser console errors: {errors}"
 
 
@@ -774,3 +796,105 @@ def test_a_reviewer_rejects_the_worker_reworks_the_reviewer_accepts(browser: Bro
     assert center.reviews()[-1].verdict == "accept" and center.reviews()[-1].fixed_answer is None
     assert center.item_state(rejected) == "done" and center.item_state(accepted_first) == "done"
     reviewer.leave()
+
+
+# --- when things go wrong ---------------------------------------------------------------------------
+
+
+def test_a_refused_answer_is_shown_and_can_be_opened_again(browser: Browser, center: Center) -> None:
+    """The project stops allowing escalation while the page still offers it: the server refuses the
+    answer (422), the worker sees it, opens the item again and decides otherwise."""
+    seat = Seat(browser, center, "li.na", "zh_CN")
+    seat.watch.allowed.add(422)
+    lease = seat.open("comments")
+    page = seat.page
+    policy = center.label_schema("comments")
+    center.set_label_schema("comments", dict(policy, escalation=False))
+    try:
+        refused = lease["item"]["external_id"]
+        seat.press("3")  # escalate
+        other = seat.submit_and_next()
+        notice = page.locator(".ws-notice-error")
+        expect(notice).to_contain_text(f"条目 {refused} 未保存")
+        expect(notice).to_contain_text("does not allow escalation")
+        expect(page.locator("#ws-sync")).to_have_attribute("data-sync", "failed")
+        expect(page.locator("#ws-sync")).to_have_text("1 条未保存")
+        expect(page.locator("#ws-done")).to_have_text("0")
+        seat.shot("refused-answer-zh")
+        notice.get_by_role("button", name="重新打开").click()
+        lease = seat.current()
+        assert lease["item"]["external_id"] == refused
+        expect(page.locator(".ws-item.is-current .mod-escalate")).to_have_attribute("aria-checked", "true")
+        seat.press("1")  # approve instead
+        seat.press("Enter")
+        lease = seat.current()
+        assert lease["item"]["external_id"] == other["item"]["external_id"]  # the one put aside comes back
+        seat.saved()
+        assert center.submissions("li.na", "comments")[refused] == {"decision": "approve", "reasons": [],
+                                                                     "note": None}
+        expect(notice).to_be_hidden()
+    finally:
+        center.set_label_schema("comments", policy)
+    seat.leave()
+
+
+def test_answers_wait_in_the_browser_while_the_server_is_unreachable(browser: Browser, center: Center) -> None:
+    """Submits fail at the network; the answer waits in localStorage over a reload and is sent later."""
+    seat = Seat(browser, center, "li.na", "zh_CN")
+    seat.watch.allowed.add(0)
+    lease = seat.open("comments")
+    page = seat.page
+    page.route("**/api/v1/leases/*/submit", lambda route: route.abort("connectionfailed"))
+    waiting = lease["item"]["external_id"]
+    seat.press("2", "4")  # reject: fraud
+    seat.submit_and_next()
+    expect(page.locator("#ws-sync")).to_have_attribute("data-sync", "retry")
+    expect(page.locator("#ws-sync")).to_contain_text("1 条待发送")
+    stored = page.evaluate(f"JSON.parse(localStorage.getItem('seatflow.outbox.{center.users['li.na']}'))")
+    assert [e["body"]["answer"] for e in stored] == [{"decision": "reject", "reasons": ["fraud"], "note": None}]
+    seat.shot("submit-retrying-zh")
+    page.on("dialog", lambda d: d.accept())  # "leave the page?": an answer is still on its way
+    page.reload()
+    seat.current()
+    expect(page.locator("#ws-sync")).to_have_attribute("data-sync", "retry")
+    assert waiting not in center.submissions("li.na", "comments")
+    page.unroute("**/api/v1/leases/*/submit")
+    seat.saved()  # sent by the page that came after the reload
+    assert center.submissions("li.na", "comments")[waiting] == {"decision": "reject", "reasons": ["fraud"],
+                                                                 "note": None}
+    seat.leave()
+
+
+def test_heartbeats_keep_the_leases_and_an_expired_one_is_reported(browser: Browser, center: Center) -> None:
+    """With 10 s leases: an item kept 13 s is still saved (heartbeats); with heartbeats blocked the
+    lease runs out and the worker is told that the item went back to the queue."""
+    seat = Seat(browser, center, "li.na", "zh_CN")
+    seat.watch.allowed |= {0, 410}
+    lease = seat.open("comments")
+    page = seat.page
+    kept = lease["item"]["external_id"]
+    page.wait_for_timeout((COMMENT_LEASE_SECONDS + 3) * 1000)
+    seat.press("1")
+    lease = seat.submit_and_next()
+    seat.saved()
+    assert kept in center.submissions("li.na", "comments")
+
+    page.route("**/api/v1/leases/heartbeat", lambda route: route.abort("connectionfailed"))
+    expired = lease["item"]["external_id"]
+    page.wait_for_timeout((COMMENT_LEASE_SECONDS + 2) * 1000)
+    seat.press("1")
+    seat.press("Enter")
+    notice = page.locator(".ws-notice-warn", has_text=expired)
+    expect(notice).to_contain_text("已退回队列")
+    expect(page.locator("#ws-sync")).to_have_attribute("data-sync", "idle")  # nothing left to send
+    expect(page.locator("#ws-done")).to_have_text("1")
+    seat.shot("lease-expired-zh")
+    assert expired not in center.submissions("li.na", "comments")
+    page.unroute("**/api/v1/leases/heartbeat")
+    # the item prepared behind it had run out as well: a fresh lease took its place, so this one saves
+    lease = seat.current()
+    seat.press("1")
+    seat.submit_and_next()
+    seat.saved()
+    assert lease["item"]["external_id"] in center.submissions("li.na", "comments")
+    seat.leave()

@@ -258,6 +258,9 @@
       dropped: false,
       elapsed: 0,
       since: null,
+      // when the lease runs out (server time), and its length, to move it on with each heartbeat
+      expiresAt: Date.parse(lease.expires_at),
+      leaseMs: Date.parse(lease.expires_at) - serverNow(),
     };
     slot.el.inert = true;
     dom.stage.appendChild(slot.el);
@@ -466,6 +469,14 @@
       if (!state.fetching && state.phase !== "error") setPhase(state.noWorkUntil > Date.now() ? "empty" : "loading");
       return;
     }
+    if (slot.expiresAt <= serverNow()) {
+      // its lease ran out while it waited (no heartbeat got through): take a fresh one instead
+      state.ahead.shift();
+      destroySlot(slot);
+      showNextWhenReady();
+      fill();
+      return;
+    }
     if (slot.isReady) {
       state.ahead.shift();
       show(slot);
@@ -527,6 +538,10 @@
     lastBeat = Date.now();
     if (!ids.length) return;
     api("/api/v1/leases/heartbeat", { lease_ids: ids }).then(function (out) {
+      var slots = state.ahead.concat(state.current ? [state.current] : []);
+      slots.forEach(function (slot) {
+        if ((out.renewed || []).indexOf(slot.lease.lease_id) >= 0) slot.expiresAt = serverNow() + slot.leaseMs;
+      });
       (out.lost || []).forEach(function (id) {
         if (state.current && state.current.lease.lease_id === id) {
           notice("warn", t("Your hold on item %(item)s ran out, so it went back to the queue. Here is the next one.",
