@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, literal, select, text, union_all, update
+from sqlalchemy import Connection, TextClause, and_, bindparam, delete, literal, select, text, union_all, update
 
 from .tables import events, item_workers, leases, projects, qualifications, tasks
+from .types import UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,20 @@ class LeasedTask:
 
 _RETURNING = "id, item_id, client_id, project_id, kind, stage, slot, target_submission_id"
 
+
+def _typed_times(stmt: TextClause) -> TextClause:
+    """Bind :now and :expires (those the statement has) as UTCDateTime, like every other write of them.
+
+    Untyped, SQLite got the sqlite3 module's default datetime adapter ('2031-03-01 08:01:00+00:00',
+    deprecated since Python 3.12) instead of SQLAlchemy's '2031-03-01 08:01:00.000000': the two
+    formats compare wrongly as text, so a lease was reaped at its expiry instant, not after it.
+    """
+    names = [n for n in ("now", "expires") if f":{n}" in stmt.text]
+    return stmt.bindparams(*(bindparam(n, type_=UTCDateTime()) for n in names))
+
+
 # PostgreSQL: the whole lease in one statement (data-modifying CTEs share one snapshot).
-PG_LEASE_FROM_QUEUE = text(
+PG_LEASE_FROM_QUEUE = _typed_times(text(
     f"""
 WITH picked AS (
     SELECT t.id, t.client_id, t.project_id, t.item_id
@@ -70,10 +83,10 @@ SELECT l.id, l.item_id, l.client_id, l.project_id, l.kind, l.stage, l.slot, l.ta
        i.external_id, i.payload, i.priority, i.deadline
 FROM leased l JOIN items i ON i.id = l.item_id
 """
-)
+))
 
 # SQLite (inside BEGIN IMMEDIATE, so no other writer runs between these statements).
-SQLITE_LEASE_FROM_QUEUE = text(
+SQLITE_LEASE_FROM_QUEUE = _typed_times(text(
     f"""
 UPDATE tasks SET state = 'leased', leased_by = :user_id, lease_expires_at = :expires
 WHERE id = (
@@ -86,7 +99,7 @@ WHERE id = (
 )
 RETURNING {_RETURNING}
 """
-)
+))
 
 
 def relax_commit_durability(conn: Connection) -> None:
