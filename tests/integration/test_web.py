@@ -234,10 +234,11 @@ def test_worker_home_lists_their_projects_and_a_start_button(center: Center) -> 
     cards = _project_cards(p)
     assert set(cards) == set(PROJECTS)  # ann1 annotates on every project
     start = p.root.by_id("start-working")
-    assert start.attrs["href"] == "/work" and start.text() == "Start working"
+    first = min(center.seed.projects.values())  # the first active project, in the order of the cards
+    assert start.attrs["href"] == f"/work/{first}" and start.text() == "Start working"
     faces = cards["acme-faces"]
     assert "Image annotation" in faces.text()
-    assert faces.find("a").attrs["href"] == f"/work?project={center.seed.projects['acme-faces']}"
+    assert faces.find("a").attrs["href"] == f"/work/{center.seed.projects['acme-faces']}"
     assert p.root.by_id("answers-today").text() == "0"
 
 
@@ -380,14 +381,21 @@ def test_chinese_pages_have_no_english_interface_text(center: Center) -> None:
 # --- /work --------------------------------------------------------------------------------------
 
 
-def test_work_page_names_the_project_and_leads_back(center: Center) -> None:
+def test_work_leads_to_the_workspace_of_the_project(center: Center) -> None:
     home_as(center, "ann1")
     pid = center.seed.projects["acme-faces"]
-    p = page(center.client.get(f"/work?project={pid}"))
-    assert p.root.find("h1").text() == "acme-faces"
+    resp = center.client.get(f"/work?project={pid}", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == f"/work/{pid}"
+    resp = center.client.get("/work", follow_redirects=False)  # no project named: the first active one
+    assert resp.status_code == 303 and resp.headers["location"] == f"/work/{min(center.seed.projects.values())}"
+    assert center.count("leases") == 0  # the pages take no task (the workspace script does)
+
+
+def test_work_without_an_open_project_says_so_and_leads_back(center: Center) -> None:
+    home_as(center, "idle")
+    p = page(center.client.get("/work"))
+    assert "No project is open to you for work right now." in p.text()
     assert p.root.by_id("back-home").attrs["href"] == "/"
-    assert "issue #3" in p.text()
-    assert center.count("leases") == 0  # looking at the page takes no task
 
 
 def test_work_page_hides_projects_the_worker_may_not_see(center: Center) -> None:

@@ -236,3 +236,12 @@ def test_the_scripts_call_t_with_literals_only() -> None:
                     offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, offenders
 
+
+
+def test_the_home_page_leads_into_the_workspace(center: Center) -> None:
+    p = home_as(center, "ann1")
+    pid = center.seed.projects["acme-faces"]
+    card = next(c for c in p.root.by_id("projects").find_all("li") if c.attrs.get("data-project") == "acme-faces")
+    assert card.find("a").attrs["href"] == f"/work/{pid}"
+    target = page(center.client.get(card.find("a").attrs["href"]))
+    assert config_of(target)["project"]["id"] == pid

@@ -17,6 +17,7 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound
 from seatflow.i18n import LOCALES
 from seatflow.services import accounts, projects, status
+from seatflow.store import catalog
 from seatflow.store.engine import Database
 
 from .render import LANG_COOKIE, LANG_COOKIE_MAX_AGE, N_, render, safe_next
@@ -73,15 +74,15 @@ def home(request: Request) -> Response:
 
 @router.get("/work", response_class=HTMLResponse)
 def work(request: Request, project: str | None = None) -> Response:
-    """Where a worker's loop starts. The workspace itself (item, answer form, prefetch) comes with
-    the workspace issue; until then this page names the project and leads back, taking no lease."""
+    """Where a worker's loop starts: the workspace (``/work/{project}``, web/workspace.py) of the
+    project asked for, or of the first active project the person is qualified for. Without one,
+    this page says so and leads back; it takes no lease."""
     actor = actor_from_request(request)
     if actor is None:
         return RedirectResponse(login_url(_here(request)), status_code=303)
     if actor.role is Role.CLIENT:
         return error_page(request, actor, 403, N_("Not available"),
                           N_("Client accounts follow progress on the home page; they do not take tasks."))
-    chosen = None
     if project:
         if not project.isdigit():
             return error_page(request, actor, 404, N_("Project not found"),
@@ -92,7 +93,14 @@ def work(request: Request, project: str | None = None) -> Response:
         except (NotFound, Forbidden):
             return error_page(request, actor, 404, N_("Project not found"),
                               N_("This project does not exist or is not open to you."))
-    return render(request, "work.html", {"project": chosen}, actor=actor)
+        return RedirectResponse(f"/work/{chosen.id}", status_code=303)
+    with _db(request).read() as conn:
+        skilled = {s.project_id for s in catalog.skills_of(conn, actor.id)}
+        rows, _total = catalog.list_projects(conn, offset=0, limit=HOME_PROJECT_LIMIT, user_id=actor.id)
+    first = next((r for r in rows if r.status == "active" and r.id in skilled), None)
+    if first is not None:
+        return RedirectResponse(f"/work/{first.id}", status_code=303)
+    return render(request, "work.html", {"project": None}, actor=actor)
 
 
 @router.post("/settings/language")
