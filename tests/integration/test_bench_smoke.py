@@ -82,3 +82,17 @@ def test_export_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> 
         _positive(r["maxrss_mb"], f"{mode} peak RSS")
         _positive(r["bytes"], f"{mode} bytes written")
     assert math.isclose(runs["ratio"]["ratio"], runs["jsonl"]["rows_per_s"] / runs["raw"]["rows_per_s"])
+
+
+def test_moderation_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
+    """bench/moderation.py: posts pushed through the moderation API, decided, delivered by webhook."""
+    out, results = _run("moderation.py", db_backend, request)
+    assert "== summary" in out and "== targets" in out and "decision -> webhook" in out, out
+    (r,) = results
+    assert r["bench"] == "moderation" and r["db"] == db_backend, r
+    assert r["pushed"] == 30 and r["decided"] == 30 and r["delivered"] == 30, r
+    assert r["lost"] == 0 and r["errors"] == 0 and r["bad_signatures"] == 0, r
+    for what in ("ingest_to_decision", "decision_to_webhook"):
+        for p in ("p50", "p99"):
+            _positive(r[what][p], f"{what} {p}")
+    assert r["decision_to_webhook"]["p50"] <= r["decision_to_webhook"]["p99"]
