@@ -185,9 +185,15 @@ def _wipe(db: Database, media_root: Path, logins_path: Path, log: Log) -> None:
     log(_("deleting the demo center ..."))
     cfg = alembic_config()
     with db.engine.connect() as conn:
+        if db.dialect == "sqlite":
+            # Dropping tables that hold rows trips SQLite's foreign keys; the pragma only takes
+            # effect outside a transaction, so set it on the driver connection before any BEGIN.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         cfg.attributes["connection"] = conn.execution_options(seatflow_write=True)
         command.downgrade(cfg, "base")
         conn.commit()
+        if db.dialect == "sqlite":
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     upgrade(db.engine)
     shutil.rmtree(media_root / MEDIA_FOLDER, ignore_errors=True)
     logins_path.unlink(missing_ok=True)
