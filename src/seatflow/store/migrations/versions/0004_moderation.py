@@ -34,9 +34,8 @@ _MEDIA_WAITING = "media_status IN ('pending', 'processing')"
 
 def upgrade() -> None:
     # Nullable columns without a default: no rewrite of the items table on either database.
-    with op.batch_alter_table("items") as batch:
-        for name, type_ in _ITEM_COLUMNS:
-            batch.add_column(sa.Column(name, type_, nullable=True))
+    for name, type_ in _ITEM_COLUMNS:
+        op.add_column("items", sa.Column(name, type_, nullable=True))
     op.create_index(
         "ix_items_media_queue",
         "items",
@@ -108,6 +107,7 @@ def downgrade() -> None:
     op.drop_index("ix_moderation_decisions_project_decided", table_name="moderation_decisions")
     op.drop_table("moderation_decisions")
     op.drop_index("ix_items_media_queue", table_name="items")
-    with op.batch_alter_table("items") as batch:
-        for name, _type in reversed(_ITEM_COLUMNS):
-            batch.drop_column(name)
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch copy of items would trip the
+    # foreign keys of the tables that reference it.
+    for name, _type in reversed(_ITEM_COLUMNS):
+        op.drop_column("items", name)
