@@ -46,6 +46,18 @@ def _replayed_submission(conn: Connection, actor: Actor, key: str, lease_id: int
     return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
 
 
+def _answered(ctx: Any, lease_id: int) -> bool:
+    """Was this lease already answered? Read from the task as well as the lease row.
+
+    On PostgreSQL a call that waited in lease_context for a concurrent answer on the same lease
+    (a client retrying before the first try returned) sees the task row as the first call left
+    it, but the lease row as it was before (only the task row is locked, so only it is re-read):
+    the task says done under this lease while the lease still looks open. Without this check the
+    retry was told its lease had expired, though its answer was safely recorded.
+    """
+    return bool(ctx.end_reason == "submitted" or (ctx.task_state == "done" and ctx.task_lease_id == lease_id))
+
+
 def _held_lease(conn: Connection, actor: Actor, lease_id: int, kind: str, now: datetime, ctx: Any = None) -> Any:
     if ctx is None:
         ctx = repo.lease_context(conn, lease_id)
@@ -53,7 +65,7 @@ def _held_lease(conn: Connection, actor: Actor, lease_id: int, kind: str, now: d
         raise NotFound(f"lease {lease_id} does not exist", field="lease_id")
     if ctx.user_id != actor.id:
         raise Forbidden(f"lease {lease_id} belongs to another worker", field="lease_id")
-    if ctx.end_reason == "submitted":
+    if _answered(ctx, lease_id):
         raise Conflict(f"lease {lease_id} was already answered; ask for the next task", field="lease_id")
     if ctx.ended_at is not None or ctx.task_lease_id != lease_id or ctx.lease_expires_at is None \
             or ctx.lease_expires_at <= now:
@@ -135,7 +147,7 @@ def submit(
     key = _check_key(idempotency_key)
     now = now or utcnow()
     ctx = repo.lease_context(conn, lease_id)
-    if ctx is not None and ctx.user_id == actor.id and ctx.end_reason == "submitted":
+    if ctx is not None and ctx.user_id == actor.id and _answered(ctx, lease_id):
         replay = _replayed_submission(conn, actor, key, lease_id)
         if replay is not None:
             return replay
@@ -207,11 +219,16 @@ def review(
     except ValueError:
         raise ValidationFailed("verdict must be 'accept' or 'reject'", field="verdict") from None
     prior = repo.find_review_by_key(conn, actor.id, key)
+    ctx = None
+    if prior is None:
+        ctx = repo.lease_context(conn, lease_id)
+        if ctx is not None and ctx.user_id == actor.id and _answered(ctx, lease_id):
+            prior = repo.find_review_by_key(conn, actor.id, key)  # a concurrent try committed meanwhile
     if prior is not None:
         if prior.lease_id != lease_id:
             raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
         return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
-    ctx = _held_lease(conn, actor, lease_id, "review", now)
+    ctx = _held_lease(conn, actor, lease_id, "review", now, ctx=ctx)
     tags = [str(t) for t in (error_tags or [])]
     if v is wf.Verdict.REJECT and not tags and not (comment or "").strip():
         raise ValidationFailed("a rejection needs at least one error tag or a comment", field="error_tags")
