@@ -6,6 +6,7 @@ database, leases and submissions per task, per item and per (item, slot), and ch
 is left ready or leased, every item is done once, and no worker answered one item twice.
 
 On SQLite the 32 threads share one ``Database``; a "database is locked" must never reach a caller.
+A retry racing its first try (same lease, same key) is replayed, on both backends.
 On PostgreSQL two more runs race four processes for the same 2,000 tasks: one where each process
 calls the services with its own engine and 8 threads, one where each process is a uvicorn server
 on its own port (the real HTTP API) and 32 client threads spread over the four servers.
@@ -410,3 +411,60 @@ def test_4_app_servers_over_http_lease_every_task_exactly_once(
     finally:
         db.dispose()
 
+
+
+# --- a retry racing its first try ---------------------------------------------------------------------
+
+
+def test_a_retry_racing_its_first_try_is_replayed_not_refused(database: Database) -> None:
+    """The workspace retries a submit on a client timeout, possibly while the first try still runs.
+
+    Both tries carry the same lease and key: one records the answer, the other must be replayed
+    (never a second answer, never a 'lease expired' for an answer that was recorded). Then the
+    same for a review verdict.
+    """
+    rounds = 30
+    with database.write() as conn:
+        create_client(conn, None, slug="acme", name="Acme")
+        create_project(conn, None, {"slug": "retry", "name": "Retry", "client": "acme",
+                                    "work_type": "text_annotation", "workflow": "annotate -> review(sample_rate=1)"})
+        people = {}
+        for name, skill in (("ann", "annotate"), ("rev", "review")):
+            uid = create_user(conn, None, username=name, password=None, role="worker")
+            grant(conn, None, username=name, project_slug="retry", skill=skill)
+            people[name] = Actor(id=uid, username=name, role=Role.WORKER)
+    records = [Record("r.jsonl", n + 1, {"external_id": f"r{n}", "text": "Parcel left in Chengdu"})
+               for n in range(rounds)]
+    assert import_records(database, None, "retry", records, source="r.jsonl").imported == rounds
+
+    def race(actor: Actor, call: Callable[[Any, int, str], Any]) -> Counter[str]:
+        seen: Counter[str] = Counter()
+        for n in range(rounds):
+            leased = transact(database, lambda c: dispatch.next_task(c, actor))
+            gate = threading.Barrier(2)
+            ids: list[int] = []
+
+            def one_try(lease_id: int = leased.lease_id, key: str = f"{actor.username}-{n}",
+                        gate: threading.Barrier = gate, ids: list[int] = ids) -> None:
+                gate.wait()
+                try:
+                    out = transact(database, lambda c: call(c, lease_id, key))
+                    seen["replayed" if out.replayed else "recorded"] += 1
+                    ids.append(out.id)
+                except Exception as exc:  # noqa: BLE001
+                    seen[f"{type(exc).__name__}: {exc}"] += 1
+
+            run_threads([one_try, one_try])
+            assert len(set(ids)) <= 1, "the two tries got different answers"
+        return seen
+
+    answered = race(people["ann"], lambda c, lease_id, key: answers.submit(
+        c, people["ann"], lease_id=lease_id, answer={"classes": ["neutral"]}, idempotency_key=key))
+    assert answered == {"recorded": rounds, "replayed": rounds}, dict(answered)
+    reviewed = race(people["rev"], lambda c, lease_id, key: answers.review(
+        c, people["rev"], lease_id=lease_id, verdict="accept", idempotency_key=key))
+    assert reviewed == {"recorded": rounds, "replayed": rounds}, dict(reviewed)
+    with database.read() as conn:
+        assert conn.execute(select(func.count()).select_from(submissions)).scalar_one() == rounds
+        assert conn.execute(select(func.count()).select_from(items).where(items.c.state == "done")).scalar_one() \
+            == rounds
