@@ -113,3 +113,20 @@ def test_the_job_thread_processes_media_in_the_background(app_factory: AppFactor
         assert center.row("items", id=pushed["id"]).media_status == "ready"
     finally:
         job.stop()
+
+
+def test_the_worker_command_processes_what_waits(gate: Center, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from seatflow.cli import app
+
+    push_file(gate, "cli-1", png(), "a.png", "image/png")
+    settings = gate.app.state.settings
+    monkeypatch.setenv("SEATFLOW_HOME", str(settings.resolved_home()))
+    monkeypatch.setenv("SEATFLOW_DATABASE_URL", settings.resolved_database_url())
+    monkeypatch.setenv("SEATFLOW_SECRET_KEY", "test")
+    monkeypatch.setenv("SEATFLOW_LANG", "en")
+    result = CliRunner().invoke(app, ["worker", "media", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "1 item(s) processed: 1 ready, 0 refused" in result.stdout
+    assert gate.get("acme-ops", f"{ITEMS}/cli-1").json()["state"] == "queued"

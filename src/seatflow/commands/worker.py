@@ -1,4 +1,4 @@
-"""`worker deliver`: background jobs as processes of their own (PostgreSQL at scale)."""
+"""`worker deliver`, `worker media`: background jobs as processes of their own (PostgreSQL at scale)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,41 @@ def deliver(
         finally:
             deliverer.close()
 
+
+
+@worker_app.command("media", help=_("Process ingested moderation media (thumbnails, keyframes, pre-screen) "
+                                    "until stopped; run several on PostgreSQL, they never take the same item."))
+def media(
+    once: Annotated[bool, typer.Option("--once", help=_("Process what waits now, then exit."))] = False,
+) -> None:
+    from seatflow.jobs.media import MediaJob
+
+    conf = settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with database(conf) as db:
+        job = MediaJob(db, conf)
+        if once:
+            done = job.run_once()
+            typer.echo(_("{n} item(s) processed: {ready} ready, {failed} refused").format(
+                n=len(done), ready=sum(o.status == "ready" for o in done),
+                failed=sum(o.status == "failed" for o in done)))
+            return
+        if not db.is_postgres:
+            typer.echo(_("note: the app processes media itself; run this only with "
+                         "SEATFLOW_MEDIA_JOBS_IN_PROCESS=false"), err=True)
+        stop = threading.Event()
+
+        def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, _on_signal)
+        job.start()
+        typer.echo(_("processing media from {url}; Ctrl+C stops").format(url=safe_url(conf.resolved_database_url())))
+        try:
+            while not stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            job.stop()
