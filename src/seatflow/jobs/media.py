@@ -5,8 +5,8 @@ at once by each ingest and otherwise polling every ``SEATFLOW_MEDIA_JOB_INTERVAL
 scale it runs as workers of its own, any number of them against one PostgreSQL (items are claimed
 with ``FOR UPDATE SKIP LOCKED``)::
 
-    python -m seatflow.jobs.media            # run until stopped
-    python -m seatflow.jobs.media --once     # one pass over what is waiting, then exit
+    seatflow worker media                    # run until stopped (or: python -m seatflow.jobs.media)
+    seatflow worker media --once             # one pass over what is waiting, then exit
 """
 
 from __future__ import annotations
