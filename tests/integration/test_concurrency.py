@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -33,7 +34,7 @@ import pytest
 from sqlalchemy import func, select
 
 from seatflow.domain.actors import Actor, Role
-from seatflow.errors import NoWork
+from seatflow.errors import LeaseExpired, NoWork
 from seatflow.services import answers, dispatch
 from seatflow.services._tx import transact
 from seatflow.services.accounts import create_client, create_token, create_user, grant
@@ -468,3 +469,104 @@ def test_a_retry_racing_its_first_try_is_replayed_not_refused(database: Database
         assert conn.execute(select(func.count()).select_from(submissions)).scalar_one() == rounds
         assert conn.execute(select(func.count()).select_from(items).where(items.c.state == "done")).scalar_one() \
             == rounds
+
+
+# --- leases that lapse while others race -------------------------------------------------------------
+
+
+def test_lapsing_leases_and_concurrent_reapers_never_lease_a_task_twice(database: Database) -> None:
+    """32 workers with 2-second leases; some walk away, some answer too late; 3 reapers run at once.
+
+    Every abandoned or late lease must come back exactly once and be leased again; a late answer
+    is refused; each task ends with one answer; each task's history alternates lease -> expire /
+    submit, so no task was ever held by two leases at once.
+    """
+    n_items, lease_seconds = 800, 2
+    project_id, actors, _ = seed(database, n_items=n_items, overlap=1, workers=THREADS)
+    stop = threading.Event()
+    lock = threading.Lock()
+    seen: Counter[str] = Counter()
+    errors: list[str] = []
+    deadline = time.monotonic() + RACE_SECONDS
+
+    def reaper() -> None:
+        try:
+            while not stop.is_set():
+                n = transact(database, lambda c: dispatch.reap_expired(c))
+                with lock:
+                    seen["reaped"] += n
+                time.sleep(0.05)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"reaper: {type(exc).__name__}: {exc}")
+
+    def worker(actor: Actor) -> None:
+        rnd = random.Random(actor.id)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    leased = transact(database, lambda c: dispatch.next_task(
+                        c, actor, project_id=project_id, lease_seconds=lease_seconds))
+                except NoWork:
+                    if open_tasks(database, project_id) == 0:
+                        return
+                    time.sleep(0.05)
+                    continue
+                fate = rnd.random()
+                if fate < 0.06:
+                    with lock:
+                        seen["abandoned"] += 1
+                    continue
+                late = fate < 0.09
+                if late:
+                    time.sleep(lease_seconds + 0.3)
+                try:
+                    transact(database, lambda c, held=leased: answers.submit(  # type: ignore[misc]
+                        c, actor, lease_id=held.lease_id, answer=answer_for(actor.id, held.item_id),
+                        idempotency_key=f"k-{held.lease_id}"))
+                    outcome = "late but accepted" if late else "submitted"
+                except LeaseExpired:
+                    outcome = "late, refused" if late else "slow, refused"
+                with lock:
+                    seen[outcome] += 1
+            errors.append(f"worker {actor.username} still had work after {RACE_SECONDS}s")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"worker {actor.username}: {type(exc).__name__}: {exc}")
+
+    reapers = [threading.Thread(target=reaper, daemon=True) for _ in range(3)]
+    for r in reapers:
+        r.start()
+    try:
+        run_threads([lambda a=a: worker(a) for a in actors])  # type: ignore[misc]
+    finally:
+        stop.set()
+        for r in reapers:
+            r.join(10)
+    assert errors == [], errors[:10]
+    assert seen["late but accepted"] == 0, "an answer on a lapsed lease was accepted"
+    assert seen["submitted"] == n_items
+    lapsed = seen["abandoned"] + seen["late, refused"] + seen["slow, refused"]
+    assert seen["abandoned"] > 0 and seen["late, refused"] > 0, dict(seen)
+    assert seen["reaped"] == lapsed, f"reapers returned {seen['reaped']} tasks for {lapsed} lapsed leases"
+
+    with database.read() as conn:
+        lease_rows = list(conn.execute(select(leases).where(leases.c.project_id == project_id)))
+        subs = list(conn.execute(select(submissions).where(submissions.c.project_id == project_id)))
+        task_states = Counter(conn.execute(select(tasks.c.state).where(tasks.c.project_id == project_id))
+                              .scalars())
+        history = list(conn.execute(select(events.c.task_id, events.c.kind).where(
+            events.c.project_id == project_id, events.c.entity == "task").order_by(events.c.id)))
+    assert task_states == {"done": n_items}
+    assert len(lease_rows) == n_items + lapsed
+    assert Counter(r.end_reason for r in lease_rows) == {"submitted": n_items, "expire": lapsed}
+    by_lease = {r.id: r for r in lease_rows}
+    assert len(subs) == n_items and len({s.task_id for s in subs}) == n_items
+    for s in subs:
+        lease = by_lease[s.lease_id]
+        assert lease.end_reason == "submitted" and s.created_at < lease.expires_at
+    per_task: dict[int, list[str]] = {}
+    for task_id, kind in history:
+        per_task.setdefault(task_id, []).append(kind)
+    for task_id, kinds in per_task.items():
+        # lease, then expire, then lease again ... and the last lease is answered: never two at once
+        assert kinds[-1] == "submit" and kinds[0::2] == ["lease"] * (len(kinds) // 2), (task_id, kinds)
+        assert set(kinds[1:-1:2]) <= {"expire"}, (task_id, kinds)
