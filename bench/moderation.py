@@ -36,6 +36,7 @@ import http.server
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -368,15 +369,38 @@ def main(argv: list[str] | None = None) -> int:
             stop.set()
             for t in mods:
                 t.join(10)
+        server_side = recorded_after(setup.url)
     finally:
         receiver.shutdown()
         receiver.server_close()
         if setup.pg_name:
             pg_drop(args.pg_url, setup.pg_name)
-    return report(args, tally, inbox)
+        shutil.rmtree(setup.tmp, ignore_errors=True)
+    return report(args, tally, inbox, server_side)
 
 
-def report(args: argparse.Namespace, tally: Tally, inbox: Inbox) -> int:
+def recorded_after(url: str) -> list[float]:
+    """Seconds from each event's commit to its first attempt being recorded, from the database itself
+    (tells the deliverer's own delay apart from this process's clocks and threads)."""
+    from sqlalchemy import func, select
+
+    from seatflow.store.engine import Database, make_engine
+    from seatflow.store.tables import outbox, webhook_attempts
+
+    db = Database(make_engine(url))
+    try:
+        with db.read() as conn:
+            rows = conn.execute(
+                select(outbox.c.created_at, func.min(webhook_attempts.c.attempted_at))
+                .join(webhook_attempts, webhook_attempts.c.outbox_id == outbox.c.id)
+                .group_by(outbox.c.id, outbox.c.created_at)
+            ).all()
+    finally:
+        db.dispose()
+    return [(first - created).total_seconds() for created, first in rows]
+
+
+def report(args: argparse.Namespace, tally: Tally, inbox: Inbox, server_side: list[float]) -> int:
     with inbox.lock:
         deliveries = list(inbox.deliveries)
     first: dict[str, Delivery] = {}
@@ -389,11 +413,12 @@ def report(args: argparse.Namespace, tally: Tally, inbox: Inbox) -> int:
     to_decision = [_ts(d.data["decided_at"]) - tally.pushed[d.data["external_id"]]
                    for d in first.values() if d.data.get("external_id") in tally.pushed]
     to_webhook = [d.arrived - _ts(d.data["decided_at"]) for d in first.values()]
-    ingest, hook = Latency.of(to_decision), Latency.of(to_webhook)
+    ingest, hook, recorded = Latency.of(to_decision), Latency.of(to_webhook), Latency.of(server_side)
     print("\n== summary")
     print(table(["", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"], [
         ["ingest -> decision", ingest.n, ingest.p50, ingest.p95, ingest.p99, ingest.max],
         ["decision -> webhook", hook.n, hook.p50, hook.p95, hook.p99, hook.max],
+        ["(event -> attempt recorded)", recorded.n, recorded.p50, recorded.p95, recorded.p99, recorded.max],
     ]))
     print(f"pushed {len(tally.pushed)}, decided {tally.decided}, delivered {len(first)} (distinct keys), "
           f"lost {len(lost)}, duplicate deliveries {duplicates}, bad signatures {inbox.bad_signatures}, "
@@ -413,7 +438,8 @@ def report(args: argparse.Namespace, tally: Tally, inbox: Inbox) -> int:
               "duplicates": duplicates, "bad_signatures": inbox.bad_signatures, "errors": len(errors),
               "behind_ms": tally.behind * 1000,
               "ingest_to_decision": {"p50": ingest.p50, "p95": ingest.p95, "p99": ingest.p99, "max": ingest.max},
-              "decision_to_webhook": {"p50": hook.p50, "p95": hook.p95, "p99": hook.p99, "max": hook.max}}
+              "decision_to_webhook": {"p50": hook.p50, "p95": hook.p95, "p99": hook.p99, "max": hook.max},
+              "event_to_recorded": {"p50": recorded.p50, "p99": recorded.p99}}
     print("RESULT " + json.dumps(result), flush=True)
     return 1 if lost or errors or inbox.bad_signatures else 0
 

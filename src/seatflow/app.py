@@ -18,7 +18,7 @@ from .api import catalog, deliveries, items, problems, work
 from .api import exports as exports_api
 from .api import moderation as moderation_api
 from .api.deps import TokenCache
-from .jobs.delivery import Deliverer
+from .jobs.delivery import Deliverer, Notifier
 from .jobs.media import MediaJob
 from .jobs.reaper import Reaper
 from .media import media_store
@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
             if settings.delivery_in_process:
                 app.state.deliverer = Deliverer(database, settings)
                 app.state.deliverer.start()
+            elif database.is_postgres:  # `seatflow worker deliver` processes deliver: wake them
+                app.state.notifier = Notifier(database)
+                app.state.notifier.start()
             if settings.media_jobs_in_process:
                 app.state.media_job.start()  # also takes media left waiting when the server stopped
         try:
@@ -62,6 +65,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
             if app.state.deliverer is not None:
                 app.state.deliverer.close()
                 app.state.deliverer = None
+            if app.state.notifier is not None:
+                app.state.notifier.stop()
+                app.state.notifier = None
 
     app = FastAPI(
         title="Seatflow",
@@ -79,6 +85,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.reaper = Reaper(database, settings.reap_interval_seconds)
     app.state.deliverer = None  # the webhook deliverer, started with the app (see lifespan)
+    app.state.notifier = None  # or, on PostgreSQL with separate deliverers, what wakes them
     app.state.media_root = Path(settings.resolved_media_dir())
     app.state.media = media_store(settings)  # local folder or S3: short-lived links for the browser
     app.state.export_jobs = ExportJobs(database, settings.resolved_home() / "exports", app.state.media)

@@ -20,10 +20,10 @@ from sqlalchemy import select, update
 
 from seatflow.domain import webhooks
 from seatflow.domain.clock import utcnow
-from seatflow.jobs.delivery import Deliverer
+from seatflow.jobs.delivery import Deliverer, Notifier
 from seatflow.services import deliveries
 from seatflow.store import tables
-from seatflow.store.engine import Database
+from seatflow.store.engine import Database, make_engine
 
 from ._webhook_receiver import DROP, Answer, Received, Receiver, always
 from .conftest import GOOD_ANSWERS, AppFactory, Center
@@ -374,3 +374,29 @@ def test_a_moderation_decision_leaves_as_moderation_decided_only(center: Center,
     body = verified(secret, got)
     assert got.headers["seatflow-topic"] == "moderation.decided" and body["data"]["decision"] == "approve"
     assert body["data"]["external_id"] == "post-1"
+
+
+@pytest.mark.postgres
+def test_a_deliverer_in_another_process_is_woken_by_notify(center: Center, receiver: Receiver, db_url: str) -> None:
+    """PostgreSQL, app with SEATFLOW_DELIVERY_IN_PROCESS=false: the app NOTIFYs after a commit with
+    events; a deliverer on another engine (as in `seatflow worker deliver`) polling only every 30 s
+    LISTENs and sends at once. Without the notifier the event waits for the poll."""
+    hook(center, receiver.url)
+    other = Database(make_engine(db_url))  # its own engine: the app's commits don't wake it directly
+    remote = Deliverer(other, center.app.state.settings.model_copy(update={"delivery_poll_seconds": 30.0}))
+    notifier = Notifier(center.db)
+    remote.start()
+    try:
+        time.sleep(0.5)  # its first pass and its LISTEN are done
+        finish(center)
+        time.sleep(1.5)
+        assert receiver.requests == [], "nothing but the 30 s poll could have sent it"
+        notifier.start()
+        t0 = time.time()
+        finish(center)
+        assert receiver.wait_for(lambda r: len(r.accepted()) >= 1, timeout=5.0)
+        assert receiver.requests[0].at - t0 < 1.0 and notifier.sent >= 1
+    finally:
+        notifier.stop()
+        remote.close()
+        other.dispose()

@@ -87,8 +87,10 @@ class Deliverer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._inflight = 0
+        self._inflight = 0  # claimed and not yet recorded
+        self._done: list[tuple[Claimed, Outcome]] = []  # sent, waiting to be recorded by the loop
         self._lock = threading.Lock()
         self.delivered = 0  # counters for logs and tests
         self.failed = 0
@@ -102,7 +104,8 @@ class Deliverer:
             return 0
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(claimed)),
                                 thread_name_prefix="seatflow-deliver-once") as pool:
-            list(pool.map(self.deliver, claimed))
+            outcomes = list(pool.map(self.send, claimed))
+        self.record_many(list(zip(claimed, outcomes, strict=True)))
         return len(claimed)
 
     def drain(self, *, timeout: float = 30.0) -> int:
@@ -118,25 +121,27 @@ class Deliverer:
     # -- the steps -----------------------------------------------------------------------------
 
     def claim(self, limit: int) -> list[Claimed]:
-        def take(conn: Any) -> list[Claimed]:
-            now = utcnow()
-            until = now + timedelta(seconds=self.claim_seconds)
-            rows = repo.claim_due(conn, now=now, claim_until=until, limit=limit)
-            hooks = repo.webhooks_of(conn, (r.client_id for r in rows))
-            out = []
-            for r in rows:
-                hook = hooks.get(int(r.client_id))
-                out.append(Claimed(
-                    id=int(r.id), client_id=int(r.client_id), topic=r.topic, idempotency_key=r.idempotency_key,
-                    attempt=int(r.attempts), url=r.target_url or (hook.webhook_url if hook else None) or None,
-                    secret=hook.webhook_secret if hook else None, client_slug=hook.slug if hook else "?",
-                    body=webhooks.event_body(event_id=int(r.id), topic=r.topic, created_at=r.created_at,
-                                             payload=r.payload),
-                    claim_until=until,
-                ))
-            return out
+        return transact(self.db, lambda conn: self._take(conn, limit))
 
-        return transact(self.db, take)
+    def _take(self, conn: Any, limit: int) -> list[Claimed]:
+        if limit <= 0:
+            return []
+        now = utcnow()
+        until = now + timedelta(seconds=self.claim_seconds)
+        rows = repo.claim_due(conn, now=now, claim_until=until, limit=limit)
+        hooks = repo.webhooks_of(conn, (r.client_id for r in rows))
+        out = []
+        for r in rows:
+            hook = hooks.get(int(r.client_id))
+            out.append(Claimed(
+                id=int(r.id), client_id=int(r.client_id), topic=r.topic, idempotency_key=r.idempotency_key,
+                attempt=int(r.attempts), url=r.target_url or (hook.webhook_url if hook else None) or None,
+                secret=hook.webhook_secret if hook else None, client_slug=hook.slug if hook else "?",
+                body=webhooks.event_body(event_id=int(r.id), topic=r.topic, created_at=r.created_at,
+                                         payload=r.payload),
+                claim_until=until,
+            ))
+        return out
 
     def send(self, event: Claimed) -> Outcome:
         """POST the event once; never raises for the receiver's faults."""
@@ -168,78 +173,130 @@ class Deliverer:
             status, error = None, f"{type(exc).__name__}: {exc}"[:ERROR_MAX] or type(exc).__name__
         return Outcome(status, error, int((time.monotonic() - start) * 1000))
 
-    def record(self, event: Claimed, outcome: Outcome) -> str:
-        """Log the attempt and move the event on; returns its new state."""
+    def _write_outcomes(self, conn: Any, done: list[tuple[Claimed, Outcome]]) -> list[str]:
+        """Log each attempt and move its event on, in the caller's transaction; the new states."""
         now = utcnow()
-        if outcome.ok:
-            state, next_at, delivered_at = "delivered", now, now
-        elif event.attempt >= self.max_attempts:
-            state, next_at, delivered_at = "dead", now, None
-        else:
-            delay = webhooks.backoff_seconds(event.attempt, base=self.base, cap=self.cap, rng=self.rng)
-            state, next_at, delivered_at = "pending", now + timedelta(seconds=delay), None
-
-        def write(conn: Any) -> bool:
-            repo.log_attempt(conn, {
+        states = []
+        attempts = []
+        for event, outcome in done:
+            if outcome.ok:
+                state, next_at, delivered_at = "delivered", now, now
+            elif event.attempt >= self.max_attempts:
+                state, next_at, delivered_at = "dead", now, None
+            else:
+                delay = webhooks.backoff_seconds(event.attempt, base=self.base, cap=self.cap, rng=self.rng)
+                state, next_at, delivered_at = "pending", now + timedelta(seconds=delay), None
+            attempts.append({
                 "outbox_id": event.id, "client_id": event.client_id, "url": (event.url or "")[:2000],
                 "attempted_at": now, "status_code": outcome.status_code, "error": outcome.error,
                 "duration_ms": outcome.duration_ms,
             })
-            return repo.complete(conn, outbox_id=event.id, claim_until=event.claim_until, state=state,
-                                 next_attempt_at=next_at, last_error=outcome.error, delivered_at=delivered_at)
+            if not repo.complete(conn, outbox_id=event.id, claim_until=event.claim_until, state=state,
+                                 next_attempt_at=next_at, last_error=outcome.error, delivered_at=delivered_at):
+                log.info("delivery %d: claim lost before the outcome was recorded (expired or replayed)", event.id)
+            states.append(state)
+        if attempts:
+            repo.log_attempts(conn, attempts)
+        return states
 
-        if not transact(self.db, write):
-            log.info("delivery %d: claim lost before the outcome was recorded (expired or replayed)", event.id)
-        if outcome.ok:
-            self.delivered += 1
-        else:
-            self.failed += 1
-            log.info("delivery %d to %s failed (attempt %d, now %s): %s", event.id, event.url, event.attempt,
-                     state, outcome.error)
-        return state
+    def _counted(self, done: list[tuple[Claimed, Outcome]], states: list[str]) -> None:
+        for (event, outcome), state in zip(done, states, strict=True):
+            if outcome.ok:
+                self.delivered += 1
+            else:
+                self.failed += 1
+                log.info("delivery %d to %s failed (attempt %d, now %s): %s", event.id, event.url, event.attempt,
+                         state, outcome.error)
+
+    def record_many(self, done: list[tuple[Claimed, Outcome]]) -> list[str]:
+        """Record outcomes in one transaction; returns the events' new states."""
+        if not done:
+            return []
+        states = transact(self.db, lambda conn: self._write_outcomes(conn, done))
+        self._counted(done, states)
+        return states
+
+    def record(self, event: Claimed, outcome: Outcome) -> str:
+        """Log the attempt and move the event on; returns its new state."""
+        return self.record_many([(event, outcome)])[0]
 
     def deliver(self, event: Claimed) -> str:
         return self.record(event, self.send(event))
 
     # -- the background loop --------------------------------------------------------------------
+    #
+    # One write transaction per pass records every outcome that came back and claims as many due
+    # events as there are free senders: under load, many events share one transaction (and on
+    # SQLite one turn of the writer's lock) instead of two each.
 
     def wake(self) -> None:
         self._wake.set()
 
     def _sender(self, event: Claimed) -> None:
         try:
-            self.deliver(event)
-        except Exception:  # noqa: BLE001 - the claim expires and the event is tried again
-            log.exception("delivery %d: could not record the outcome; it is retried after its claim expires",
-                          event.id)
-        finally:
-            with self._lock:
-                self._inflight -= 1
-            self._wake.set()
+            outcome = self.send(event)
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed attempt
+            outcome = Outcome(None, f"{type(exc).__name__}: {exc}"[:ERROR_MAX], 0)
+        with self._lock:
+            self._done.append((event, outcome))
+        self._wake.set()
+
+    def _pass(self) -> int:
+        """Record what came back and claim more; returns how many were claimed."""
+        with self._lock:
+            done, self._done = self._done, []
+            free = self.concurrency - (self._inflight - len(done))
+        if not done and free <= 0:
+            return 0
+
+        def work(conn: Any) -> tuple[list[str], list[Claimed]]:
+            return self._write_outcomes(conn, done), self._take(conn, free)
+
+        try:
+            states, claimed = transact(self.db, work)
+        except Exception:
+            with self._lock:  # keep them: recorded at the next pass (their claims last long enough)
+                self._done = done + self._done
+            raise
+        self._counted(done, states)
+        with self._lock:
+            self._inflight += len(claimed) - len(done)
+        assert self._pool is not None
+        for event in claimed:
+            self._pool.submit(self._sender, event)
+        return len(claimed) if len(claimed) == free and free > 0 else 0
 
     def _loop(self) -> None:
-        assert self._pool is not None
         while not self._stop.is_set():
             self._wake.wait(self.poll)
             self._wake.clear()
             if self._stop.is_set():
                 break
-            while not self._stop.is_set():
-                with self._lock:
-                    free = self.concurrency - self._inflight
-                if free <= 0:
-                    break
-                try:
-                    claimed = self.claim(free)
-                except Exception:  # noqa: BLE001 - a database hiccup: try again at the next poll
-                    log.exception("could not claim due webhook events")
-                    break
-                for event in claimed:
-                    with self._lock:
-                        self._inflight += 1
-                    self._pool.submit(self._sender, event)
-                if len(claimed) < free:
-                    break  # nothing more is due now
+            try:
+                while self._pass() and not self._stop.is_set():
+                    pass  # every sender got work and more may be due: claim again at once
+            except Exception:  # noqa: BLE001 - a database hiccup: try again at the next wake or poll
+                log.exception("the webhook deliverer's pass failed; trying again")
+                self._stop.wait(min(self.poll, 1.0))
+
+    def _listen(self) -> None:
+        """PostgreSQL: wake on NOTIFY from app processes (see Notifier); reconnect when the link drops."""
+        import psycopg
+
+        pause = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(repo.libpq_url(self.db.engine), autocommit=True) as conn:
+                    repo.listen(conn)
+                    pause = 0.5
+                    self._wake.set()  # anything notified while we were not listening
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            self._wake.set()
+            except Exception as exc:  # noqa: BLE001 - polling still delivers; try to listen again
+                log.warning("LISTEN %s failed (%s); polling until it works again", repo.CHANNEL, exc)
+                self._stop.wait(pause)
+                pause = min(pause * 2, 30.0)
 
     def start(self) -> None:
         if self._thread is not None:
@@ -249,19 +306,35 @@ class Deliverer:
         repo.on_new_events(self.db.engine, self.wake)
         self._thread = threading.Thread(target=self._loop, name="seatflow-deliverer", daemon=True)
         self._thread.start()
+        if self.db.is_postgres:
+            self._listener = threading.Thread(target=self._listen, name="seatflow-deliverer-listen", daemon=True)
+            self._listener.start()
         self._wake.set()  # events that were due while nobody delivered
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; let requests in flight finish (their claims expire if they don't)."""
+        """Stop claiming; let requests in flight finish and record them (if they don't finish, their
+        claims expire and the events are sent again)."""
         repo.forget_new_events(self.db.engine, self.wake)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
             self._thread = None
+        if self._listener is not None:
+            self._listener.join(timeout=timeout)
+            self._listener = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=False)
             self._pool = None
+        with self._lock:
+            done, self._done = self._done, []
+        if done:
+            try:
+                self.record_many(done)
+            except Exception:  # noqa: BLE001 - their claims expire; they are sent again
+                log.exception("could not record %d outcome(s) while stopping", len(done))
+        with self._lock:
+            self._inflight = 0
 
     def close(self) -> None:
         self.stop()
@@ -285,3 +358,48 @@ def _first_bytes(resp: httpx.Response, limit: int) -> bytes:
         if len(got) >= limit:
             break
     return got[:limit]
+
+
+class Notifier:
+    """PostgreSQL apps whose events are delivered by other processes (SEATFLOW_DELIVERY_IN_PROCESS=false):
+    one NOTIFY after commits that enqueued events, coalesced, from a thread with its own connection."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._event = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+
+    def _loop(self) -> None:
+        import psycopg
+
+        conn: Any = None
+        while not self._stop.is_set():
+            if not self._event.wait(1.0):
+                continue
+            self._event.clear()
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(repo.libpq_url(self.db.engine), autocommit=True)
+                repo.notify(conn)
+                self.sent += 1
+            except Exception as exc:  # noqa: BLE001 - the deliverers' polling still finds the events
+                log.warning("NOTIFY %s failed: %s", repo.CHANNEL, exc)
+                conn = None
+                self._stop.wait(1.0)
+        if conn is not None:
+            conn.close()
+
+    def start(self) -> None:
+        if self._thread is None:
+            repo.on_new_events(self.db.engine, self._event.set)
+            self._thread = threading.Thread(target=self._loop, name="seatflow-outbox-notify", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        repo.forget_new_events(self.db.engine, self._event.set)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

@@ -123,8 +123,8 @@ def webhooks_of(conn: Connection, client_ids: Iterable[int]) -> dict[int, Any]:
     return {int(r.id): r for r in rows}
 
 
-def log_attempt(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(webhook_attempts.insert(), row)
+def log_attempts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    conn.execute(webhook_attempts.insert(), rows)
 
 
 def complete(
@@ -200,3 +200,26 @@ def set_client_webhook(conn: Connection, client_id: int, *, url: str | None, sec
     if secret is not None:
         values["webhook_secret"] = secret
     conn.execute(update(clients).where(clients.c.id == client_id).values(**values))
+
+
+# --- PostgreSQL: waking deliverers in other processes -----------------------------------------------
+#
+# An app whose events are delivered by `seatflow worker deliver` processes sends one NOTIFY after
+# commits that enqueued events (coalesced, on a connection of its own, never inside the request's
+# transaction); deliverers LISTEN and wake at once instead of at their next poll.
+
+CHANNEL = "seatflow_outbox"
+
+
+def listen(dbapi_conn: Any) -> None:
+    """Subscribe an autocommit psycopg connection to the outbox channel."""
+    dbapi_conn.execute(f"LISTEN {CHANNEL}")
+
+
+def notify(dbapi_conn: Any) -> None:
+    dbapi_conn.execute(f"NOTIFY {CHANNEL}")
+
+
+def libpq_url(engine: Engine) -> str:
+    """The engine's URL as psycopg.connect takes it (for the LISTEN/NOTIFY connections)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
