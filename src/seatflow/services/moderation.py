@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
+from seatflow.domain.workflow import parse_workflow, senior_stage
 from seatflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from seatflow.moderation.prescreen import keyword_score
 from seatflow.moderation.spool import Spooled
@@ -37,7 +38,7 @@ from seatflow.store.events import append, event_row
 from seatflow.worktypes import get_work_type
 
 from .imports import FAR_FUTURE
-from .moderation_flow import appeal_task, open_item, policy_of, sla_deadline
+from .moderation_flow import appeal_task, open_item, policy_of, reasons_detail, sla_deadline
 
 KINDS = ("image", "video", "text")
 TEXT_MAX = 20_000
@@ -294,10 +295,6 @@ def _decision_out(d: Any, reasons: Callable[[list[str]], list[dict[str, Any]]]) 
 
 def describe(conn: Connection, item: Any, project: Any, sign: Signer) -> dict[str, Any]:
     """The item as the client sees it: state, deadline, media, pre-screen, decisions and appeals."""
-    from seatflow.domain.workflow import parse_workflow, senior_stage
-
-    from .moderation_flow import reasons_detail
-
     policy = policy_of(project)
     decisions = repo.decisions_of(conn, item.id)
     appeals = repo.appeals_of(conn, item.id)
