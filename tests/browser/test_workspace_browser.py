@@ -433,12 +433,30 @@ class Seat:
 
     def switch_language(self, label: str) -> None:
         """Switch the interface language from the top bar (the page reloads; held leases are released)."""
+        self.settle()
         self.page.get_by_role("button", name=label).click()
         self.page.wait_for_load_state()
+
+    def settle(self) -> None:
+        """Wait until no lease is being handed out: a tab closed at that moment cannot release the
+        lease it has not received yet (that one lease runs out after lease_seconds instead)."""
+        self.page.wait_for_function("() => !window.Seatflow || !Seatflow.workspace || "
+                                    "!Seatflow.workspace.state.fetching")
+
+    def reopen_in(self, locale: str, project: str) -> dict[str, Any]:
+        """Leave the workspace, wait until its leases are back, switch language and come back."""
+        self.settle()
+        self.page.goto(self.center.url + "/")
+        wait_until(lambda: self.center.open_leases(self.username) == 0, "the leases were not released on leaving")
+        resp = self.page.request.post(self.center.url + "/settings/language",
+                                      form={"locale": locale, "next": "/"}, max_redirects=0)
+        assert resp.status == 303, resp.status
+        return self.open(project)
 
     def leave(self) -> None:
         """Close the tab: its held leases go back to the queue (sendBeacon)."""
         self.watch.check()
+        self.settle()
         self.page.goto(self.center.url + "/")
         wait_until(lambda: self.center.open_leases(self.username) == 0, "the leases were not released on leaving")
         self.context.close()
@@ -649,8 +667,7 @@ def test_text_spans_by_mouse_and_keyboard(browser: Browser, center: Center) -> N
 
 def test_the_canned_replies_fill_placeholders_like_the_server(browser: Browser, center: Center) -> None:
     seat = Seat(browser, center, "li.na", "zh_CN")
-    seat.page.goto(f"{center.url}/work/{center.projects['tickets']}")
-    seat.page.wait_for_function("() => window.Seatflow && Seatflow.views.service_ticket")
+    seat.open("tickets")
     cases: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         ("Hi {customer_name}, {order_id} is {status}; {nope} {order_vip} {customer_vip}",
          {"order_id": "SO-1", "status": "运输中"}, {"name": "王芳", "vip": True}),
@@ -720,7 +737,12 @@ def test_a_reviewer_rejects_the_worker_reworks_the_reviewer_accepts(browser: Bro
     reviewer = Seat(browser, center, "zhou.qa", "en")
     lease = reviewer.open("reviews")
     page = reviewer.page
-    reviewer.press("i")
+    expect(page.locator("#ws-instructions")).to_be_visible()
+    reviewer.shot("review-instructions-en")
+    reviewer.press("i", "?")
+    expect(page.locator("#ws-keys-view")).to_contain_text("Choose a class")
+    reviewer.shot("review-keys-en")
+    reviewer.press("Escape")
     assert lease["kind"] == "review" and lease["review_of"]["answer"] == center.submissions("li.na", "reviews")[
         lease["item"]["external_id"]]
     expect(page.locator("#ws-mode")).to_have_text("Review")
@@ -775,6 +797,11 @@ def test_a_reviewer_rejects_the_worker_reworks_the_reviewer_accepts(browser: Bro
     previous = lease["rework_of"]["answer"]
     expect(page.locator(".ws-item.is-current .ta-span")).to_have_count(len(previous["spans"]))
     worker.shot("rework-zh")
+    lease = worker.reopen_in("en", "reviews")  # the rework is assigned to its author: it comes back
+    assert lease["item"]["external_id"] == rejected and "rework_of" in lease
+    expect(page.locator("#ws-rework")).to_contain_text("Wrong label or class")
+    worker.press("i")
+    worker.shot("rework-en")
     text = lease["item"]["payload"]["text"]
     page.locator(".ws-item.is-current .ta-span").first.locator(".ta-remove").click()
     drag_select(worker, text, "物流")
@@ -787,9 +814,12 @@ def test_a_reviewer_rejects_the_worker_reworks_the_reviewer_accepts(browser: Bro
     assert center.submissions("li.na", "reviews")[rejected] == corrected
     worker.leave()
 
-    reviewer = Seat(browser, center, "zhou.qa", "en")
+    reviewer = Seat(browser, center, "zhou.qa", "zh_CN")
     lease = reviewer.open("reviews")
     assert lease["item"]["external_id"] == rejected and lease["review_of"]["answer"] == corrected
+    expect(reviewer.page.locator("#ws-mode")).to_have_text("审核")
+    reviewer.press("i")
+    reviewer.shot("review-zh")
     reviewer.press("a")
     expect(reviewer.page.locator("#ws-empty")).to_be_visible()
     reviewer.saved()
@@ -854,6 +884,7 @@ def test_answers_wait_in_the_browser_while_the_server_is_unreachable(browser: Br
     assert [e["body"]["answer"] for e in stored] == [{"decision": "reject", "reasons": ["fraud"], "note": None}]
     seat.shot("submit-retrying-zh")
     page.on("dialog", lambda d: d.accept())  # "leave the page?": an answer is still on its way
+    seat.settle()
     page.reload()
     seat.current()
     expect(page.locator("#ws-sync")).to_have_attribute("data-sync", "retry")
