@@ -347,11 +347,12 @@ class Watch:
 class Seat:
     """One worker's browser tab on the workspace."""
 
-    def __init__(self, browser: Browser, center: Center, username: str, locale: str) -> None:
+    def __init__(self, browser: Browser, center: Center, username: str, locale: str,
+                 viewport: tuple[int, int] = (1440, 900)) -> None:
         self.center = center
         self.username = username
         self.context = browser.new_context(locale="zh-CN" if locale == "zh_CN" else "en-US",
-                                           viewport={"width": 1440, "height": 900})
+                                           viewport={"width": viewport[0], "height": viewport[1]})
         self.page = self.context.new_page()
         self.page.set_default_timeout(15_000)
         self.watch = Watch(center.url)
@@ -928,4 +929,26 @@ def test_heartbeats_keep_the_leases_and_an_expired_one_is_reported(browser: Brow
     seat.submit_and_next()
     seat.saved()
     assert lease["item"]["external_id"] in center.submissions("li.na", "comments")
+    seat.leave()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 640), (390, 844)])
+def test_the_workspace_fits_small_screens(browser: Browser, center: Center, width: int, height: int) -> None:
+    """A small laptop keeps everything on one screen; a phone scrolls down, never sideways."""
+    seat = Seat(browser, center, "li.na", "zh_CN", viewport=(width, height))
+    seat.open("comments")
+    page = seat.page
+    if page.locator("#ws-instructions").is_visible():
+        seat.press("i")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+    submit = page.locator("#ws-submit")
+    if width >= 1024:
+        box = submit.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= height, f"the submit button is below the screen: {box}"
+        assert page.evaluate("document.documentElement.scrollHeight") <= height, "the page scrolls"
+    seat.press("1")
+    expect(page.locator(".ws-item.is-current .mod-approve")).to_have_attribute("aria-checked", "true")
+    seat.shot(f"small-{width}x{height}-zh")
+    seat.submit_and_next()
+    seat.saved()
     seat.leave()

@@ -273,6 +273,7 @@
       decision = value;
       if (value !== "reject") chosen = [];
       render();
+      if (value === "reject" && reasonSection.scrollIntoView) reasonSection.scrollIntoView({ block: "nearest" });
       ctx.onChange();
     }
 
