@@ -70,7 +70,8 @@ def test_a_qualified_worker_gets_the_workspace(center: Center) -> None:
     assert cfg["skills"] == ["annotate"]
     assert 3 <= cfg["heartbeat_seconds"] <= 60
     srcs = [s.split("?")[0] for s in script_srcs(p)]
-    assert srcs == ["/static/js/i18n.js", "/static/js/workspace.js", "/static/js/wt/moderation.js"]
+    assert srcs == ["/static/js/i18n.js", "/static/js/ui.js", "/static/js/outbox.js", "/static/js/workspace.js",
+                    "/static/js/wt/moderation.js"]
     i18n = p.root.find("script", src=script_srcs(p)[0])
     assert i18n.attrs["data-catalog"] == "/i18n/en.json"
     css = [link.attrs["href"].split("?")[0] for link in p.root.find_all("link", rel="stylesheet")]
@@ -97,7 +98,7 @@ def test_each_work_type_loads_its_view(center: Center, slug: str) -> None:
     p = page(center.client.get(f"/work/{slug}"))
     work_type = PROJECTS[slug]["work_type"]
     srcs = [s.split("?")[0] for s in script_srcs(p)]
-    assert srcs[:2] == ["/static/js/i18n.js", "/static/js/workspace.js"]
+    assert srcs[:4] == ["/static/js/i18n.js", "/static/js/ui.js", "/static/js/outbox.js", "/static/js/workspace.js"]
     assert srcs[-1] == f"/static/js/wt/{work_type}.js"
     others = {"image_annotation", "text_annotation", "moderation", "service_ticket"} - {work_type}
     assert not [s for s in srcs if any(o in s for o in others)], srcs  # only this type's view

@@ -19,150 +19,16 @@
 
   var PREFETCH = 1; // items prepared ahead of the current one
   var NO_WORK_RETRY_MS = 30000;
-  var MAX_BACKOFF_MS = 60000;
+  var MAX_BACKOFF_MS = 60000; // between lease requests that fail at the network or the server
 
-  // --- small helpers shared with the views (Seatflow.ui) ------------------------------------------
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      Object.keys(attrs).forEach(function (name) {
-        var value = attrs[name];
-        if (value === null || value === undefined || value === false) return;
-        if (name === "text") node.textContent = value;
-        else if (name === "class") node.className = value;
-        else if (name.slice(0, 2) === "on" && typeof value === "function") node.addEventListener(name.slice(2), value);
-        else if (name === "dataset") Object.keys(value).forEach(function (k) { node.dataset[k] = value[k]; });
-        else node.setAttribute(name, value === true ? "" : String(value));
-      });
-    }
-    (children || []).forEach(function (child) {
-      if (child === null || child === undefined || child === false) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  function kbd(key) {
-    return el("kbd", { text: key });
-  }
-
-  function pad2(n) {
-    return (n < 10 ? "0" : "") + n;
-  }
-
-  /** 75000 -> "1:15"; an hour or more -> "1:02:03". */
-  function clock(ms) {
-    var s = Math.max(0, Math.floor(ms / 1000));
-    var h = Math.floor(s / 3600);
-    var m = Math.floor((s % 3600) / 60);
-    return (h ? h + ":" + pad2(m) : String(m)) + ":" + pad2(s % 60);
-  }
-
-  var clockOffset = 0; // server time minus this machine's time, from the Date header of API answers
-
-  function serverNow() {
-    return Date.now() + clockOffset;
-  }
-
-  /** Time left before a deadline: {ms, text, level: "ok" | "soon" | "urgent" | "overdue"}. */
-  function timeLeft(deadlineIso) {
-    var ms = Date.parse(deadlineIso) - serverNow();
-    if (ms < 0) return { ms: ms, text: t("overdue by %(time)s", { time: clock(-ms) }), level: "overdue" };
-    var level = ms <= 5 * 60000 ? "urgent" : ms <= 15 * 60000 ? "soon" : "ok";
-    return { ms: ms, text: t("%(time)s left", { time: clock(ms) }), level: level };
-  }
-
-  /** Media loaded ahead into blob: URLs, so a prepared item needs no network when shown. */
-  var media = (function () {
-    var entries = {};
-    function load(url) {
-      var entry = entries[url];
-      if (entry) {
-        entry.refs += 1;
-        return entry.promise;
-      }
-      entry = entries[url] = { refs: 1, objectUrl: null, promise: null };
-      entry.promise = fetch(url, { credentials: "same-origin" }).then(
-        function (resp) {
-          if (!resp.ok) {
-            throw new Error(t("The media of this item did not load (HTTP %(status)s).", { status: resp.status }));
-          }
-          return resp.blob().then(function (blob) {
-            entry.objectUrl = URL.createObjectURL(blob);
-            return entry.objectUrl;
-          });
-        },
-        function () {
-          return url; // another site that does not allow fetching: the element loads it itself
-        }
-      );
-      return entry.promise;
-    }
-    function url(original) {
-      var entry = entries[original];
-      return entry && entry.objectUrl ? entry.objectUrl : original;
-    }
-    function release(original) {
-      var entry = entries[original];
-      if (!entry) return;
-      entry.refs -= 1;
-      if (entry.refs <= 0) {
-        if (entry.objectUrl) URL.revokeObjectURL(entry.objectUrl);
-        delete entries[original];
-      }
-    }
-    return { load: load, url: url, release: release };
-  })();
-
-  S.ui = { el: el, kbd: kbd, clock: clock, serverNow: serverNow, timeLeft: timeLeft };
-  S.media = media;
-
-  // --- the server -----------------------------------------------------------------------------
-
-  function ApiError(status, problem, fallback) {
-    this.status = status;
-    this.problem = problem || null;
-    this.message = (problem && problem.detail) || fallback || "HTTP " + status;
-  }
-
-  function isProblem(err, code) {
-    return !!(err && err.problem && typeof err.problem.type === "string" &&
-      err.problem.type.slice(-code.length - 1) === "/" + code);
-  }
-
-  function api(path, body) {
-    return fetch(path, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body || {}),
-    }).then(
-      function (resp) {
-        var date = Date.parse(resp.headers.get("date") || "");
-        if (!isNaN(date)) clockOffset = date - Date.now();
-        return resp.text().then(function (text) {
-          var data = null;
-          try {
-            data = text ? JSON.parse(text) : null;
-          } catch (e) {
-            data = null;
-          }
-          if (resp.ok) return data;
-          throw new ApiError(resp.status, data);
-        });
-      },
-      function (err) {
-        throw new ApiError(0, null, t("The server cannot be reached (%(error)s).", { error: String(err.message || err) }));
-      }
-    );
-  }
-
-  function newKey() {
-    var bytes = new Uint8Array(16); // crypto.randomUUID needs https; intranet seats may use plain http
-    crypto.getRandomValues(bytes);
-    return "ws-" + Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
-  }
+  var ui = S.ui;
+  var el = ui.el;
+  var kbd = ui.kbd;
+  var clock = ui.clock;
+  var serverNow = ui.serverNow;
+  var api = S.api.post;
+  var isProblem = S.api.isProblem;
+  var newKey = S.api.newKey;
 
   // --- the page -------------------------------------------------------------------------------
 
@@ -567,185 +433,65 @@
     navigator.sendBeacon("/api/v1/leases/release", blob);
   }
 
-  // --- the outbox: answers on their way to the server ---------------------------------------------
+  // --- the outbox: answers on their way to the server (js/outbox.js) ---------------------------------
 
-  var outbox = (function () {
-    var key = "seatflow.outbox." + cfg.user.id;
-    var entries = [];
-    var busy = false;
-    var timer = null;
-    var authWait = false;
-
-    function load() {
-      try {
-        entries = JSON.parse(localStorage.getItem(key) || "[]");
-      } catch (e) {
-        entries = [];
-      }
-      entries.forEach(function (e) {
-        if (e.status === "sending") e.status = "pending";
-        e.next_at = 0;
-      });
-    }
-
-    function save() {
-      try {
-        localStorage.setItem(key, JSON.stringify(entries));
-      } catch (e) {
-        console.warn("Seatflow: could not keep the outbox in localStorage", e);
-      }
-    }
-
-    function add(entry) {
-      entry.id = newKey();
-      entry.status = "pending";
-      entry.attempts = 0;
-      entry.next_at = 0;
-      entries.push(entry);
-      save();
-      render();
-      pump();
-    }
-
-    function remove(entry) {
-      entries = entries.filter(function (e) { return e !== entry; });
-      save();
-      var box = document.getElementById("ws-out-" + entry.id);
-      if (box) box.remove();
-    }
-
-    function leaseIds() {
-      return entries.filter(function (e) { return e.status !== "failed"; }).map(function (e) { return e.lease_id; });
-    }
-
-    function pump() {
-      clearTimeout(timer);
-      timer = null;
-      if (busy || authWait) return;
-      var now = Date.now();
-      var due = entries.filter(function (e) { return e.status === "pending" && e.next_at <= now; })[0];
-      if (!due) {
-        var later = entries.filter(function (e) { return e.status === "pending"; })
-          .map(function (e) { return e.next_at; });
-        if (later.length) timer = setTimeout(pump, Math.max(50, Math.min.apply(null, later) - now));
-        render();
-        return;
-      }
-      busy = true;
-      due.status = "sending";
-      render();
-      api("/api/v1/leases/" + due.lease_id + "/" + due.action, due.body).then(
-        function () {
-          busy = false;
-          remove(due);
-          pump();
-        },
-        function (err) {
-          busy = false;
-          settleFailure(due, err);
-          pump();
-        }
-      );
-    }
-
-    function settleFailure(entry, err) {
-      if (err.status === 0 || err.status >= 500 || err.status === 429 || err.status === 408) {
-        entry.status = "pending";
-        entry.attempts += 1;
-        var delay = Math.min(MAX_BACKOFF_MS, 1000 * Math.pow(2, entry.attempts - 1)) * (0.8 + Math.random() * 0.4);
-        entry.next_at = Date.now() + delay;
-        entry.error = err.message;
-        save();
-        return;
-      }
-      if (err.status === 401) {
-        entry.status = "pending";
-        save();
-        authWait = true;
-        notice("error", t("Your session has ended, so %(n)s answers wait in this browser. Log in again in a new tab; they are sent as soon as you are back.",
-          { n: entries.length }), [{
-          label: t("Log in in a new tab"),
-          run: function () { window.open("/login", "_blank"); },
-        }, {
-          label: t("Send them now"),
-          run: function (box) { box.remove(); authWait = false; pump(); },
-        }], "ws-auth");
-        setTimeout(function () { authWait = false; pump(); }, 15000);
-        return;
-      }
-      if (err.status === 410 || isProblem(err, "lease-expired")) {
-        remove(entry);
-        setDone(state.done - 1);
-        notice("warn", t("Item %(item)s: your hold on it ran out before your answer arrived, so it went back to the queue for a colleague.",
-          { item: entry.label }));
-        return;
-      }
-      entry.status = "failed";
-      entry.error = err.message;
-      entry.http = err.status;
-      save();
+  var outbox = S.Outbox({
+    storageKey: "seatflow.outbox." + cfg.user.id,
+    send: function (entry) {
+      return api("/api/v1/leases/" + entry.lease_id + "/" + entry.action, entry.body);
+    },
+    onChange: renderSync,
+    onExpired: function (entry) {
       setDone(state.done - 1);
-      showFailed(entry);
-    }
+      notice("warn", t("Item %(item)s: your hold on it ran out before your answer arrived, so it went back to the queue for a colleague.",
+        { item: entry.label }));
+    },
+    onRefused: function (entry, fresh) {
+      if (fresh) setDone(state.done - 1);
+      showRefused(entry);
+    },
+    onSessionLost: function (count, resume) {
+      notice("error", t("Your session has ended, so %(n)s answers wait in this browser. Log in again in a new tab; they are sent as soon as you are back.",
+        { n: count }), [{
+        label: t("Log in in a new tab"),
+        run: function () { window.open("/login", "_blank"); },
+      }, {
+        label: t("Send them now"),
+        run: function (box) { box.remove(); resume(); },
+      }], "ws-auth");
+    },
+  });
 
-    /** A refused answer stays on screen (and in localStorage) until the worker deals with it. */
-    function showFailed(entry) {
-      var actions = [];
-      if (entry.lease) {
-        actions.push({ label: t("Open it again"), run: function () { remove(entry); reopen(entry); } });
-      }
-      actions.push({
-        label: t("Try again"),
-        run: function (box) { box.remove(); entry.status = "pending"; entry.next_at = 0; save(); pump(); },
-      });
-      var box = notice("error", t("Item %(item)s was not saved: %(error)s", { item: entry.label, error: entry.error }),
-        actions, "ws-out-" + entry.id);
-      box.querySelector(".ws-notice-close").addEventListener("click", function () { remove(entry); });
+  /** A refused answer stays on screen (and in localStorage) until the worker deals with it. */
+  function showRefused(entry) {
+    var actions = [];
+    if (entry.lease) {
+      actions.push({ label: t("Open it again"), run: function (box) { box.remove(); outbox.drop(entry); reopen(entry); } });
     }
+    actions.push({ label: t("Try again"), run: function (box) { box.remove(); outbox.retry(entry); } });
+    var box = notice("error", t("Item %(item)s was not saved: %(error)s", { item: entry.label, error: entry.error }),
+      actions, "ws-out-" + entry.id);
+    box.querySelector(".ws-notice-close").addEventListener("click", function () { outbox.drop(entry); });
+  }
 
-    function render() {
-      var pending = entries.filter(function (e) { return e.status !== "failed"; });
-      var failed = entries.length - pending.length;
-      var sync = dom.sync;
-      if (failed) {
-        sync.dataset.sync = "failed";
-        sync.textContent = t("%(n)s not saved", { n: failed });
-      } else if (!pending.length) {
-        sync.dataset.sync = "idle";
-        sync.textContent = t("All saved");
-      } else {
-        var retrying = pending.filter(function (e) { return e.attempts > 0 && e.status === "pending"; });
-        if (retrying.length) {
-          var wait = Math.max(0, Math.min.apply(null, retrying.map(function (e) { return e.next_at; })) - Date.now());
-          sync.dataset.sync = "retry";
-          sync.textContent = t("%(n)s waiting, next try in %(seconds)s s", { n: pending.length, seconds: Math.ceil(wait / 1000) });
-          sync.title = retrying[0].error || "";
-        } else {
-          sync.dataset.sync = "sending";
-          sync.textContent = t("Saving %(n)s…", { n: pending.length });
-          sync.title = "";
-        }
-      }
+  function renderSync(summary) {
+    var sync = dom.sync;
+    sync.title = summary.error || "";
+    if (summary.failed) {
+      sync.dataset.sync = "failed";
+      sync.textContent = t("%(n)s not saved", { n: summary.failed });
+    } else if (!summary.unsent) {
+      sync.dataset.sync = "idle";
+      sync.textContent = t("All saved");
+    } else if (summary.nextTryMs !== null) {
+      sync.dataset.sync = "retry";
+      sync.textContent = t("%(n)s waiting, next try in %(seconds)s s",
+        { n: summary.unsent, seconds: Math.ceil(summary.nextTryMs / 1000) });
+    } else {
+      sync.dataset.sync = "sending";
+      sync.textContent = t("Saving %(n)s…", { n: summary.unsent });
     }
-
-    function start() {
-      load();
-      entries.filter(function (e) { return e.status === "failed"; }).forEach(showFailed);
-      render();
-      pump();
-      setInterval(render, 1000);
-      window.addEventListener("online", function () {
-        entries.forEach(function (e) { if (e.status === "pending") e.next_at = 0; });
-        pump();
-      });
-    }
-
-    function unsent() {
-      return entries.filter(function (e) { return e.status !== "failed"; }).length;
-    }
-
-    return { add: add, start: start, leaseIds: leaseIds, unsent: unsent, pump: pump, entries: function () { return entries; } };
-  })();
+  }
 
   var DONE_KEY = "seatflow.done." + cfg.user.id + "." + cfg.project.id; // this tab's session, across reloads
 
