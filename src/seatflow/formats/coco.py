@@ -236,10 +236,10 @@ class CocoSource(RecordSource):
         media = self.ctx.media
         for seq, image_id, file_name, width, height, url, cls in images:
             where = self._where("images", seq, {"id": image_id})
-            local = self._image_file(file_name)
-            if local is not None:
+            local = self._image_file(file_name) if media is not None else None
+            if local is not None and media is not None:
                 ref = f"{self.ctx.project_slug}/{file_name}"
-                if write and media is not None:
+                if write:
                     media.put_file(ref, str(local))
             elif url:
                 ref = url

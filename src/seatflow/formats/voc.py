@@ -90,11 +90,13 @@ class VocSource(RecordSource):
                 bad(shown, "is missing", file=xml, field="filename")
             width = _int(root.findtext("size/width"), shown, "size/width", xml)
             height = _int(root.findtext("size/height"), shown, "size/height", xml)
-            local = self._image_file(xml, (root.findtext("folder") or "").strip() or None, filename)
-            if local is not None:
+            media = self.ctx.media
+            local = self._image_file(xml, (root.findtext("folder") or "").strip() or None, filename) \
+                if media is not None else None
+            if local is not None and media is not None:
                 ref = f"{self.ctx.project_slug}/{filename}"
-                if write and self.ctx.media is not None:
-                    self.ctx.media.put_file(ref, str(local))
+                if write:
+                    media.put_file(ref, str(local))
             else:
                 ref = filename
                 if not write:

@@ -141,9 +141,10 @@ class YoloSource(RecordSource):
                     width, height = im.size
             except (UnidentifiedImageError, OSError) as exc:
                 raise ImportFailed(f"images/{rel}: not a readable image ({exc})", file=str(image), line=n) from None
-            ref = f"{self.ctx.project_slug}/{rel}"
-            if write and self.ctx.media is not None:
-                self.ctx.media.put_file(ref, str(image))
+            media = self.ctx.media  # no store (a caller that only checks): the item names the file as it is
+            ref = f"{self.ctx.project_slug}/{rel}" if media is not None else rel
+            if write and media is not None:
+                media.put_file(ref, str(image))
             payload: dict[str, Any] = {"image": ref, "width": width, "height": height, "meta": {"file_name": rel}}
             label_file = self._label_file(image)
             if label_file.is_file():
