@@ -235,7 +235,8 @@ def seed(db: Database, media: Path) -> tuple[dict[str, int], dict[str, int]]:
             {"external_id": f"img-{suffix}", "priority": 30 - 10 * n,
              "deadline": (now + timedelta(minutes=3)).isoformat(),
              "payload": {"kind": "image", "media": f"shorts/{'sunset' if n == 0 else 'hill'}.png",
-                         "prescreen_score": 0.82, "meta": {"uploader": "u_8812", "caption": "夕阳"}}},
+                         "prescreen_score": 0.82, "prescreen_labels": ["qr_code", "fraud"],
+                         "meta": {"uploader": "u_8812", "caption": "夕阳"}}},
             {"external_id": f"txt-{suffix}", "priority": 28 - 10 * n,
              "payload": {"kind": "text", "text": "加我微信领取免费会员，名额有限！" if n == 0 else "今天的晚霞真好看"}},
         ]
@@ -487,6 +488,7 @@ def decide(seat: Seat, lease: dict[str, Any], lang: str) -> dict[str, Any]:
         page.wait_for_function("() => { const i = document.querySelector('.ws-item.is-current .mod-img'); "
                                "return i && i.complete && i.naturalWidth === 640; }")
         expect(item.locator(".mod-score strong")).to_have_text("0.82")
+        expect(item.locator(".mod-prescreen .tag")).to_have_text(["qr_code", "fraud"])
         expect(item.locator(".mod-deadline")).to_have_class("mod-deadline mod-deadline-urgent")  # 3 minutes left
         seat.press("Enter")  # nothing chosen yet: the problem is said, nothing is sent
         expect(page.locator("#ws-problem")).to_be_visible()

@@ -168,6 +168,12 @@
         el("span", { class: "mod-meter", "aria-hidden": "true" }, [el("span", { style: "width:" + Math.round(score * 100) + "%" })]),
       ]));
     }
+    var labels = payload.prescreen_labels || [];
+    if (labels.length) {
+      facts.appendChild(el("div", { class: "mod-prescreen" }, [
+        el("span", { class: "mod-fact-label", text: t("The pre-screen saw") }),
+      ].concat(labels.map(function (label) { return el("span", { class: "tag tag-muted", text: label }); }))));
+    }
     side.appendChild(facts);
 
     var decisions = [
