@@ -1,16 +1,18 @@
 """The webhook deliverer: takes due events from the outbox and POSTs them, signed, at least once.
 
-One loop thread claims due events (``store.outbox.claim_due``: a short write transaction that marks
-them 'delivering' with a claim expiry) and hands each to a small pool of sender threads. A sender
-POSTs the event's bytes with their signature, then records the attempt and the outcome in one
-transaction: 2xx -> delivered; anything else -> pending again after an exponential backoff with
-full jitter, or dead after ``webhook_max_attempts``. A deliverer that dies mid-flight loses nothing:
-its claims expire and another deliverer (or the same one restarted) takes them again.
+One loop thread runs passes: each pass is one short write transaction that records the outcomes the
+senders brought back and claims as many due events as there are idle senders
+(``store.outbox.claim_due`` marks them 'delivering' with a claim expiry). A pool of sender threads
+POSTs each event's bytes with their signature, outside any transaction. 2xx -> delivered; anything
+else -> pending again after an exponential backoff with full jitter, or dead after
+``webhook_max_attempts``; every attempt is logged in ``webhook_attempts``. A deliverer that dies
+mid-flight loses nothing: its claims expire and another deliverer (or the same one restarted) takes
+them again; an outcome recorded under a lost claim changes nothing.
 
 The loop sleeps until woken: by a commit in this process that enqueued an event (see
-``store.outbox.on_new_events``), by a sender finishing, or by ``delivery_poll_seconds`` passing
-(events written by other processes). It runs as a thread inside the app (``Deliverer.start``) or
-as ``seatflow worker deliver``.
+``store.outbox.on_new_events``), by a sender finishing, by a NOTIFY from an app process (PostgreSQL,
+see ``Notifier``), or by ``delivery_poll_seconds`` passing. It runs as a thread inside the app
+(``Deliverer.start``) or as ``seatflow worker deliver``.
 """
 
 from __future__ import annotations
@@ -220,9 +222,6 @@ class Deliverer:
         """Log the attempt and move the event on; returns its new state."""
         return self.record_many([(event, outcome)])[0]
 
-    def deliver(self, event: Claimed) -> str:
-        return self.record(event, self.send(event))
-
     # -- the background loop --------------------------------------------------------------------
     #
     # One write transaction per pass records every outcome that came back and claims as many due
@@ -339,16 +338,6 @@ class Deliverer:
     def close(self) -> None:
         self.stop()
         self.http.close()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """True once nothing is in flight (tests)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with self._lock:
-                if self._inflight == 0:
-                    return True
-            time.sleep(0.01)
-        return False
 
 
 def _first_bytes(resp: httpx.Response, limit: int) -> bytes:
