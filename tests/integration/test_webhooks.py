@@ -16,12 +16,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from seatflow.app import create_app
+from seatflow.config import Settings
 from seatflow.domain import webhooks
 from seatflow.domain.clock import utcnow
 from seatflow.jobs.delivery import Deliverer, Notifier
-from seatflow.services import deliveries
+from seatflow.services import accounts, deliveries
 from seatflow.store import tables
 from seatflow.store.engine import Database, make_engine
 
@@ -400,3 +403,22 @@ def test_a_deliverer_in_another_process_is_woken_by_notify(center: Center, recei
         notifier.stop()
         remote.close()
         other.dispose()
+
+
+def test_the_app_runs_a_deliverer_in_its_lifespan(settings: Settings, database: Database, receiver: Receiver) -> None:
+    with database.write() as conn:
+        client_id = accounts.create_client(conn, None, slug="acme", name="Acme")
+        deliveries.set_webhook(conn, None, "acme", url=receiver.url, rotate_secret=True)
+        conn.execute(tables.outbox.insert(), {
+            "client_id": client_id, "topic": "test.event", "payload": {}, "idempotency_key": "t:1", "state": "pending",
+            "attempts": 0, "next_attempt_at": utcnow(), "created_at": utcnow()})
+    app = create_app(settings, db=database, background=True)
+    with TestClient(app):
+        assert isinstance(app.state.deliverer, Deliverer) and app.state.notifier is None
+        assert receiver.wait_for(lambda r: len(r.accepted()) == 1, timeout=5.0), "due at start: sent at once"
+    assert app.state.deliverer is None
+    separate = create_app(settings.model_copy(update={"delivery_in_process": False}), db=database, background=True)
+    with TestClient(separate):
+        assert separate.state.deliverer is None
+        assert (separate.state.notifier is not None) == database.is_postgres
+    assert separate.state.notifier is None
