@@ -99,6 +99,12 @@ _CLK = os.sysconf("SC_CLK_TCK")
 
 def _proc_stat(pid: str) -> tuple[str, int, float] | None:
     """(comm, ppid, cpu seconds) of a process, or None when it is gone."""
+    st = _proc_stat_full(pid)
+    return None if st is None else st[:3]
+
+
+def _proc_stat_full(pid: str) -> tuple[str, int, float, float] | None:
+    """(comm, ppid, cpu seconds, cpu seconds of its exited and reaped children)."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             raw = fh.read()
@@ -109,7 +115,8 @@ def _proc_stat(pid: str) -> tuple[str, int, float] | None:
     fields = raw[rpar + 2:].split()
     ppid = int(fields[1])
     cpu = (int(fields[11]) + int(fields[12])) / _CLK  # utime + stime
-    return comm, ppid, cpu
+    children = (int(fields[13]) + int(fields[14])) / _CLK  # cutime + cstime
+    return comm, ppid, cpu, children
 
 
 def machine_busy() -> float:
@@ -128,25 +135,33 @@ def _machine_busy() -> tuple[float, float]:
 class CpuMeter:
     """CPU seconds per second spent, during a window, by: the server processes (descendants of the
     given roots), PostgreSQL (backends of the bench's database and the server's shared processes),
-    this benchmark process (and its children), and the whole machine; "other" is the rest: anything
-    else running on the machine. Printed next to each run, so that one sees which side saturates the
-    cores, and whether something foreign disturbed the run."""
+    PostgreSQL backends that ended during the window ("pg_gone": what the postmaster reaped; of any
+    database, but during a bench window nearly all ours: a pool that opens and closes connections
+    shows here), this benchmark process (and its children), and the whole machine; "other" is the
+    rest: anything else running on the machine. Printed next to each run, so that one sees which
+    side saturates the cores, and whether something foreign disturbed the run. On PostgreSQL it
+    also counts the sessions opened on the bench's database during the window (``sessions_dsn``)."""
 
     db_name: str | None = None  # PostgreSQL backends of other databases count as "other" (set by the bench)
+    sessions_dsn: str | None = None  # libpq URL of the bench's database, to count the sessions opened
 
     def __init__(self, server_roots: Sequence[int]) -> None:
         self.roots = set(server_roots)
         self._t0 = 0.0
         self._snap: dict[str, float] = {}
         self._busy0 = 0.0
+        self._sessions0: int | None = None
 
     def _groups(self) -> dict[str, float]:
         procs: dict[int, tuple[str, int, float]] = {}
+        reaped = 0.0
         for pid in os.listdir("/proc"):
             if pid.isdigit():
-                st = _proc_stat(pid)
+                st = _proc_stat_full(pid)
                 if st is not None:
-                    procs[int(pid)] = st
+                    procs[int(pid)] = st[:3]
+                    if st[0].startswith("postgres") and self._is_postmaster(pid):
+                        reaped += st[3]
         me = os.getpid()
 
         def under(pid: int, roots: set[int]) -> bool:
@@ -161,16 +176,39 @@ class CpuMeter:
                 seen += 1
             return False
 
-        out = {"server": 0.0, "postgres": 0.0, "bench": 0.0}
+        out = {"server": 0.0, "postgres": 0.0, "bench": 0.0, "pg_gone": reaped}
         for pid, (comm, _ppid, cpu) in procs.items():
             if self.roots and under(pid, self.roots):
                 out["server"] += cpu
+                out[f"pid{pid}"] = cpu
             elif comm.startswith("postgres"):
                 if self._our_postgres(pid):
                     out["postgres"] += cpu
             elif under(pid, {me}):
                 out["bench"] += cpu
         return out
+
+    @staticmethod
+    def _is_postmaster(pid: str) -> bool:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                return not fh.read().startswith(b"postgres:")
+        except OSError:
+            return False
+
+    def _sessions(self) -> int | None:
+        if not self.sessions_dsn:
+            return None
+        try:
+            import psycopg
+
+            with psycopg.connect(self.sessions_dsn, autocommit=True) as con:
+                con.execute("SELECT pg_stat_clear_snapshot()")
+                row = con.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")\
+                    .fetchone()
+            return None if row is None else int(row[0])
+        except Exception:  # noqa: BLE001 - informative only
+            return None
 
     def _our_postgres(self, pid: int) -> bool:
         """A backend of our database, or a shared server process (WAL writer, checkpointer...)."""
@@ -205,6 +243,7 @@ class CpuMeter:
 
     def start(self) -> None:
         self._renice_backends()
+        self._sessions0 = self._sessions()
         self._t0 = time.perf_counter()
         self._snap = self._groups()
         self._busy0 = _machine_busy()[0]
@@ -213,16 +252,34 @@ class CpuMeter:
         dt = time.perf_counter() - self._t0
         now = self._groups()
         out = {k: max(0.0, now[k] - self._snap.get(k, 0.0)) / dt for k in now}
+        # the server's busiest processes, to see whether its workers share the load
+        per_proc = sorted((v for k, v in out.items() if k.startswith("pid")), reverse=True)
+        out = {k: v for k, v in out.items() if not k.startswith("pid")}
+        if len(per_proc) > 1:
+            out["server_split"] = "/".join(f"{v:.2f}" for v in per_proc[:4] if v >= 0.01)  # type: ignore[assignment]
         out["machine"] = (_machine_busy()[0] - self._busy0) / dt
+        s1 = self._sessions()
+        if s1 is not None and self._sessions0 is not None:
+            out["pg_sessions_per_s"] = (s1 - self._sessions0 - 1) / dt  # minus this count's own session
         return out
 
 
 def cpu_text(cpu: dict[str, float] | None) -> str:
     if not cpu:
         return ""
-    other = cpu["machine"] - cpu["server"] - cpu["postgres"] - cpu["bench"]
-    return (f"server {cpu['server']:.2f} pg {cpu['postgres']:.2f} bench {cpu['bench']:.2f} "
-            f"other {max(0.0, other):.2f}")
+    text = (f"server {cpu['server']:.2f} pg {cpu['postgres']:.2f} pg_gone {cpu.get('pg_gone', 0.0):.2f} "
+            f"bench {cpu['bench']:.2f} other {other_load(cpu):.2f}")
+    if cpu.get("server_split"):
+        text += f"; server processes {cpu['server_split']}"
+    if "pg_sessions_per_s" in cpu:
+        text += f"; new pg sessions {cpu['pg_sessions_per_s']:.1f}/s"
+    return text
+
+
+def other_load(cpu: dict[str, float]) -> float:
+    """Cores used by processes that are not the bench's (server, database, load generator)."""
+    ours = cpu.get("server", 0.0) + cpu.get("postgres", 0.0) + cpu.get("pg_gone", 0.0) + cpu.get("bench", 0.0)
+    return max(0.0, cpu.get("machine", 0.0) - ours)
 
 
 # --- the machine --------------------------------------------------------------------------------

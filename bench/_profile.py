@@ -52,7 +52,7 @@ def children(pid: int) -> list[int]:
 class Sampler:
     """py-spy record on each worker process of the server, for ``seconds``."""
 
-    def __init__(self, server_pid: int, out_dir: Path, tag: str, seconds: float, rate: int = 200) -> None:
+    def __init__(self, server_pid: int, out_dir: Path, tag: str, seconds: float, rate: int = 100) -> None:
         self.exe = py_spy()
         self.out_dir = out_dir
         self.files: list[Path] = []

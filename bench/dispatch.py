@@ -64,6 +64,7 @@ from _common import (  # noqa: E402
     cpu_text,
     libpq_url,
     machine_info,
+    other_load,
     pg_create,
     pg_drop,
     print_machine,
@@ -261,6 +262,8 @@ def app_target() -> tuple[list[str], str]:
 
 
 class Server:
+    extra_env: dict[str, str] = {}  # --server-env
+
     def __init__(self, bench: BenchDb, processes: int) -> None:
         self.bench = bench
         self.processes = processes
@@ -277,6 +280,7 @@ class Server:
             "SEATFLOW_HOME": str(Path(self.bench.tmp or tempfile.gettempdir()) / "home"),
             "SEATFLOW_SECRET_KEY": "bench-secret",
         })
+        env.update(self.extra_env)
         cmd = [sys.executable, "-m", "uvicorn", "--factory", *args, "--host", "127.0.0.1", "--port",
                str(self.port), "--workers", str(self.processes), "--no-access-log", "--log-level", "warning",
                "--timeout-keep-alive", "30", "--backlog", "4096"]
@@ -409,6 +413,9 @@ async def _http_closed(port: int, tokens: list[str], answer: dict[str, Any], war
     async def worker(i: int) -> None:
         conn = Connection("127.0.0.1", port, tokens[i])
         t = tallies[i]
+        # workers arrive one after the other over the first half of the warm-up (as people log in),
+        # not in one burst: a burst lets the first server process to wake accept every connection
+        await asyncio.sleep(warmup / 2 * i / len(tokens))
         try:
             while True:
                 a = time.perf_counter()
@@ -553,16 +560,8 @@ def run_http(bench: BenchDb, server: Server, n: int, warmup: float, duration: fl
         loop.close()
     run = _finish(bench.kind, bench.items, "http", n, tally, w0, w1, cpu)
     if profile_dir is not None:
-        from _profile import summarize
-
         timer.join()
-        for smp in samplers:
-            smp.wait()
-        wall = [f for smp in samplers for f in smp.files]
-        gil = [f for smp in samplers for f in smp.gil_files]
-        run.profile = (summarize(gil, title="CPU (samples of the thread holding the GIL)") + "\n"
-                       + summarize(wall, top=8, title="wall clock (samples of every non-idle thread)"))
-        run.profile_files = [str(f) for f in wall + gil]
+        _attach_profile(run, samplers)
     return run
 
 
@@ -897,7 +896,8 @@ def _rollback(con: Any) -> None:
         pass
 
 
-def run_baseline(bench: BenchDb, mode: str, n: int, processes: int, warmup: float, duration: float) -> Run:
+def run_baseline(bench: BenchDb, mode: str, n: int, processes: int, warmup: float, duration: float,
+                 profile_dir: Path | None = None) -> Run:
     ctx = mp.get_context("spawn")
     procs = max(1, min(processes, n))
     users = bench.users[:n]
@@ -920,6 +920,12 @@ def run_baseline(bench: BenchDb, mode: str, n: int, processes: int, warmup: floa
     w0, w1 = t_start + warmup, t_start + warmup + duration
     time.sleep(max(0.0, w0 - time.perf_counter()))
     meter.start()
+    samplers: list[Any] = []
+    if profile_dir is not None:
+        from _profile import Sampler
+
+        samplers = [Sampler(ch.pid or 0, profile_dir, f"{bench.kind}-{bench.items}-{mode}-N{n}", duration)
+                    for ch in children]
     time.sleep(max(0.0, w1 - time.perf_counter()))
     cpu = meter.stop()
     total = Tally()
@@ -927,7 +933,23 @@ def run_baseline(bench: BenchDb, mode: str, n: int, processes: int, warmup: floa
         total.merge(Tally(**out.get(timeout=600)))
     for ch in children:
         ch.join(60)
-    return _finish(bench.kind, bench.items, mode, n, total, w0, w1, cpu)
+    run = _finish(bench.kind, bench.items, mode, n, total, w0, w1, cpu)
+    _attach_profile(run, samplers)
+    return run
+
+
+def _attach_profile(run: Run, samplers: list[Any]) -> None:
+    if not samplers:
+        return
+    from _profile import summarize
+
+    for smp in samplers:
+        smp.wait()
+    wall = [f for smp in samplers for f in smp.files]
+    gil = [f for smp in samplers for f in smp.gil_files]
+    run.profile = (summarize(gil, title="CPU (samples of the thread holding the GIL)") + "\n"
+                   + summarize(wall, top=8, title="wall clock (samples of every non-idle thread)"))
+    run.profile_files = [str(f) for f in wall + gil]
 
 
 # --- statement count check ----------------------------------------------------------------------
@@ -1009,8 +1031,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show-statements", action="store_true",
                     help="print the statements of one service cycle (to compare with the sql baseline)")
     ap.add_argument("--profile", metavar="DIR",
-                    help="sample the server with py-spy during the HTTP runs of --profile-workers; "
-                    "raw stacks go to DIR, a summary is printed")
+                    help="sample with py-spy the server during the http runs, and the worker processes during the "
+                    "direct runs, of --profile-workers; raw stacks go to DIR, a summary is printed (py-spy costs "
+                    "CPU: profile in a run of its own, not in the one whose figures you keep)")
     ap.add_argument("--profile-workers", default="64", help="which closed-loop N to profile (comma-separated)")
     ap.add_argument("--max-other", type=float, default=0.15,
                     help="cores of foreign load tolerated during a window: before each run the bench waits "
@@ -1021,10 +1044,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nice", type=int, default=0,
                     help="run the bench, its server and its PostgreSQL backends at this nice value (e.g. -10 "
                     "when other work shares the machine; lowering it needs root)")
+    ap.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an extra environment variable for the server, e.g. SEATFLOW_DB_POOL_SIZE=40 (repeatable)")
     ap.add_argument("--keep", action="store_true", help="keep the databases (their location is printed)")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, for CI: finishes in well under 30 s")
     args = ap.parse_args(argv)
     _clean_exit_on_signals()
+    for item in args.server_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--server-env {item!r}: write NAME=VALUE")
+        Server.extra_env[name] = value
     if args.nice:
         os.nice(args.nice)  # the server and the baseline processes inherit it
 
@@ -1062,6 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = create_bench_db(args.db, size, n_users, args.pg_url, str(n_size), args.work_type)
         CpuMeter.db_name = bench.pg_name
         CpuMeter.nice = args.nice
+        CpuMeter.sessions_dsn = libpq_url(bench.url) if bench.pg_name else None
         print(f"   set-up took {bench.setup_seconds:.1f} s ({bench.url})", flush=True)
         try:
             runs += bench_one_size(args, bench, workers, modes, processes, profile_ns, ol_duration, t_main)
@@ -1101,12 +1132,14 @@ def bench_one_size(args: argparse.Namespace, bench: BenchDb, workers: list[int],
         runs.append(run)
         print(f"{time.perf_counter() - t_main:6.1f}s" + run.line(), flush=True)
         if run.profile:
-            print(f"   py-spy, server processes, {run.mode} N={run.workers} (raw stacks: "
+            print(f"   py-spy, {'server' if run.mode == 'http' else 'baseline'} processes, {run.mode} "
+                  f"N={run.workers} (raw stacks: "
                   f"{Path(run.profile_files[0]).parent}):\n{run.profile}", flush=True)
 
     reset(bench)
     with Server(bench, processes) as server:
-        print(f"   server: uvicorn {server.target}, {processes} process(es), port {server.port}", flush=True)
+        extra = "".join(f", {k}={v}" for k, v in Server.extra_env.items())
+        print(f"   server: uvicorn {server.target}, {processes} process(es), port {server.port}{extra}", flush=True)
         for n in workers:
             for mode in modes:
                 if mode == "http":
@@ -1114,8 +1147,9 @@ def bench_one_size(args: argparse.Namespace, bench: BenchDb, workers: list[int],
                     report(attempt(lambda n=n, prof=prof: run_http(bench, server, n, args.warmup, args.duration,
                                                                    prof)))
                 else:
-                    report(attempt(lambda n=n, mode=mode: run_baseline(bench, mode, n, processes, args.warmup,
-                                                                       args.duration)))
+                    prof = Path(args.profile) if args.profile and n in profile_ns and mode == "direct" else None
+                    report(attempt(lambda n=n, mode=mode, prof=prof: run_baseline(bench, mode, n, processes,
+                                                                                  args.warmup, args.duration, prof)))
         if args.open_loop_seats:
             report(attempt(lambda: run_open_loop(bench, server, args.open_loop_seats, args.think, args.warmup,
                                                  ol_duration)))
@@ -1123,9 +1157,7 @@ def bench_one_size(args: argparse.Namespace, bench: BenchDb, workers: list[int],
 
 
 def _other(run: Run) -> float:
-    cpu = run.cpu or {}
-    return max(0.0, cpu.get("machine", 0.0) - cpu.get("server", 0.0) - cpu.get("postgres", 0.0)
-               - cpu.get("bench", 0.0))
+    return other_load(run.cpu or {})
 
 
 def _get(runs: list[Run], size: int, mode: str, n: int) -> Run | None:
