@@ -290,9 +290,15 @@ def _raw_sqlite(file: str, path: Path, batch_size: int) -> int:
     return n
 
 
-def run_child(mode: str, url: str, path: Path, batch_size: int, tmp: Path) -> dict[str, Any]:
+def run_child(mode: str, url: str, path: Path, batch_size: int, tmp: Path,
+              profile: Path | None = None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", mode, "--url", url, "--file", str(path), "--batch-size",
            str(batch_size), "--tmp", str(tmp)]
+    if profile is not None:  # py-spy runs the child and samples it (the figures of this run are slowed)
+        from _profile import py_spy
+
+        profile.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [str(py_spy()), "record", "--rate", "100", "--format", "raw", "--output", str(profile), "--", *cmd]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"the {mode} run failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -320,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-other", type=float, default=0.15,
                     help="before each run, wait until at most this many cores are busy (0: don't wait)")
     ap.add_argument("--quiet-timeout", type=float, default=900.0, help="longest wait for a quiet machine (s)")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="run each importer under py-spy (raw stacks to DIR, a summary printed); slows the run")
     ap.add_argument("--child", choices=("import", "raw"), help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
@@ -337,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
         print("CHILD " + json.dumps(out), flush=True)
         return 0
 
+    if args.profile:
+        from _profile import py_spy
+
+        if py_spy() is None:
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     if args.smoke:
         args.rows = 2000
         args.max_other = 0.0
@@ -362,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.max_other > 0:
                 wait_quiet(args.max_other, args.quiet_timeout)
             busy0, t0 = machine_busy(), time.perf_counter()
-            r = run_child(mode, url, path, args.batch_size, tmp)
+            prof = Path(args.profile) / f"import-{args.db}-{mode}.txt" if args.profile else None
+            r = run_child(mode, url, path, args.batch_size, tmp, prof)
             r["machine_busy_cores"] = (machine_busy() - busy0) / (time.perf_counter() - t0)
             n_items, n_tasks = count_rows(url)
             if n_items != args.rows or n_tasks != args.rows:
@@ -374,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['rows_per_s']:9,.0f} rows/s   peak RSS {r['maxrss_mb']:6.1f} MB   "
                   f"[importer cpu {r['cpu_seconds'] / r['seconds']:.2f} cores; machine busy "
                   f"{r['machine_busy_cores']:.2f} of {os.cpu_count()} cores]", flush=True)
+            if prof is not None:
+                from _profile import summarize
+
+                print(summarize([prof], title=f"py-spy, {mode} process ({prof})"), flush=True)
             if pg_name and not args.keep:
                 pg_drop(args.pg_url, pg_name)
                 made.remove(pg_name)
