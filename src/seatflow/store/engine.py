@@ -59,7 +59,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=0,  # overflow connections would be opened and closed per burst: wait for a pooled one instead
+        max_overflow=pool_size,
         pool_pre_ping=True,
     )
 
