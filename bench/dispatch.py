@@ -20,7 +20,7 @@ runs, so each starts from the same backlog):
 ``sql``     the baseline of the issue: the same dispatch and submit statements sent straight to the
             database with the DB-API driver (psycopg / sqlite3), no HTTP, no web layer, no SQLAlchemy,
             in as many processes as the server has, N threads in all, with the server's connection cap
-            (PostgreSQL: 20 per process = pool 10 + overflow 10; SQLite: 24).
+            (PostgreSQL: 10 per process = db_pool_size; SQLite: 16, see store/engine.py).
 ``direct``  a diagnostic middle layer: the seatflow services (dispatch.next_task + describe_lease,
             answers.submit, in ``transact``) called in-process, no HTTP: tells how much of the gap
             is the web layer and how much the service/SQLAlchemy layer.
@@ -82,8 +82,8 @@ WORK_TYPES: dict[str, tuple[Any, dict[str, Any]]] = {
 TARGET_CYCLES = 500.0  # cycles/s, 64 closed-loop workers, HTTP, PostgreSQL
 TARGET_P99_MS = 50.0  # open-loop lease p99 at half of that load
 TARGET_SCALE = 1.5  # lease latency at 1,000,000 items / at 100,000
-PG_CONN_CAP = 20  # the app's pool per process: db_pool_size 10 + overflow 10
-SQLITE_CONN_CAP = 24  # the app's SQLite pool: 8 + overflow 16
+PG_CONN_CAP = 10  # the app's pool per process: db_pool_size, no overflow (store/gate.py)
+SQLITE_CONN_CAP = 16  # the app's SQLite pool (SQLITE_POOL_SIZE)
 
 
 # --- data set-up --------------------------------------------------------------------------------

@@ -75,6 +75,12 @@ class NoWork(SeatflowError):
     title = "No task is available"
 
 
+class Busy(SeatflowError):
+    status = 503
+    code = "busy"
+    title = "The server is busy; try again"
+
+
 class ImportFailed(SeatflowError):
     status = 422
     code = "import-failed"

@@ -2,20 +2,30 @@
 
 SQLite runs in WAL mode; a write transaction starts with ``BEGIN IMMEDIATE`` so that two writers
 never both read, then both try to upgrade their lock (which would deadlock and fail one of them).
+Writers of one process also queue first come, first served at an in-process gate before they ask
+SQLite for its lock: SQLite's own busy handler sleeps and polls, so under load a writer could lose
+the lock many times in a row (a long tail), while the gate hands it on in arrival order.
+
+Every transaction passes a :class:`~seatflow.store.gate.FairGate` as wide as the connection pool
+(see ``gate.py`` for why), so the pool itself never makes anyone wait and never overflows.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
+
+from .gate import FairGate
 
 _engine_serial = itertools.count(1)
+SQLITE_POOL_SIZE = 16  # readers run side by side in WAL mode; writers take turns at the write gate
 
 
 def engine_key(conn: Connection) -> int:
@@ -59,21 +69,19 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,  # the gate in front (Database) never asks for more than pool_size
         pool_pre_ping=True,
     )
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
-    from sqlalchemy.pool import QueuePool
-
     return create_engine(
         url,
         echo=echo,
         connect_args={"check_same_thread": False, "timeout": 30},
         poolclass=QueuePool,
-        pool_size=8,
-        max_overflow=16,
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=0,
     )
 
 
@@ -83,6 +91,9 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 1
+        self.gate = FairGate(size + max(0, getattr(engine.pool, "_max_overflow", 0)))
+        self.write_gate = FairGate(1, what="turn to write") if self.dialect == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -91,7 +102,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A read-write transaction; committed on success, rolled back on any error."""
-        with self.engine.connect() as conn:
+        turn = self.write_gate.held() if self.write_gate is not None else nullcontext()
+        with turn, self.gate.held(), self.engine.connect() as conn:
             conn = conn.execution_options(seatflow_write=True)
             with conn.begin():
                 yield conn
@@ -99,7 +111,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (deferred on SQLite, so readers never wait on writers)."""
-        with self.engine.connect() as conn:
+        with self.gate.held(), self.engine.connect() as conn:
             conn = conn.execution_options(seatflow_write=False)
             with conn.begin():
                 yield conn
