@@ -3,6 +3,7 @@ transaction; escalation to seniors; machine decisions with a sampled audit; appe
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -159,6 +160,15 @@ def test_an_appeal_is_decided_by_a_different_moderator_and_both_decisions_are_ke
                                         "previous_decision_no": 1, "previous_decision": "reject",
                                         "outcome": "changed"}
     assert gate.row("moderation_decisions", item_id=pushed["id"], decision_no=2).decided_by == gate.seed.users["rev1"]
+    # the item's result (what exports carry) ends with the decision in force, after the first answer
+    result = gate.row("items", id=pushed["id"]).result
+    assert [r["answer"]["decision"] for r in result] == ["reject", "approve"]
+    assert result[-1]["appeal_id"] == got["appeals"][0]["id"] and result[-1]["previous_decision_no"] == 1
+    assert result[-1]["worker_id"] == gate.seed.users["rev1"]
+    export = gate.get("acme-ops", f"/api/v1/projects/{GATE}/export?format=jsonl")
+    assert export.status_code == 200, export.text
+    [line] = [json.loads(x) for x in export.text.splitlines() if json.loads(x)["external_id"] == "p-5"]
+    assert line["answer"]["decision"] == "approve" and len(line["answers"]) == 2
 
 
 def test_an_upheld_appeal_says_so(gate: Center) -> None:

@@ -196,8 +196,18 @@ class ExportRow:
 
     @property
     def answer(self) -> dict[str, Any] | None:
-        """The item's answer: the first accepted one (overlap: the aggregate is issue 5's work)."""
+        """The item's answer: a decided appeal's outcome, else the first accepted one."""
+        if self.answers and "appeal_id" in self.answers[-1]:
+            return self.answers[-1]["answer"]
         return self.answers[0]["answer"] if self.answers else None
+
+
+def answer_in_force(answers: list[dict[str, Any]]) -> Any:
+    """The single answer an export states for an item: a decided appeal's outcome (which comes last in the
+    result), or the only accepted answer; None when several answers stand side by side (overlap)."""
+    if answers and "appeal_id" in answers[-1]:
+        return answers[-1]["answer"]
+    return answers[0]["answer"] if len(answers) == 1 else None
 
 
 @dataclass

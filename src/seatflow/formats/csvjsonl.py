@@ -33,7 +33,17 @@ from seatflow.errors import ImportFailed
 from seatflow.services.imports import read_csv, read_jsonl
 from seatflow.worktypes import get_work_type
 
-from ._common import Entry, ExportContext, ExportRow, FormatRecord, ImportContext, RecordSource, attach, bad
+from ._common import (
+    Entry,
+    ExportContext,
+    ExportRow,
+    FormatRecord,
+    ImportContext,
+    RecordSource,
+    answer_in_force,
+    attach,
+    bad,
+)
 
 ITEM_FIELDS = ("external_id", "priority", "deadline", "media")
 ANSWER_FIELDS = ("answer", "model", "score")
@@ -182,7 +192,7 @@ class _Source(RecordSource):
 def jsonl_line(row: ExportRow) -> str:
     return json.dumps({"external_id": row.external_id, "item_id": row.item_id, "batch_id": row.batch_id,
                        "payload": row.payload, "answers": row.answers,
-                       "answer": row.answers[0]["answer"] if len(row.answers) == 1 else None,
+                       "answer": answer_in_force(row.answers),
                        "done_at": row.done_at}, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 

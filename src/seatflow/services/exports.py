@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, ValidationFailed
 from seatflow.formats import export_format, manifest
-from seatflow.formats._common import Entry, ExportContext, ExportRow
+from seatflow.formats._common import Entry, ExportContext, ExportRow, answer_in_force
 from seatflow.formats._output import write_file, write_folder, write_zip, zip_stream
 from seatflow.media import MediaStore
 from seatflow.store import items as repo
@@ -55,7 +55,7 @@ def jsonl_lines(conn: Connection, actor: Actor, project_ref: str | int, *, batch
                 "batch_id": row.batch_id,
                 "payload": row.payload,
                 "answers": answers,
-                "answer": answers[0]["answer"] if len(answers) == 1 else None,
+                "answer": answer_in_force(answers),
                 "done_at": row.done_at.isoformat() if row.done_at else None,
             },
             ensure_ascii=False,

@@ -218,7 +218,8 @@ def on_step(conn: Connection, step: _steps.Step) -> None:
         return
     item = repo.item_by_id(conn, step.item_id)
     project = _project(conn, step.project_id)
-    answers = [r["answer"] for r in (item.result or []) if isinstance(r, dict) and "answer" in r]
+    answers = [r["answer"] for r in (item.result or [])
+               if isinstance(r, dict) and "answer" in r and "appeal_id" not in r]
     decision = strictest(policy_of(project), answers)
     prior = repo.decisions_of(conn, item.id)
     if prior:
@@ -247,6 +248,11 @@ def _decide_appeal(conn: Connection, step: _steps.Step, appeal: Any, final: dict
         conn, item=item, project=project, answer=final, source="appeal", now=step.at, decided_by=step.actor_id,
         submission_id=step.submission_id, review_id=step.review_id, appeal=appeal, previous=previous)
     repo.set_appeal(conn, appeal.id, state="decided", outcome_decision_id=decision_id, decided_at=step.at)
+    # The item's result (what exports and the item API show) ends with the decision in force; the
+    # moderators' earlier answers stay before it, so the history reads in order.
+    result = [*(item.result or []), {"appeal_id": appeal.id, "worker_id": step.actor_id, "answer": final,
+                                      "previous_decision_no": previous.decision_no}]
+    repo.update_item(conn, item.id, result=result)
     append(conn, [event_row(entity="appeal", kind="decide", at=step.at, actor_id=step.actor_id,
                             client_id=item.client_id, project_id=project.id, item_id=item.id, from_state="open",
                             to_state="decided", data={"appeal_id": appeal.id, "decision_id": decision_id})])
