@@ -252,19 +252,31 @@ def test_dead_after_max_attempts_then_replayed_with_the_same_key(center: Center,
     assert detail["payload"]["item"]["id"] == item_id
 
 
-def test_a_client_without_a_webhook_url_fails_its_attempts_with_a_clear_error(center: Center,
-                                                                               receiver: Receiver) -> None:
+def test_an_event_with_nowhere_to_go_is_held_with_a_clear_error_until_a_url_is_set(center: Center,
+                                                                                    receiver: Receiver) -> None:
     hook(center, receiver.url)
     item_id = finish(center)
     resp = center.client.put("/api/v1/clients/globex/webhook", headers=center.as_("globex-ops"), json={"url": None})
     assert resp.status_code == 200 and "secret" not in resp.json()
     deliverer(center).run_once()
     event = outbox_row(center.db, item_id=item_id)
-    assert event.state == "pending" and "has no webhook URL" in event.last_error
+    assert event.state == "held" and "has no webhook URL" in event.last_error
     assert "PUT /api/v1/clients/globex/webhook" in event.last_error
+    assert deliverer(center).run_once() == 0, "a held event is not retried: nothing changed"
+    assert outbox_row(center.db, id=event.id).attempts == 1
     assert receiver.requests == []
     finish(center)  # with the URL cleared, the next finished item queues nothing
     assert center.count("outbox") == 1
+    listed = center.get("globex-ops", "/api/v1/deliveries?state=held").json()["items"]
+    assert [e["id"] for e in listed] == [event.id]
+    # setting the URL again sends it on, with a fresh budget of attempts
+    resp = center.client.put("/api/v1/clients/globex/webhook", headers=center.as_("globex-ops"),
+                             json={"url": receiver.url})
+    assert resp.status_code == 200 and resp.json()["held_requeued"] == 1
+    assert deliverer(center).run_once() == 1
+    done = outbox_row(center.db, id=event.id)
+    assert done.state == "delivered" and done.attempts == 1
+    assert [r.headers["seatflow-idempotency-key"] for r in receiver.accepted()] == [f"item.accepted:{item_id}"]
 
 
 # --- claims ----------------------------------------------------------------------------------------------

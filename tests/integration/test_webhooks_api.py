@@ -99,7 +99,8 @@ def test_webhook_settings_by_role_and_tenant(center: Center) -> None:
 
     resp = set_url(center, "acme", "https://hooks.acme.example/in", as_="acme-ops")
     assert resp.status_code == 200 and resp.json() == {
-        "client": "acme", "webhook_url": "https://hooks.acme.example/in", "secret_rotated": False}
+        "client": "acme", "webhook_url": "https://hooks.acme.example/in", "secret_rotated": False,
+        "held_requeued": 0}
     assert center.row("clients", slug="acme").webhook_secret == before.webhook_secret
     rotated = set_url(center, "acme", "https://hooks.acme.example/in", as_="acme-ops", rotate=True).json()
     assert re.fullmatch(r"[0-9a-f]{64}", rotated["secret"]) and rotated["secret_rotated"] is True

@@ -29,7 +29,7 @@ def list_deliveries(
     actor: CurrentActor,
     db: Db,
     paging: Paging,
-    state: Annotated[str | None, Query(description="pending, delivering, delivered or dead")] = None,
+    state: Annotated[str | None, Query(description="pending, delivering, delivered, dead or held")] = None,
     topic: Annotated[str | None, Query(description="e.g. item.accepted")] = None,
     client: Annotated[str | None, Query(description="a client's slug (staff)")] = None,
 ) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def get_delivery(event_id: EventId, actor: CurrentActor, db: Db) -> dict[str, An
         return deliveries.get_delivery(conn, actor, event_id)
 
 
-@router.post("/deliveries/{event_id}/replay", summary="Send a delivered or dead event again (same idempotency key)")
+@router.post("/deliveries/{event_id}/replay", summary="Send a delivered, dead or held event again (same key)")
 def replay(event_id: EventId, actor: CurrentActor, db: Db) -> dict[str, Any]:
     return transact(db, lambda c: deliveries.replay(c, actor, event_id))
 

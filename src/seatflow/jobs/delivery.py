@@ -62,6 +62,7 @@ class Outcome:
     status_code: int | None
     error: str | None
     duration_ms: int
+    no_endpoint: bool = False  # nowhere to send it yet: the event is held, not retried (see _write_outcomes)
 
     @property
     def ok(self) -> bool:
@@ -148,11 +149,13 @@ class Deliverer:
     def send(self, event: Claimed) -> Outcome:
         """POST the event once; never raises for the receiver's faults."""
         if not event.url:
-            return Outcome(None, f"client {event.client_slug!r} has no webhook URL; set one with "
-                                 f"PUT /api/v1/clients/{event.client_slug}/webhook, then replay", 0)
+            return Outcome(None, f"client {event.client_slug!r} has no webhook URL; the event is held until "
+                                 f"one is set with PUT /api/v1/clients/{event.client_slug}/webhook", 0,
+                           no_endpoint=True)
         if not event.secret:
-            return Outcome(None, f"client {event.client_slug!r} has no signing secret; rotate it with "
-                                 f"PUT /api/v1/clients/{event.client_slug}/webhook", 0)
+            return Outcome(None, f"client {event.client_slug!r} has no signing secret; the event is held until "
+                                 f"it is rotated with PUT /api/v1/clients/{event.client_slug}/webhook", 0,
+                           no_endpoint=True)
         headers = {
             "Content-Type": "application/json",
             webhooks.SIGNATURE_HEADER: webhooks.signature_header(event.secret, int(time.time()), event.body),
@@ -183,6 +186,8 @@ class Deliverer:
         for event, outcome in done:
             if outcome.ok:
                 state, next_at, delivered_at = "delivered", now, now
+            elif outcome.no_endpoint:  # retrying cannot help; setting the client's webhook releases it
+                state, next_at, delivered_at = "held", now, None
             elif event.attempt >= self.max_attempts:
                 state, next_at, delivered_at = "dead", now, None
             else:

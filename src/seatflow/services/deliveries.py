@@ -21,7 +21,7 @@ from seatflow.store import catalog
 from seatflow.store import outbox as repo
 from seatflow.store.events import append, event_row
 
-STATES = ("pending", "delivering", "delivered", "dead")
+STATES = ("pending", "delivering", "delivered", "dead", "held")
 ITEM_ACCEPTED = "item.accepted"
 URL_MAX = 2000
 
@@ -154,7 +154,7 @@ def get_delivery(conn: Connection, actor: Actor, event_id: int) -> dict[str, Any
 
 
 def replay(conn: Connection, actor: Actor | None, event_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """Send a delivered or dead event again, with the same idempotency key and a fresh budget of
+    """Send a delivered, dead or held event again, with the same idempotency key and a fresh budget of
     attempts. The center's managers may replay any event, a client its own."""
     now = now or utcnow()
     if actor is not None:
@@ -166,8 +166,8 @@ def replay(conn: Connection, actor: Actor | None, event_id: int, *, now: datetim
         if row is None:
             raise NotFound(f"delivery {event_id} not found", field="id")
     if not repo.requeue(conn, event_id, now=now):
-        raise Conflict(f"delivery {event_id} is {row.state}: it is on its way already; replay a delivered "
-                       "or dead one", field="id")
+        raise Conflict(f"delivery {event_id} is {row.state}: it is on its way already; replay a delivered, "
+                       "dead or held one", field="id")
     append(conn, [event_row(entity="delivery", kind="replay", at=now, actor_id=actor.id if actor else None,
                             client_id=row.client_id, project_id=row.project_id, item_id=row.item_id,
                             from_state=row.state, to_state="pending", data={"outbox_id": event_id})])
@@ -213,7 +213,9 @@ def set_webhook(
     clean = check_url(url) if url is not None and url.strip() else None
     secret = secrets.token_hex(32) if rotate_secret or not client.webhook_secret else None
     repo.set_client_webhook(conn, client.id, url=clean, secret=secret)
-    out: dict[str, Any] = {"client": slug, "webhook_url": clean, "secret_rotated": secret is not None}
+    released = repo.release_held(conn, client.id, now=utcnow())  # held again at once if still nowhere to send
+    out: dict[str, Any] = {"client": slug, "webhook_url": clean, "secret_rotated": secret is not None,
+                           "held_requeued": released}
     if secret is not None:
         out["secret"] = secret
     return out

@@ -183,10 +183,10 @@ def attempts_of(conn: Connection, outbox_id: int, *, limit: int = 200) -> list[A
 
 
 def requeue(conn: Connection, outbox_id: int, *, now: datetime) -> bool:
-    """A delivered or dead event goes back to the queue with a fresh budget of attempts."""
+    """A delivered, dead or held event goes back to the queue with a fresh budget of attempts."""
     n = conn.execute(
         update(outbox)
-        .where(outbox.c.id == outbox_id, outbox.c.state.in_(("delivered", "dead")))
+        .where(outbox.c.id == outbox_id, outbox.c.state.in_(("delivered", "dead", "held")))
         .values(state="pending", attempts=0, next_attempt_at=now, last_error=None, delivered_at=None)
     ).rowcount
     if n == 1:
@@ -200,6 +200,18 @@ def set_client_webhook(conn: Connection, client_id: int, *, url: str | None, sec
     if secret is not None:
         values["webhook_secret"] = secret
     conn.execute(update(clients).where(clients.c.id == client_id).values(**values))
+
+
+def release_held(conn: Connection, client_id: int, *, now: datetime) -> int:
+    """The client's events held for want of a webhook URL or secret go back to the queue, attempts reset."""
+    n = conn.execute(
+        update(outbox)
+        .where(outbox.c.client_id == client_id, outbox.c.state == "held")
+        .values(state="pending", attempts=0, next_attempt_at=now, last_error=None)
+    ).rowcount
+    if n:
+        conn.info[NEW_EVENTS] = True
+    return int(n)
 
 
 # --- PostgreSQL: waking deliverers in other processes -----------------------------------------------

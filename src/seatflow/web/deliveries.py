@@ -29,6 +29,7 @@ STATE_NAMES = {
     "delivering": N_("Sending"),
     "delivered": N_("Delivered"),
     "dead": N_("Failed for good"),
+    "held": N_("Held: no webhook set"),
 }
 
 
@@ -94,7 +95,7 @@ def delivery_page(request: Request, event_id: str) -> Response:
         "e": event, "states": STATE_NAMES,
         "payload": json.dumps(event["payload"], indent=2, ensure_ascii=False, sort_keys=True),
         "may_replay": actor.role in (Role.ADMIN, Role.MANAGER, Role.CLIENT)
-        and event["state"] in ("delivered", "dead"),
+        and event["state"] in ("delivered", "dead", "held"),
         "replayed": request.query_params.get("replayed") == "1",
     }, actor=actor)
 
