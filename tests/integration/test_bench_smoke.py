@@ -8,6 +8,7 @@ latency is a positive number, no request failed, and the summary with the target
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
@@ -96,3 +98,33 @@ def test_moderation_bench_smoke(db_backend: str, request: pytest.FixtureRequest)
         for p in ("p50", "p99"):
             _positive(r[what][p], f"{what} {p}")
     assert r["decision_to_webhook"]["p50"] <= r["decision_to_webhook"]["p99"]
+
+
+@pytest.mark.browser
+def test_workspace_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
+    """bench/workspace.py: Chromium answers a few items of each work type by keyboard, stream and page-per-item."""
+    if not Path("/usr/bin/chromium").exists() or importlib.util.find_spec("playwright") is None:
+        if in_ci():
+            pytest.fail("CI=true and Chromium or playwright is missing", pytrace=False)
+        pytest.skip("needs /usr/bin/chromium and playwright")
+    cmd = [sys.executable, str(BENCH / "workspace.py"), "--backend", db_backend, "--smoke", "--json"]
+    if db_backend == "postgres":
+        cmd += ["--pg-url", request.getfixturevalue("pg_server").admin_url]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATFLOW_")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=False)
+    assert proc.returncode == 0, f"workspace.py exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert "== summary" in proc.stderr and "== targets" in proc.stderr, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["backend"] == db_backend and doc["failures"] == [], doc["failures"]
+    kinds = ("text_annotation", "image_annotation", "moderation", "service_ticket")
+    runs = {(r["flow"], r["work_type"]): r for r in doc["results"]}
+    assert set(runs) == {(f, k) for f in ("stream", "paged") for k in kinds}, sorted(runs)
+    for (flow, kind), r in runs.items():
+        assert r["n"] == (4 if flow == "stream" else 3) and r["errors"] == 0 and r["lost"] == 0, r
+        # every answer typed in the page is stored, by the worker of that flow
+        assert doc["stored"][f"{kind}/seat-{flow}"] == r["n"], doc["stored"]
+        for p in ("p50", "p95", "max"):
+            _positive(r["ready"][p], f"{flow} {kind} ready {p}")
+        # ready (media, focus, painted) comes after the workspace's item-ready event
+        assert r["ready"]["max"] >= r["event"]["max"] > 0, r
+    assert set(doc["met"]) == set(kinds)
