@@ -17,6 +17,7 @@ from seatflow.store.migrate import upgrade
 from .api import catalog, deliveries, items, problems, work
 from .api import exports as exports_api
 from .api import moderation as moderation_api
+from .api import quality as quality_api
 from .api.deps import TokenCache
 from .jobs.delivery import Deliverer, Notifier
 from .jobs.media import MediaJob
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(exports_api.router)
     app.include_router(deliveries.router)
     app.include_router(moderation_api.router)
+    app.include_router(quality_api.router)
     app.include_router(web_routes.router)
     app.include_router(web_exports.router)
     app.include_router(web_deliveries.router)

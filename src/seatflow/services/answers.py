@@ -21,7 +21,7 @@ from seatflow.store import answers as repo
 from seatflow.store.events import append, event_row
 from seatflow.worktypes import get_work_type
 
-from . import deliveries
+from . import deliveries, quality
 from ._steps import Step, notify
 
 
@@ -161,6 +161,9 @@ def submit(
     if not repo.close_task(conn, task_id=ctx.task_id, lease_id=lease_id, now=now):
         raise LeaseExpired(f"lease {lease_id} expired before the answer arrived", field="lease_id")
     repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
+    if ctx.item_gold:
+        return _submit_gold(conn, actor, ctx=ctx, lease_id=lease_id, answer=parsed.model_dump(mode="json"),
+                            key=key, duration_ms=duration_ms, now=now)
     workflow = wf.parse_workflow(ctx.workflow)
     escalate = work_type.escalates(parsed)  # handed up: the senior queue, whatever the sampling says
     if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
@@ -204,6 +207,32 @@ def submit(
     notify(conn, _step(ctx, "submit", actor, now, submission_id=submission_id, next_step=step, item_done=done,
                        answer=parsed.model_dump(mode="json")))
     return Outcome(id=submission_id, item_id=ctx.item_id, item_done=done, next_step=step)
+
+
+def _submit_gold(conn: Connection, actor: Actor, *, ctx: Any, lease_id: int, answer: dict[str, Any], key: str,
+                 duration_ms: int | None, now: datetime) -> Outcome:
+    """A gold item's answer: recorded and scored, never reviewed, aggregated, completed or delivered.
+
+    The worker is told what an ordinary answer would have been told (the same sampling draw), so
+    the outcome does not give a gold item away.
+    """
+    submission_id = repo.insert_submission(conn, {
+        "client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "task_id": ctx.task_id,
+        "lease_id": lease_id, "user_id": actor.id, "slot": ctx.slot, "answer": answer,
+        "state": wf.SubmissionState.ACCEPTED.value, "supersedes_id": None, "idempotency_key": key,
+        "duration_ms": duration_ms, "created_at": now,
+    })
+    if submission_id is None:
+        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+    append(conn, [event_row(entity="task", kind="submit", task_id=ctx.task_id, actor_id=actor.id,
+                            from_state="leased", to_state="done", client_id=ctx.client_id,
+                            project_id=ctx.project_id, item_id=ctx.item_id, at=now,
+                            data={"lease_id": lease_id, "submission_id": submission_id})])
+    quality.record_gold(conn, ctx, actor, answer, submission_id=submission_id, now=now)
+    shown = wf.after_answer(wf.parse_workflow(ctx.workflow), item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
+                            draw_id=ctx.task_id)
+    return Outcome(id=submission_id, item_id=ctx.item_id, item_done=False,
+                   next_step="review" if isinstance(shown, wf.NewTask) else "accepted")
 
 
 def review(

@@ -17,6 +17,7 @@ from seatflow.store import queue
 from seatflow.store.engine import engine_key
 from seatflow.store.queue import LeasedTask
 
+from . import quality
 from ._tx import Retry
 
 DEFAULT_LEASE_SECONDS = 600
@@ -86,15 +87,33 @@ def next_task(
                 field="project_id",
             )
         raise NoWork("you are not qualified for any active project yet: ask your team lead")
+    # Quality control: suspended (or failed) projects are left out; a worker taking a project's
+    # qualification test gets only its gold items; gold is mixed into annotate work at the project's rate.
+    qc = quality.plan(conn, actor.id, sorted({pid for pid, _, _ in queues}))
+    if qc is not None and qc.blocked:
+        queues = [q for q in queues if q[0] not in qc.blocked]
+        if not queues:
+            pid = project_id if project_id is not None else min(qc.blocked)
+            raise quality.blocked_error(conn, pid, qc.blocked[pid])
     # A project's own lease length wins over the server's default.
     seconds = {pid: secs or lease_seconds for pid, _, secs in queues}
+    testing = qc.testing if qc is not None else set()
     try:
         expires = now + timedelta(seconds=seconds[project_id] if project_id in seconds else lease_seconds)
         leased = queue.lease_assigned(conn, user_id=actor.id, project_id=project_id, now=now, expires=expires)
         if leased is not None:
             return leased
-        for pid, kind in queue.queue_heads(conn, [(pid, kind) for pid, kind, _ in queues]):
+        for pid in sorted(testing):
+            leased = quality.gold_lease(conn, actor.id, pid, qc, now=now,  # type: ignore[arg-type]
+                                        expires=now + timedelta(seconds=seconds[pid]))
+            if leased is not None:
+                return leased
+        for pid, kind in queue.queue_heads(conn, [(pid, kind) for pid, kind, _ in queues if pid not in testing]):
             expires = now + timedelta(seconds=seconds[pid])
+            if qc is not None and kind == "annotate" and pid in qc.projects:
+                leased = quality.gold_lease(conn, actor.id, pid, qc, now=now, expires=expires)
+                if leased is not None:
+                    return leased
             leased = queue.lease_from_queue(
                 conn, user_id=actor.id, project_id=pid, kind=kind, now=now, expires=expires
             )
@@ -103,6 +122,9 @@ def next_task(
     except IntegrityError as exc:
         # Two leases of the same worker raced for two slots of one item; run again.
         raise Retry(str(exc)) from exc
+    if project_id is not None and project_id in testing:
+        raise NoWork("no qualification test item is left for you in this project; ask your team lead",
+                     field="project_id")
     raise NoWork("no task is waiting for you right now; try again in a moment")
 
 

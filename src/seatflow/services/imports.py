@@ -190,6 +190,8 @@ def import_records(
             task_rows = []
             for row in inserted:
                 item = by_ext[row.external_id]
+                if item["gold"]:  # a gold item has no tasks: dispatch mixes it into workers' streams
+                    continue
                 for s in slots:
                     task_rows.append({
                         "client_id": project.client_id, "project_id": project.id, "item_id": row.id,
@@ -256,4 +258,5 @@ def _item_row(rec: Record, project: Any, work_type: Any, schema: Any, batch_id: 
         "client_id": project.client_id, "project_id": project.id, "batch_id": batch_id, "external_id": ext,
         "payload": parsed.model_dump(mode="json", exclude_none=True), "media": work_type.media_of(parsed) or None,
         "priority": priority, "deadline": deadline, "state": "active", "created_at": now,
+        "gold": getattr(parsed, "gold", None) is not None,
     }

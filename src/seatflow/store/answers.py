@@ -35,6 +35,7 @@ def lease_context(conn: Connection, lease_id: int) -> Any:
             items.c.project_id,
             items.c.payload,
             items.c.state.label("item_state"),
+            items.c.gold.label("item_gold"),
             items.c.deadline.label("item_deadline"),
             projects.c.slug.label("project_slug"),
             clients.c.webhook_url.label("client_webhook_url"),

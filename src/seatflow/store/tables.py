@@ -106,6 +106,9 @@ projects = Table(
     Column("lease_seconds", Integer()),
     Column("status", String(16), nullable=False, server_default="active"),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Quality control settings (migration 0006): gold rate, qualification test, suspension threshold;
+    # None = the defaults of services/quality.py.
+    Column("quality", JSONType),
 )
 
 qualifications = Table(
@@ -155,9 +158,16 @@ items = Table(
     Column("media_error", Text()),
     Column("media_claimed_at", UTCDateTime()),
     Column("prescreen_score", Float()),
+    # Quality control (migration 0006): a gold (honeypot) item has a known answer in payload.gold, no
+    # tasks of its own (dispatch mixes it into workers' streams) and never completes; the aggregate of
+    # an item's answers (class/decision work) and its posterior confidence.
+    Column("gold", Boolean(), nullable=False, server_default=text("false")),
+    Column("aggregate", JSONType),
+    Column("confidence", Float()),
     UniqueConstraint("project_id", "external_id"),
     Index("ix_items_project_state", "project_id", "state"),
     Index("ix_items_batch", "batch_id"),
+    Index("ix_items_gold", "project_id", postgresql_where=text("gold"), sqlite_where=text("gold")),
     # The media job's queue: items whose media still waits for processing, oldest first.
     Index(
         "ix_items_media_queue",
@@ -392,4 +402,57 @@ appeals = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("decided_at", UTCDateTime()),
     Index("ix_appeals_task", "task_id"),
+)
+
+
+# --- quality control (migration 0006; services/quality.py) ----------------------------------------
+
+# One scored answer of a worker on a gold item: each worker answers a gold item at most once.
+gold_results = Table(
+    "gold_results",
+    metadata,
+    _pk(),
+    Column("client_id", Id, nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
+    Column("item_id", Id, ForeignKey("items.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("submission_id", Id, ForeignKey("submissions.id"), nullable=False),
+    Column("score", Float(), nullable=False),
+    Column("passed", Boolean(), nullable=False),
+    Column("test", Boolean(), nullable=False, server_default=text("false")),  # a qualification test answer
+    Column("details", JSONType),
+    Column("at", UTCDateTime(), nullable=False),
+    UniqueConstraint("user_id", "item_id"),
+    Index("ix_gold_results_worker", "user_id", "project_id", "id"),
+)
+
+# A worker's standing in a project when it is not the default: qualified (passed the test), failed
+# (the test), suspended (gold accuracy below the threshold), reinstated (by a lead or manager).
+worker_standing = Table(
+    "worker_standing",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("project_id", Id, ForeignKey("projects.id"), primary_key=True),
+    Column("client_id", Id, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", JSONType),
+    Column("changed_at", UTCDateTime(), nullable=False),
+    Column("changed_by", Id, ForeignKey("users.id")),
+)
+
+# What a team's lead is told: a worker suspended, a qualification failed or passed, a reinstatement.
+quality_notices = Table(
+    "quality_notices",
+    metadata,
+    _pk(),
+    Column("team_id", Id, ForeignKey("teams.id")),
+    Column("client_id", Id, nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
+    Column("worker_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("data", JSONType),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("acknowledged_at", UTCDateTime()),
+    Column("acknowledged_by", Id, ForeignKey("users.id")),
+    Index("ix_quality_notices_team", "team_id", "id"),
 )
