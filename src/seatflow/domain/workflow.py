@@ -6,6 +6,12 @@ an answer is reviewed by each review stage that samples it; a rejection sends th
 for rework (to its author by default) and the reworked answer returns to the stage that
 rejected it, always reviewed. An item is done when each of its ``n`` slots has an accepted
 answer. Everything here is pure: the services apply these decisions inside one transaction.
+
+Dynamic overlap (``annotate(overlap=1..5, confidence=0.95)``): an item starts with the lower
+number of slots; each time all its slots have an accepted answer, the services aggregate them
+(class/decision work, services/aggregation.py) and :func:`overlap_next` says whether the item is
+done (the aggregate's posterior confidence reached the target, or the upper number of answers is
+reached) or needs one more slot.
 """
 
 from __future__ import annotations
@@ -86,8 +92,23 @@ def task_transition(state: TaskState | str, event: TaskEvent | str) -> TaskState
 class Stage:
     name: str
     kind: StageKind
-    overlap: int = 1
+    overlap: int = 1  # annotate: the number of answers (with dynamic overlap, the most)
     sample_rate: float = 1.0
+    min_overlap: int | None = None  # dynamic overlap: the answers every item gets
+    confidence: float | None = None  # dynamic overlap: stop once the aggregate is this sure
+
+    @property
+    def dynamic(self) -> bool:
+        return self.confidence is not None
+
+    @property
+    def start_overlap(self) -> int:
+        return self.min_overlap if self.min_overlap is not None else self.overlap
+
+    def overlap_text(self) -> str:
+        if self.dynamic:
+            return f"overlap={self.start_overlap}..{self.overlap}, confidence={self.confidence:g}"
+        return f"overlap={self.overlap}"
 
 
 @dataclass(frozen=True)
@@ -99,19 +120,24 @@ class Workflow:
     def overlap(self) -> int:
         return self.stages[0].overlap
 
+    @property
+    def dynamic(self) -> bool:
+        return self.stages[0].dynamic
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "stages": [
-                {"name": s.name, "kind": s.kind.value, "overlap": s.overlap, "sample_rate": s.sample_rate}
-                for s in self.stages
-            ],
-            "rework_to": self.rework_to,
-        }
+        stages = []
+        for s in self.stages:
+            row: dict[str, Any] = {"name": s.name, "kind": s.kind.value, "overlap": s.overlap,
+                                   "sample_rate": s.sample_rate}
+            if s.dynamic:
+                row.update(min_overlap=s.start_overlap, confidence=s.confidence)
+            stages.append(row)
+        return {"stages": stages, "rework_to": self.rework_to}
 
     def describe(self) -> str:
         parts = []
         for s in self.stages:
-            arg = f"overlap={s.overlap}" if s.kind is StageKind.ANNOTATE else f"sample_rate={s.sample_rate:g}"
+            arg = s.overlap_text() if s.kind is StageKind.ANNOTATE else f"sample_rate={s.sample_rate:g}"
             parts.append(f"{s.kind.value}({arg})")
         return " -> ".join([*parts, "done"])
 
@@ -130,7 +156,11 @@ def _stage_from_text(text: str, index: int) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": m.group(1)}
     for arg in filter(None, (a.strip() for a in (m.group(2) or "").split(","))):
         key, _, value = arg.partition("=")
-        out[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if key == "overlap" and ".." in value:  # dynamic overlap: MIN..MAX
+            low, _, high = value.partition("..")
+            out["min_overlap"], value = low.strip(), high.strip()
+        out[key] = value
     return out
 
 
@@ -178,9 +208,35 @@ def parse_workflow(data: Any) -> Workflow:
             raise ValidationFailed(f"{field}.overlap must be between 1 and 20", field=f"{field}.overlap")
         if not 0.0 <= rate <= 1.0:
             raise ValidationFailed(f"{field}.sample_rate must be between 0 and 1", field=f"{field}.sample_rate")
+        low, confidence = _dynamic_overlap(s, field, overlap, kind)
         name = str(s.get("name") or (kind.value if i == 0 else f"review{i}" if i > 1 else "review"))
-        stages.append(Stage(name=name, kind=kind, overlap=overlap, sample_rate=rate))
+        stages.append(Stage(name=name, kind=kind, overlap=overlap, sample_rate=rate, min_overlap=low,
+                            confidence=confidence))
     return Workflow(stages=tuple(stages), rework_to=rework_to)  # type: ignore[arg-type]
+
+
+def _dynamic_overlap(s: dict[str, Any], field: str, overlap: int, kind: StageKind) -> tuple[int | None, float | None]:
+    """(min_overlap, confidence) of an annotate stage with dynamic overlap; (None, None) otherwise."""
+    has_min, has_conf = s.get("min_overlap") is not None, s.get("confidence") is not None
+    if not has_min and not has_conf:
+        return None, None
+    if kind is not StageKind.ANNOTATE:
+        raise ValidationFailed(f"{field}: only the annotate stage has an overlap", field=f"{field}.overlap")
+    if not has_conf:
+        raise ValidationFailed(f"{field}: overlap=MIN..MAX needs a target, e.g. confidence=0.95",
+                               field=f"{field}.confidence")
+    try:
+        low = int(s["min_overlap"]) if has_min else 1
+        confidence = float(s["confidence"])
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{field}: overlap=MIN..MAX takes whole numbers, confidence a number",
+                               field=f"{field}.overlap") from None
+    if not 1 <= low <= overlap:
+        raise ValidationFailed(f"{field}.overlap: the least overlap ({low}) must be from 1 to the most ({overlap})",
+                               field=f"{field}.overlap")
+    if not 0.5 <= confidence < 1.0:
+        raise ValidationFailed(f"{field}.confidence must be at least 0.5 and below 1", field=f"{field}.confidence")
+    return low, confidence
 
 
 # --- decisions ------------------------------------------------------------------------------
@@ -220,7 +276,7 @@ def senior_stage(wf: Workflow) -> int:
 
 
 def initial_tasks(wf: Workflow) -> list[NewTask]:
-    return [NewTask(stage=0, kind=StageKind.ANNOTATE, slot=slot) for slot in range(wf.overlap)]
+    return [NewTask(stage=0, kind=StageKind.ANNOTATE, slot=slot) for slot in range(wf.stages[0].start_overlap)]
 
 
 def after_answer(
@@ -274,3 +330,27 @@ def after_review(
 
 def item_is_done(wf: Workflow, accepted_slots: int) -> bool:
     return accepted_slots >= wf.overlap
+
+
+OverlapStep = Literal["done", "wait", "more"]
+
+
+def overlap_next(wf: Workflow, *, accepted: int, open_tasks: int, confidence: float | None) -> OverlapStep:
+    """After an answer was accepted: is the item done, still waiting for open tasks, or does it need one more answer?
+
+    Fixed overlap: done when every slot is accepted. Dynamic overlap: once every open slot is
+    answered and at least the least overlap is accepted, done when the aggregate's ``confidence``
+    reached the target or the most answers are in; else one more slot. An item whose answers
+    cannot be aggregated (``confidence`` None) is done at the least overlap.
+    """
+    stage = wf.stages[0]
+    if open_tasks > 0:
+        return "wait"
+    if not stage.dynamic:
+        return "done" if accepted >= stage.overlap else "wait"
+    if accepted < stage.start_overlap:
+        return "wait"
+    assert stage.confidence is not None
+    if accepted >= stage.overlap or confidence is None or confidence >= stage.confidence:
+        return "done"
+    return "more"

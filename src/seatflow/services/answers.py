@@ -18,10 +18,11 @@ from seatflow.domain.actors import Actor
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, LeaseExpired, NotFound, ValidationFailed
 from seatflow.store import answers as repo
+from seatflow.store import quality as quality_repo
 from seatflow.store.events import append, event_row
 from seatflow.worktypes import get_work_type
 
-from . import deliveries, quality
+from . import aggregation, deliveries, quality
 from ._steps import Step, notify
 
 
@@ -125,7 +126,25 @@ def _apply(
                          to_state="accepted", data={"submission_id": submission_id}, **base))
     workflow = wf.parse_workflow(ctx.workflow)
     accepted = repo.accepted_answers(conn, ctx.item_id)
-    if wf.item_is_done(workflow, len(accepted)) and accepted[0].open_tasks == 0:
+    confidence = None
+    if workflow.overlap > 1:  # several answers: aggregate them (class/decision work), store it with the item
+        agg, confidence = aggregation.aggregate(
+            conn, project_id=ctx.project_id, work_type=ctx.work_type, label_schema=ctx.label_schema,
+            answers=[(a.user_id, a.fixed_answer if a.fixed_answer is not None else a.answer) for a in accepted])
+        if agg is not None:
+            quality_repo.set_aggregate(conn, ctx.item_id, agg, confidence)
+    step = wf.overlap_next(workflow, accepted=len(accepted), open_tasks=accepted[0].open_tasks,
+                           confidence=confidence)
+    if step == "more":  # dynamic overlap: not sure enough yet, ask one more worker
+        task_id = repo.insert_task(conn, {
+            "client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "stage": 0,
+            "kind": wf.StageKind.ANNOTATE.value, "slot": quality_repo.max_slot(conn, ctx.item_id) + 1,
+            "state": wf.TaskState.READY.value, "priority": ctx.priority, "deadline": ctx.item_deadline,
+            "created_at": now,
+        })
+        evs.append(event_row(entity="task", kind="create", task_id=task_id, actor_id=actor.id, to_state="ready",
+                             data={"kind": "annotate", "stage": 0, "confidence": confidence}, **base))
+    if step == "done":
         result = [
             {"submission_id": a.id, "slot": a.slot, "worker_id": a.user_id,
              "answer": a.fixed_answer if a.fixed_answer is not None else a.answer}

@@ -39,6 +39,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
+from seatflow.quality import stats
 from seatflow.quality.scoring import Thresholds, score_answer
 from seatflow.store import catalog, queue
 from seatflow.store import quality as repo
@@ -91,7 +92,7 @@ _NUMBERS: dict[str, tuple[type, float, float]] = {
     "window": (int, 1, 10_000),
     "min_accuracy": (float, 0.0, 1.0),
     "min_gold": (int, 1, 10_000),
-    "z": (float, 0.0, 5.0),
+    "z": (float, 0.1, 5.0),
     "qualification_items": (int, 0, 1000),
     "pass_mark": (float, 0.0, 1.0),
 }
@@ -136,14 +137,9 @@ def parse_config(data: Any) -> QualityConfig:
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of k successes in n trials ((0, 1) when n is 0)."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = k / n
-    d = 1 + z * z / n
-    c = p + z * z / (2 * n)
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, (c - h) / d), min(1.0, (c + h) / d)
+    """The Wilson score interval of k successes in n trials at ``z`` ((0, 1) when n is 0)."""
+    iv = stats.wilson(k, n, confidence=math.erf(z / math.sqrt(2)))  # the two-sided confidence of this z
+    return iv.low, iv.high
 
 
 # --- the project's settings, cached -------------------------------------------------------------
