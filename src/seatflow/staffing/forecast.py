@@ -59,7 +59,7 @@ class Forecast:
     slots: list[Slot]
     interval_minutes: int
     source: str  # "csv", "rows" or "history"
-    weeks_used: int = 0  # history: how many past weeks had data for the forecast's first slot
+    weeks_used: int = 0  # history: how many past weeks the forecast could average (at most)
 
 
 def check_interval(minutes: Any) -> int:
@@ -217,20 +217,19 @@ def seasonal_mean(counts: dict[datetime, int], *, start: datetime, slots: int, i
     """The mean over the last ``weeks`` weeks of the same weekday-and-time, for ``slots`` intervals from
     ``start``. A past week counts only if the history had begun by then (a new project is not averaged
     with the weeks before it existed); with no such week the forecast is 0. Also returns how many weeks
-    the first slot used."""
+    weeks at most any slot used (0: no history at all)."""
     step = timedelta(minutes=interval_minutes)
     out: list[Slot] = []
-    first_used = 0
+    most_used = 0
     for i in range(slots):
         moment = start + i * step
         used = [moment - timedelta(weeks=k) for k in range(1, weeks + 1)]
         used = [m for m in used if history_start is not None and m >= floor_to(history_start, interval_minutes)
                 and m < start]
         value = sum(counts.get(m, 0) for m in used) / len(used) if used else 0.0
-        if i == 0:
-            first_used = len(used)
+        most_used = max(most_used, len(used))
         out.append(Slot(moment, value))
-    return out, first_used
+    return out, most_used
 
 
 def history_counts(conn: Connection, project_id: int, *, since: datetime, until: datetime,

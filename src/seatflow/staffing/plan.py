@@ -19,7 +19,7 @@ from seatflow.errors import Forbidden, ValidationFailed
 from seatflow.services import projects
 
 from . import erlang
-from .forecast import Forecast, Peak, apply_peaks, floor_to, from_history
+from .forecast import Forecast, Peak, apply_peaks, floor_to, from_history, from_rows, parse_csv
 from .shifts import ShiftPlan, plan_shifts
 
 
@@ -164,3 +164,24 @@ def to_csv(plan: Plan) -> str:
                          f"{r.service_level:.6f}", f"{r.asa:.3f}", f"{r.occupancy:.6f}", f"{r.p_abandon:.6f}",
                          r.scheduled])
     return buf.getvalue()
+
+
+def make_plan(db: Any, actor: Actor, *, settings: Settings, interval_minutes: int, peaks: list[Peak],
+              project: str | None = None, csv_text: str | None = None, rows: list[Any] | None = None,
+              source_name: str = "forecast.csv", start: datetime | None = None, days: int = 7,
+              weeks: int = 4) -> Plan:
+    """One plan from exactly one source: a project's history, a CSV text or entered rows (the API's JSON).
+    Checks who is asking first: managers, leads and admins only."""
+    check_planner(actor)
+    given = [s for s in (project, csv_text, rows) if s is not None and s != ""]
+    if len(given) != 1:
+        raise ValidationFailed("give exactly one of project, a forecast CSV or forecast rows", field="project")
+    if project:
+        with db.read() as conn:
+            forecast, slug = project_forecast(conn, actor, project, start=start or default_start(), days=days,
+                                              interval_minutes=interval_minutes, weeks=weeks)
+        return build(forecast, settings, peaks=peaks, project=slug)
+    if csv_text is not None:
+        return build(parse_csv(csv_text, source=source_name, interval_minutes=interval_minutes), settings,
+                     peaks=peaks)
+    return build(from_rows(rows or [], interval_minutes=interval_minutes), settings, peaks=peaks)

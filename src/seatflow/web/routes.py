@@ -13,13 +13,14 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict
 from starlette.staticfiles import StaticFiles
 
+from seatflow.api import staffing as staffing_api
 from seatflow.api.deps import Db, actor_from_request
 from seatflow.domain.actors import Actor
 from seatflow.errors import NotAuthenticated
 from seatflow.i18n import LOCALES
 from seatflow.services import accounts, media
 
-from . import pages
+from . import pages, staffing
 from .pages import remember_language
 from .render import N_, render, safe_next
 
@@ -27,6 +28,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=True)
 router.include_router(pages.router)
+# the staffing planner: its page and its API (/api/v1/staffing/...)
+router.include_router(staffing.router)
+router.include_router(staffing_api.router)
 
 
 def static_app() -> StaticFiles:
