@@ -499,7 +499,9 @@ def run_flow(browser: Any, base: str, setup: Setup, flow: str, work_type: str, c
     page.set_default_timeout(30_000)
     page.on("pageerror", lambda e: result.errors.append(f"page error: {e}"))
     page.on("console", lambda m: result.errors.append(f"console: {m.text}") if m.type == "error"
-            and "404" not in m.text else None)
+            and "status of" not in m.text else None)  # failed requests are reported below, with their URL
+    page.on("response", lambda r: result.errors.append(f"{r.request.method} {r.url}: {r.status}")
+            if r.status >= 400 and not (r.status == 404 and r.url.endswith("/api/v1/leases")) else None)
     try:
         login(page, base, user)
         url = f"{base}/work/{setup.projects[work_type]}"
@@ -599,6 +601,11 @@ def main(argv: list[str] | None = None) -> int:
                         log("RESULT " + json.dumps(r.summary()))
             finally:
                 browser.close()
+            server_log = server.log.read_text(errors="replace").splitlines()
+            if any("Traceback" in line or "ERROR" in line for line in server_log):
+                log("\nthe server logged errors; the end of its log:")
+                for line in server_log[-40:]:
+                    log("  " + line)
         stored = stored_answers(setup)
     finally:
         if setup.pg_name:

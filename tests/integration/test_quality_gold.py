@@ -119,6 +119,14 @@ def test_gold_is_scored_never_completed_delivered_or_exported(center: Center) ->
     assert "face-100" not in export.text
 
 
+def test_gold_items_are_not_in_the_status_counts(center: Center) -> None:
+    import_gold(center, "acme-faces", faces_gold(3))
+    for who in ("manager", "acme-ops"):
+        rows = center.get(who, "/api/v1/status").json()["projects"]
+        faces = next(r for r in rows if r["slug"] == "acme-faces")
+        assert faces["items"] == 3, faces  # the three seeded items, not the gold ones
+
+
 def test_gold_rate_mixes_gold_in_at_about_the_rate(center: Center) -> None:
     import_gold(center, "acme-text", [{"external_id": f"g{k}", "payload": {"text": f"gold text {k}",
                                                                            "gold": {"classes": ["positive"]}}}

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seatflow.errors import ValidationFailed
 from seatflow.quality import aggregate as ag
@@ -203,3 +205,17 @@ def test_aggregate_keypoints_median() -> None:
     with pytest.raises(ValidationFailed) as exc:
         ag.aggregate_keypoints([[(0, 0, 3)]])
     assert exc.value.field == "answers[0]"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.integers(0, 2)), min_size=1, max_size=40,
+                unique_by=lambda t: (t[0], t[1])))
+def test_aggregators_give_distributions_on_any_input(rows: list[tuple[int, int, int]]) -> None:
+    data = tuple(np.array(col) for col in zip(*rows, strict=True))
+    for fn in (ag.majority_vote, ag.dawid_skene, ag.glad):
+        r = fn(data, n_items=7, n_workers=5, n_classes=3)  # type: ignore[operator]
+        np.testing.assert_allclose(r.posteriors.sum(axis=1), 1.0, atol=1e-9)
+        assert np.all((r.posteriors >= 0) & (r.posteriors <= 1))
+        answered = np.bincount(data[0], minlength=7) > 0
+        assert np.all((r.labels >= 0) == answered)
+        assert np.all(r.confidence[answered] >= 1 / 3 - 1e-9)

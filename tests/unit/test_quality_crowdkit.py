@@ -93,8 +93,9 @@ def test_glad_matches_crowdkit_step_for_step(seed: int, n_items: int, n_workers:
 
 
 def test_glad_converged_matches_crowdkit_run_long() -> None:
-    """Our default GLAD (EM to convergence, L-BFGS-B M-steps) against crowd-kit's run for 40 EM iterations
-    (its own stopping rule, on the expected complete log-likelihood, often stops it after 2)."""
+    """Our default GLAD (EM to convergence, conjugate-gradient M-steps of up to 50 iterations) against
+    crowd-kit's run for 40 EM iterations (its own stopping rule, on the expected complete log-likelihood,
+    often stops it after 2)."""
     data, truth = crowd(4, 100, 10, 3, 5)
     check_crowd_covers_all(data, 3, 100)
     theirs = oracle(GLAD(n_iter=40, tol=-np.inf), data, 3)

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seatflow.errors import ValidationFailed
 from seatflow.quality.scoring import Score, Thresholds, hungarian_match, oks, score_answer, span_f1
@@ -263,3 +265,35 @@ def test_thresholds_object_and_models_accepted() -> None:
     gold = ImageAnswer.model_validate({"class": "usable"})
     s = score_answer("image_annotation", {"class": "usable"}, gold, thresholds=Thresholds(pass_score=1.0))
     assert s.passed
+
+
+# -- properties ------------------------------------------------------------------------------------
+
+_coord = st.floats(min_value=0, max_value=500, allow_nan=False)
+_size = st.floats(min_value=1, max_value=200, allow_nan=False)
+_box = st.builds(box, st.sampled_from(["face", "person"]), _coord, _coord, _size, _size)
+_points = st.lists(st.tuples(_coord, _coord, st.sampled_from([0, 1, 2])), min_size=5, max_size=5)
+_image = st.fixed_dictionaries(
+    {"boxes": st.lists(_box, max_size=4), "keypoints": st.lists(_points.map(kps), max_size=2)},
+    optional={"class": st.sampled_from(["usable", "blurry"])},
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_image, _image)
+def test_image_scores_stay_in_range_and_an_answer_matches_itself(a: dict[str, Any], b: dict[str, Any]) -> None:
+    s = score_answer("image_annotation", a, b)
+    assert 0.0 <= s.value <= 1.0
+    assert s.passed == (s.value >= 0.8)
+    assert score_answer("image_annotation", a, a).value == pytest.approx(1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(1, 5), st.sampled_from(["PER", "ORG"])), max_size=6),
+       st.lists(st.tuples(st.integers(0, 20), st.integers(1, 5), st.sampled_from(["PER", "ORG"])), max_size=6))
+def test_span_f1_is_symmetric_and_bounded(a: list[tuple[int, int, str]], b: list[tuple[int, int, str]]) -> None:
+    sa = [(start, start + length, label) for start, length, label in a]
+    sb = [(start, start + length, label) for start, length, label in b]
+    f = span_f1(sa, sb)["f1"]
+    assert 0.0 <= f <= 1.0 and f == pytest.approx(span_f1(sb, sa)["f1"])
+    assert span_f1(sa, sa)["f1"] == 1.0

@@ -13,7 +13,7 @@ Items without answers get label -1, confidence 0 and the prior as posterior.
 * :func:`glad` — Whitehill et al. (2009): worker ability ``alpha`` and item inverse-difficulty
   ``exp(beta)``; a worker answers right with probability ``sigmoid(alpha * exp(beta))`` and
   otherwise picks one of the other classes uniformly. EM, with the M-step's gradient ascent done
-  by :func:`scipy.optimize.minimize` (L-BFGS-B); Gaussian priors N(1, 1) on alpha and beta.
+  by :func:`scipy.optimize.minimize` (conjugate gradient); Gaussian priors N(1, 1) on alpha and beta.
 * :func:`one_coin_posterior` / :func:`one_coin_posteriors` — the posterior over the classes
   given the answers so far and each answering worker's accuracy (used by dynamic overlap).
 * :func:`aggregate_boxes` — clusters boxes across workers by IoU and averages the clusters
@@ -244,16 +244,18 @@ def dawid_skene(
 def glad(
     data: Answers | tuple[Any, Any, Any], *, n_iter: int = 100, tol: float = 1e-6,
     priors: Any = None, alpha_prior: float = 1.0, beta_prior: float = 1.0,
-    m_step_method: Literal["L-BFGS-B", "CG"] = "L-BFGS-B", m_step_max_iter: int = 200,
+    m_step_method: Literal["L-BFGS-B", "CG"] = "CG", m_step_max_iter: int = 50,
     m_step_tol: float | None = None, **counts: int | None,
 ) -> Aggregation:
     """GLAD by EM, to convergence of the MAP objective.
 
     ``priors`` are the class priors (uniform by default; kept fixed, as crowd-kit does). The
     parameters have Gaussian priors N(``alpha_prior``, 1) and N(``beta_prior``, 1). Each M-step
-    maximises the expected complete log-likelihood over (alpha, beta) with scipy's
-    ``m_step_method``; EM stops when the log posterior (marginal log-likelihood of the answers
-    plus the parameters' log priors) gains less than ``tol`` per answer.
+    raises the expected complete log-likelihood over (alpha, beta) with scipy's ``m_step_method``
+    (conjugate gradient, at most ``m_step_max_iter`` iterations: a generalised EM step; L-BFGS-B
+    is slower per iteration with one parameter per item); EM stops when the log posterior
+    (marginal log-likelihood of the answers plus the parameters' log priors) gains less than
+    ``tol`` per answer.
     """
     a = _as_answers(data, **counts)
     k = a.n_classes

@@ -35,6 +35,7 @@ def project_status(conn: Connection, *, client_id: int | None, now: datetime, ri
                 )
             ).label("at_risk"),
         )
+        .where(items.c.gold.is_(False))  # gold (check) items are not the client's work
         .group_by(items.c.project_id)
         .subquery()
     )
