@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from seatflow.i18n.cli import _
 
-from .commands import accounts, data, db, projects, server, staffing, worker
+from .commands import accounts, data, db, projects, quality, server, staffing, worker
 from .commands._common import new_app
 
 app = new_app(_("Seatflow: the delivery platform of a service-outsourcing center."))
@@ -35,6 +35,7 @@ app.command("status", help=_("Projects: items, backlog, in progress, done, SLA a
 app.command("settings", help=_("List every setting with its default, current value and meaning."))(
     server.settings_command)
 app.add_typer(worker.worker_app, name="worker")
+app.add_typer(quality.quality_app, name="quality")
 app.add_typer(staffing.staffing_app, name="staffing")
 app.command("get", help=_("Run one GET request in-process against the app and print the JSON response."))(
     server.get)

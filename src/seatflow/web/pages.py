@@ -17,6 +17,7 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound
 from seatflow.i18n import LOCALES
 from seatflow.services import accounts, projects, status
+from seatflow.services import quality as quality_service
 from seatflow.store import catalog
 from seatflow.store.engine import Database
 
@@ -60,16 +61,19 @@ def home(request: Request) -> Response:
         if actor.role is Role.WORKER:
             rows, total = projects.list_projects(conn, actor, offset=0, limit=HOME_PROJECT_LIMIT)
             today = status.work_today(conn, actor)
+            mine = [q for q in quality_service.worker_quality(conn, actor, actor.id)["projects"]
+                    if q["gold"]["n"] or q["review"]["n"] or q["standing"] != "active"]
             return render(request, "home_worker.html",
-                          {"projects": rows, "total": total, "today": today}, actor=actor)
+                          {"projects": rows, "total": total, "today": today, "quality": mine}, actor=actor)
         table = status.project_status(conn, actor)
+        notices = quality_service.notices(conn, actor, limit=20) if actor.is_staff else []
     if actor.role is Role.CLIENT:
         return render(request, "home_client.html", {"rows": table}, actor=actor)
     totals = {
         key: sum(getattr(r, key) for r in table)
         for key in ("items", "backlog", "in_progress", "done", "at_risk", "overdue")
     }
-    return render(request, "home_staff.html", {"rows": table, "totals": totals}, actor=actor)
+    return render(request, "home_staff.html", {"rows": table, "totals": totals, "notices": notices}, actor=actor)
 
 
 @router.get("/work", response_class=HTMLResponse)
