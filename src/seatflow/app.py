@@ -19,6 +19,8 @@ from .api import exports as exports_api
 from .api import moderation as moderation_api
 from .api import quality as quality_api
 from .api.deps import TokenCache
+from .billing import routes as billing_routes
+from .dashboards import routes as dashboard_routes
 from .jobs.delivery import Deliverer, Notifier
 from .jobs.media import MediaJob
 from .jobs.reaper import Reaper
@@ -106,6 +108,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(web_deliveries.router)
     app.include_router(web_moderation.router)
     app.include_router(web_workspace.router)
+    app.include_router(billing_routes.router)
+    app.include_router(billing_routes.pages)
+    app.include_router(dashboard_routes.router)
+    app.include_router(dashboard_routes.pages)
     apidocs.install(app)  # before /static, so /static/swagger-ui is matched first
     app.mount("/static", web_routes.static_app(), name="static")
     return app

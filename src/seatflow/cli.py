@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from seatflow.i18n.cli import _
 
-from .commands import accounts, data, db, projects, quality, server, staffing, worker
+from .commands import accounts, billing, data, db, projects, quality, server, staffing, worker
 from .commands._common import new_app
 
 app = new_app(_("Seatflow: the delivery platform of a service-outsourcing center."))
@@ -37,6 +37,8 @@ app.command("settings", help=_("List every setting with its default, current val
 app.add_typer(worker.worker_app, name="worker")
 app.add_typer(quality.quality_app, name="quality")
 app.add_typer(staffing.staffing_app, name="staffing")
+app.add_typer(billing.billing_app, name="billing")
+app.add_typer(billing.report_app, name="report")
 app.command("get", help=_("Run one GET request in-process against the app and print the JSON response."))(
     server.get)
 

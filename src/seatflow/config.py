@@ -132,6 +132,18 @@ class Settings(BaseSettings):
     webhook_backoff_cap_seconds: float = Field(
         default=3600.0, gt=0, le=86400, description="Longest delay between two attempts of a webhook."
     )
+    billing_currency: str = Field(
+        default="CNY", min_length=1, max_length=8, description="Currency code printed on billing statements."
+    )
+    smtp_host: str = Field(default="", description="SMTP server that sends daily reports. Empty means no email.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_user: str = Field(default="", description="SMTP login. Empty means no login.")
+    smtp_password: str = Field(default="", description="SMTP password (with SEATFLOW_SMTP_USER).")
+    smtp_from: str = Field(default="", description="Sender address of report emails. Empty means seatflow@localhost.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="How long to wait for the SMTP server before giving up."
+    )
 
     @model_validator(mode="after")
     def _claim_outlasts_timeout(self) -> Settings:

@@ -1,0 +1,71 @@
+"""Billing SQL: what a client was delivered in a period, per project and per item.
+
+"Delivered" is one rule, :func:`delivered`, shared by every query here and by the daily report:
+an item counts once, in the period its ``done_at`` falls in, when it is done and is not gold. A
+reworked item is one item row however many answers it took, so rework never adds units; a gold
+(honeypot) item has a known answer and is never billed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+
+from seatflow.store.tables import items, projects, submissions
+
+
+def is_gold() -> ColumnElement[bool]:
+    """The one predicate that says an item is a gold item (quality control, migration 0006)."""
+    return items.c.gold == true()
+
+
+def delivered(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Items delivered in [start, end): done in that period and not gold."""
+    return and_(items.c.state == "done", items.c.done_at >= start, items.c.done_at < end, ~is_gold())
+
+
+def client_projects(conn: Connection, client_id: int) -> list[Any]:
+    q = (select(projects.c.id, projects.c.slug, projects.c.name, projects.c.work_type, projects.c.unit_price)
+         .where(projects.c.client_id == client_id).order_by(projects.c.slug))
+    return list(conn.execute(q))
+
+
+def units_per_project(conn: Connection, client_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """project id -> items delivered in [start, end)."""
+    q = (select(items.c.project_id, func.count().label("units"))
+         .where(items.c.client_id == client_id, delivered(start, end))
+         .group_by(items.c.project_id))
+    return {int(r.project_id): int(r.units) for r in conn.execute(q)}
+
+
+def reworked_per_project(conn: Connection, client_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """project id -> delivered items that had at least one rejected (reworked) answer."""
+    rejected = (select(submissions.c.item_id).where(submissions.c.state == "rejected")
+                .distinct().subquery())
+    q = (select(items.c.project_id, func.count().label("n"))
+         .join(rejected, rejected.c.item_id == items.c.id)
+         .where(items.c.client_id == client_id, delivered(start, end))
+         .group_by(items.c.project_id))
+    return {int(r.project_id): int(r.n) for r in conn.execute(q)}
+
+
+def gold_answers_per_project(conn: Connection, client_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """project id -> answers given on gold items in [start, end) (shown as 'not billed')."""
+    q = (select(submissions.c.project_id, func.count().label("n"))
+         .join(items, items.c.id == submissions.c.item_id)
+         .where(submissions.c.client_id == client_id, is_gold(),
+                submissions.c.created_at >= start, submissions.c.created_at < end)
+         .group_by(submissions.c.project_id))
+    return {int(r.project_id): int(r.n) for r in conn.execute(q)}
+
+
+def delivered_items(conn: Connection, client_id: int, start: datetime, end: datetime) -> list[Any]:
+    """Each delivered item (project, external id, done_at, unit price), in project then done order."""
+    q = (select(items.c.id, projects.c.slug.label("project"), items.c.external_id, items.c.done_at,
+                projects.c.unit_price)
+         .join(projects, projects.c.id == items.c.project_id)
+         .where(items.c.client_id == client_id, delivered(start, end))
+         .order_by(projects.c.slug, items.c.done_at, items.c.id))
+    return list(conn.execute(q))

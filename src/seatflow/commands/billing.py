@@ -1,0 +1,86 @@
+"""`billing statement` and `report daily`: a client's monthly statement and daily report from the server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from seatflow.billing import service
+from seatflow.billing.documents import statement_pdf
+from seatflow.dashboards import daily
+from seatflow.i18n.cli import _, cli_locale
+
+from ._common import CLI_ACTOR, database, new_app, out, settings
+
+billing_app = new_app(_("Billing: a client's monthly statement of delivered units x unit price."))
+report_app = new_app(_("Reports: a client's daily report (delivered, SLA, quality, backlog)."))
+
+
+@billing_app.command("statement", help=_("A client's statement for one month: delivered units x unit price per "
+                                         "project, rework and gold left out. Writes CSV and PDF on request."))
+def statement(
+    client: Annotated[str, typer.Option("--client", help=_("The client's slug."))],
+    month: Annotated[str, typer.Option("--month", help=_("The month, YYYY-MM (UTC calendar month)."))],
+    csv_path: Annotated[Path | None, typer.Option("--csv", help=_("Write the statement as CSV to this file."))] = None,
+    pdf_path: Annotated[Path | None, typer.Option("--pdf", help=_("Write the statement as PDF to this file."))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON instead of a table."))] = False,
+) -> None:
+    conf = settings()
+    period = service.parse_month(month)  # checked before the database is opened
+    with database(conf) as db, db.read() as conn:
+        st = service.statement(conn, CLI_ACTOR, client, period, currency=conf.billing_currency)
+    if csv_path is not None:
+        csv_path.write_text(service.statement_csv(st), encoding="utf-8")
+    if pdf_path is not None:
+        pdf_path.write_bytes(statement_pdf(st, cli_locale()))
+    if as_json:
+        typer.echo(json.dumps(st.as_dict(), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=_("Statement {client} {month}").format(client=st.client, month=st.month.label))
+    for name in (_("Project"), _("Units"), _("Unit price"), _("Amount"), _("Reworked"), _("Gold answers")):
+        table.add_column(name, justify="left" if name == _("Project") else "right")
+    for line in st.lines:
+        table.add_row(line.project, str(line.units), str(line.unit_price), str(line.amount), str(line.reworked),
+                      str(line.gold_answers))
+    table.add_row(_("Total"), str(st.total_units), "", f"{st.total_amount} {st.currency}", "", "")
+    out().print(table)
+
+
+@report_app.command("daily", help=_("A client's daily report; prints it, writes a PDF, or emails it (SMTP settings)."))
+def daily_command(
+    client: Annotated[str, typer.Option("--client", help=_("The client's slug."))],
+    date: Annotated[str | None, typer.Option("--date", help=_("The day, YYYY-MM-DD (UTC); today by default."))] = None,
+    pdf_path: Annotated[Path | None, typer.Option("--pdf", help=_("Write the report as PDF to this file."))] = None,
+    email: Annotated[str | None, typer.Option(
+        "--email", help=_("Email the report (with the PDF) to this address."))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON instead of a table."))] = False,
+) -> None:
+    conf = settings()
+    with database(conf) as db, db.read() as conn:
+        report = daily.daily_report(conn, CLI_ACTOR, client, date)
+    if pdf_path is not None:
+        pdf_path.write_bytes(daily.report_pdf(report, cli_locale()))
+    if email:
+        daily.send_report(conf, report, email, cli_locale())
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        table = Table(title=_("Daily report {client} {day}").format(client=report.client, day=report.day.isoformat()))
+        for name in (_("Project"), _("Delivered"), _("Within deadline"), _("Backlog"), _("Overdue")):
+            table.add_column(name, justify="left" if name == _("Project") else "right")
+
+        def pct(x: float | None) -> str:
+            return "-" if x is None else f"{x * 100:.1f}%"
+
+        for p in report.projects:
+            table.add_row(p.project, str(p.numbers.delivered), pct(p.numbers.sla_share), str(p.numbers.backlog),
+                          str(p.numbers.backlog_overdue))
+        table.add_row(_("Total"), str(report.delivered), pct(report.sla_share), str(report.backlog),
+                      str(report.backlog_overdue))
+        out().print(table)
+    if email:
+        typer.echo(_("sent to {to}").format(to=email), err=True)
