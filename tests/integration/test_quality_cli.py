@@ -79,6 +79,10 @@ def test_quality_commands_refuse_bad_input(center: Cli) -> None:  # noqa: F811
     assert "project nope not found" in bad.stderr
     bad = center("quality", "reinstate", "reviews", "w1", code=1)
     assert "not suspended" in bad.stderr
+    bad = center("quality", "aggregate", "reviews", "--method", "median", code=1)
+    assert "method must be one of" in bad.stderr
+    done = center("quality", "aggregate", "reviews")
+    assert "0 items of reviews aggregated from 0 answers (dawid_skene)" in done.stdout
     bad = center("quality", "worker", "ghost", code=1)
     assert "worker ghost not found" in bad.stderr
     assert center.count(tables.worker_standing) == 0

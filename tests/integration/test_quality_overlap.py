@@ -168,3 +168,37 @@ def test_answers_with_spans_are_not_aggregated(center: Center) -> None:
     answer(center, "ann2", "acme-text", spans)
     item = center.row("items", id=item_id)
     assert item.state == "done" and item.aggregate is None and item.confidence is None
+
+
+def test_a_project_aggregated_again_by_dawid_skene_and_majority(center: Center) -> None:
+    votes = {0: (POS, POS), 1: (NEG, NEG), 2: (POS, NEG)}
+    for n in range(3):
+        answer(center, "ann1", "acme-text", votes[n][0])
+        answer(center, "ann2", "acme-text", votes[n][1])
+    items = center.seed.items["acme-text"]
+    assert all(center.row("items", id=i).state == "done" for i in items)
+    resp = center.post("manager", "/api/v1/projects/acme-text/aggregate", json={"method": "majority"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"project": "acme-text", "method": "majority", "items": 3, "answers": 6}
+    got = [center.row("items", id=i) for i in items]
+    assert [g.aggregate["label"] for g in got[:2]] == ["positive", "negative"]
+    assert [g.confidence for g in got] == [1.0, 1.0, 0.5]
+    assert all(g.aggregate["method"] == "majority" for g in got)
+    resp = center.post("manager", "/api/v1/projects/acme-text/aggregate", json={"method": "dawid_skene"})
+    assert resp.status_code == 200 and resp.json()["items"] == 3
+    got = [center.row("items", id=i) for i in items]
+    assert [g.aggregate["label"] for g in got[:2]] == ["positive", "negative"]
+    assert all(g.aggregate["method"] == "dawid_skene" and 0.0 < g.confidence <= 1.0 for g in got)
+
+
+def test_bad_project_aggregations_are_refused(center: Center) -> None:
+    before = center.counts()
+    center.problem(center.post("manager", "/api/v1/projects/acme-text/aggregate", json={"method": "median"}), 422,
+                   field="method")
+    center.problem(center.post("manager", "/api/v1/projects/acme-text/aggregate", json={"method": 3}), 422)
+    center.problem(center.post("manager", "/api/v1/projects/acme-text/aggregate", json={"spam": 1}), 422)
+    center.problem(center.post("manager", "/api/v1/projects/globex-tickets/aggregate"), 422, field="project")
+    center.problem(center.post("manager", "/api/v1/projects/nope/aggregate"), 404)
+    for who in ("ann1", "lead", "acme-ops", "globex-ops"):
+        center.problem(center.post(who, "/api/v1/projects/acme-text/aggregate"), 403)
+    assert center.counts() == before

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatflow.domain.clock import utcnow
-from seatflow.services import quality
+from seatflow.services import aggregation, quality
 from seatflow.services._tx import transact
 
 from .deps import CurrentActor, Db
@@ -17,6 +17,12 @@ router = APIRouter(prefix="/api/v1", tags=["quality"])
 
 ProjectRef = Annotated[str, Path(max_length=64, description="The project's id or slug")]
 WorkerRef = Annotated[str, Path(max_length=64, description="The worker's id or username")]
+
+
+class AggregateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: str = Field(default="dawid_skene", max_length=32,
+                        description="majority, one_coin (worker accuracies from gold), dawid_skene or glad")
 
 
 class ReinstateIn(BaseModel):
@@ -75,3 +81,11 @@ def notices(
 @router.post("/quality/notices/{notice_id}/acknowledge", summary="Mark a notice as seen")
 def acknowledge(notice_id: Annotated[int, Path(ge=1, le=2**62)], actor: CurrentActor, db: Db) -> dict[str, Any]:
     return transact(db, lambda c: quality.acknowledge(c, actor, notice_id, now=utcnow()))
+
+
+@router.post("/projects/{project}/aggregate",
+             summary="Aggregate every item of a project again (all answers at once) and store the result")
+def aggregate_project(project: ProjectRef, actor: CurrentActor, db: Db,
+                      body: AggregateIn | None = None) -> dict[str, Any]:
+    method = body.method if body is not None else "dawid_skene"
+    return transact(db, lambda c: aggregation.aggregate_project(c, actor, project, method))

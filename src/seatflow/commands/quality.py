@@ -10,7 +10,7 @@ from rich.table import Table
 
 from seatflow.domain.clock import utcnow
 from seatflow.i18n.cli import _
-from seatflow.services import quality
+from seatflow.services import aggregation, quality
 from seatflow.services._tx import transact
 
 from ._common import CLI_ACTOR, database, fail, new_app, out, settings
@@ -112,6 +112,18 @@ def reinstate(
     with database(settings()) as db:
         transact(db, lambda c: quality.reinstate(c, CLI_ACTOR, slug, username, note=note, now=utcnow()))
     typer.echo(_("{worker} may work on {project} again").format(worker=username, project=slug))
+
+
+@quality_app.command("aggregate", help=_("Aggregate every item of a class or decision project again, all answers "
+                                         "at once (majority, one_coin, dawid_skene or glad), and store the result."))
+def aggregate(
+    slug: Annotated[str, typer.Argument(help=_("The project's slug."))],
+    method: Annotated[str, typer.Option("--method", help=_("majority, one_coin, dawid_skene or glad."))]
+    = "dawid_skene",
+) -> None:
+    with database(settings()) as db:
+        data = transact(db, lambda c: aggregation.aggregate_project(c, CLI_ACTOR, slug, method))
+    typer.echo(_("{items} items of {project} aggregated from {answers} answers ({method})").format(**data))
 
 
 @quality_app.command("notices", help=_("Suspensions and failed qualification tests the team leads are told about."))

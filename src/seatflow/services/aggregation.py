@@ -16,10 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection
 
-from seatflow.quality.aggregate import one_coin_posterior
+from seatflow.domain.actors import Actor, Role
+from seatflow.errors import ValidationFailed
+from seatflow.quality.aggregate import dawid_skene, glad, majority_vote, one_coin_posterior, one_coin_posteriors
 from seatflow.store import quality as repo
+
+from .projects import get_project
 
 PRIOR_ACCURACY = 0.7
 PRIOR_WEIGHT = 4.0
@@ -87,3 +92,56 @@ def aggregate(conn: Connection, *, project_id: int, work_type: str, label_schema
         "posterior": {c: round(p, 6) for c, p in zip(classes, post, strict=True) if p >= 1e-6},
     }
     return out, post[best]
+
+
+METHODS = ("majority", "one_coin", "dawid_skene", "glad")
+
+
+def aggregate_project(conn: Connection, actor: Actor, project_ref: int | str, method: str) -> dict[str, Any]:
+    """Aggregate every item of a project again, all answers at once, and store the result with each item.
+
+    ``majority``: vote shares; ``one_coin``: the posterior with worker accuracies from gold (as after
+    each answer); ``dawid_skene`` and ``glad``: worker skills (and item difficulty) estimated from the
+    answers themselves, which needs many answers per worker. Managers only; gold items are left out.
+    """
+    actor.require(Role.ADMIN, Role.MANAGER)
+    if method not in METHODS:
+        raise ValidationFailed(f"method must be one of {', '.join(METHODS)}, not {method!r}", field="method")
+    project = get_project(conn, actor, project_ref)
+    classes = classes_of(project.work_type, project.label_schema)
+    if classes is None:
+        raise ValidationFailed(f"project {project.slug}: its answers are not single classes or decisions; there "
+                               "is nothing to aggregate by class", field="project")
+    rows = [(r.item_id, r.user_id, class_of(project.work_type, r.answer), r.answer)
+            for r in repo.project_accepted_answers(conn, project.id)]
+    rows = [r for r in rows if r[2] in classes]
+    item_ids = sorted({r[0] for r in rows})
+    user_ids = sorted({r[1] for r in rows})
+    if not rows:
+        return {"project": project.slug, "method": method, "items": 0, "answers": 0}
+    item_ix = {v: i for i, v in enumerate(item_ids)}
+    user_ix = {v: i for i, v in enumerate(user_ids)}
+    it = np.array([item_ix[r[0]] for r in rows])
+    wk = np.array([user_ix[r[1]] for r in rows])
+    lb = np.array([classes.index(str(r[2])) for r in rows])
+    counts = {"n_items": len(item_ids), "n_workers": len(user_ids), "n_classes": len(classes)}
+    if method == "one_coin":
+        gold = repo.gold_accuracies(conn, project_id=project.id, user_ids=user_ids)
+        acc = np.array([worker_accuracy(*gold.get(user_ids[w], (0, 0)), len(classes)) for w in wk])
+        post = one_coin_posteriors(it, lb, acc, n_items=len(item_ids), n_classes=len(classes))
+    else:
+        fn = {"majority": majority_vote, "dawid_skene": dawid_skene, "glad": glad}[method]
+        post = fn((it, wk, lb), **counts).posteriors  # type: ignore[operator]
+    first: dict[tuple[int, int], Any] = {}
+    for r, i, c in zip(rows, it, lb, strict=True):
+        first.setdefault((int(i), int(c)), r[3])
+    answered = np.bincount(it, minlength=len(item_ids))
+    updates = []
+    for i, item_id in enumerate(item_ids):
+        best = int(np.argmax(post[i]))
+        agg = {"method": method, "label": classes[best], "answer": first.get((i, best)),
+               "answers": int(answered[i]),
+               "posterior": {c: round(float(p), 6) for c, p in zip(classes, post[i], strict=True) if p >= 1e-6}}
+        updates.append({"b_id": item_id, "b_aggregate": agg, "b_confidence": float(post[i][best])})
+    repo.set_aggregates(conn, updates)
+    return {"project": project.slug, "method": method, "items": len(item_ids), "answers": len(rows)}

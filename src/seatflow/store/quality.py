@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, insert, select, union, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .queue import LeasedTask
@@ -265,3 +265,32 @@ def max_slot(conn: Connection, item_id: int) -> int:
 
 def set_aggregate(conn: Connection, item_id: int, aggregate: dict[str, Any] | None, confidence: float | None) -> None:
     conn.execute(update(items).where(items.c.id == item_id).values(aggregate=aggregate, confidence=confidence))
+
+
+def project_accepted_answers(conn: Connection, project_id: int) -> list[Any]:
+    """(item_id, user_id, answer with a reviewer's fix applied) of every accepted answer on the project's
+    ordinary (not gold) items, in item order."""
+    fixed = (
+        select(reviews.c.fixed_answer)
+        .where(reviews.c.submission_id == submissions.c.id, reviews.c.fixed_answer.is_not(None))
+        .order_by(reviews.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return list(conn.execute(
+        select(submissions.c.item_id, submissions.c.user_id, func.coalesce(fixed, submissions.c.answer)
+               .label("answer"))
+        .join(items, items.c.id == submissions.c.item_id)
+        .where(submissions.c.project_id == project_id, submissions.c.state == "accepted", items.c.gold.is_(False))
+        .order_by(submissions.c.item_id, submissions.c.id)
+    ))
+
+
+def set_aggregates(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Many items' aggregates at once: rows of b_id, b_aggregate, b_confidence."""
+    if rows:
+        conn.execute(
+            update(items).where(items.c.id == bindparam("b_id"))
+            .values(aggregate=bindparam("b_aggregate"), confidence=bindparam("b_confidence")),
+            rows,
+        )
