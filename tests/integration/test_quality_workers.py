@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from seatflow.commands._common import CLI_ACTOR
 from seatflow.domain.clock import utcnow
-from seatflow.services import quality
+from seatflow.services import dispatch, quality
 from seatflow.services._tx import transact
 from seatflow.store import tables
 
@@ -215,3 +216,39 @@ def test_a_lead_reinstates_only_their_team(center: Center) -> None:
     assert len(center.get("manager", "/api/v1/quality/notices").json()["notices"]) == 1
     out = transact(center.db, lambda c: quality.reinstate(c, CLI_ACTOR, "acme-faces", "ann1", now=utcnow()))
     assert out["standing"] == "reinstated"
+
+
+def test_a_suspended_authors_rejected_answer_is_reworked_by_someone_else(center: Center) -> None:
+    first = center.lease("ann1", "acme-faces")  # ordinary work, before any gold exists
+    assert center.submit("ann1", first["lease_id"], FACE).status_code == 200
+    gold = set(import_gold(center, "acme-faces", faces_gold(3)))
+    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3)
+    for _ in range(3):
+        answer_gold(center, "ann1", OTHER, gold)
+    assert center.row("worker_standing", user_id=center.seed.users["ann1"]).state == "suspended"
+    review = center.lease("rev1", "acme-faces")
+    assert review["item"]["id"] == first["item"]["id"]
+    resp = center.post("rev1", f"/api/v1/leases/{review['lease_id']}/review",
+                       json={"verdict": "reject", "error_tags": ["wrong box"], "idempotency_key": "rj"})
+    assert resp.status_code == 200 and resp.json()["next_step"] == "rework"
+    with center.db.read() as conn:
+        rework = conn.execute(select(tables.tasks).where(tables.tasks.c.item_id == first["item"]["id"],
+                                                         tables.tasks.c.kind == "annotate",
+                                                         tables.tasks.c.state == "ready")).one()
+    assert rework.assignee_id is None  # not reserved for the suspended author
+
+
+def test_an_expired_gold_lease_comes_back_to_the_same_worker_once(center: Center) -> None:
+    gold = set(import_gold(center, "acme-faces", faces_gold(2)))
+    set_quality(center, "acme-faces", gold_rate=1.0)
+    first = center.lease("ann1", "acme-faces")
+    assert first["item"]["id"] in gold
+    transact(center.db, lambda c: dispatch.reap_expired(c, now=utcnow() + timedelta(hours=2)))
+    again = center.lease("ann1", "acme-faces")
+    assert again["item"]["id"] == first["item"]["id"] and again["task_id"] == first["task_id"]
+    assert center.submit("ann1", again["lease_id"], FACE).status_code == 200
+    other = center.lease("ann1", "acme-faces")
+    assert other["item"]["id"] in gold - {first["item"]["id"]}
+    assert center.submit("ann1", other["lease_id"], FACE).status_code == 200
+    assert center.count("gold_results", user_id=center.seed.users["ann1"]) == 2
+    assert center.lease("ann1", "acme-faces")["item"]["id"] not in gold  # no gold left for ann1

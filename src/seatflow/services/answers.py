@@ -329,6 +329,9 @@ def review(
         wf.parse_workflow(ctx.workflow), verdict=v, item_id=ctx.item_id, slot=ctx.slot, review_stage=ctx.stage,
         submission_id=target.id, author_id=target.user_id,
     )
+    if isinstance(decision, wf.NewTask) and decision.assignee_id is not None and decision.kind is \
+            wf.StageKind.ANNOTATE and quality_repo.is_blocked(conn, decision.assignee_id, ctx.project_id):
+        decision = dataclasses.replace(decision, assignee_id=None)  # the author was suspended: anyone reworks it
     step, done = _apply(conn, decision, ctx=ctx, submission_id=target.id, actor=actor, now=now, evs=evs)
     append(conn, evs)
     notify(conn, _step(ctx, "review", actor, now, submission_id=target.id, next_step=step, item_done=done,

@@ -59,6 +59,15 @@ def standings(conn: Connection, user_id: int, project_ids: list[int]) -> dict[in
     return {r.project_id: r for r in rows}
 
 
+def is_blocked(conn: Connection, user_id: int, project_id: int) -> bool:
+    """Is the worker suspended from (or failed the test of) the project?"""
+    return conn.execute(
+        select(worker_standing.c.state).where(worker_standing.c.user_id == user_id,
+                                              worker_standing.c.project_id == project_id,
+                                              worker_standing.c.state.in_(("suspended", "failed")))
+    ).first() is not None
+
+
 def standing(conn: Connection, user_id: int, project_id: int) -> Any:
     return conn.execute(
         select(worker_standing).where(worker_standing.c.user_id == user_id,
@@ -87,6 +96,8 @@ def pick_gold(conn: Connection, *, user_id: int, project_id: int) -> Any:
             items.c.gold,
             ~exists().where(item_workers.c.item_id == items.c.id, item_workers.c.user_id == user_id),
             ~exists().where(gold_results.c.item_id == items.c.id, gold_results.c.user_id == user_id),
+            # a gold task of theirs that ran out waits for them (reserved): not a second one
+            ~exists().where(tasks.c.item_id == items.c.id, tasks.c.assignee_id == user_id),
         )
         .order_by(func.random())
         .limit(1)
