@@ -199,12 +199,15 @@ def test_page_plans_from_history_and_from_an_upload(history: Center) -> None:
     bad = history.client.post("/staffing", data={"source": "csv", "aht": "180", "target": "80", "within": "20",
                                                  "interval": "30", "shifts": "8h,4h"},
                               files={"file": ("peak.csv", b"2026-12-12T09:00,100\n2026-12-12T09:30,-4\n", "text/csv")})
-    assert bad.status_code == 422 and "peak.csv:2: field arrivals" in bad.text and 'id="plan-error"' in bad.text
+    assert bad.status_code == 422 and 'id="plan-error"' in bad.text
+    assert "peak.csv, line 2, field arrivals (“-4”): not a number of arrivals (0 or more)" in bad.text
     missing = history.client.post("/staffing", data={"source": "csv", "aht": "180", "target": "80", "within": "20",
                                                      "interval": "30", "shifts": "8h,4h"})
     assert missing.status_code == 422 and "Choose a forecast CSV to upload." in missing.text
     wrong = history.client.get("/staffing", params={**_query(), "aht": "abc"})
-    assert wrong.status_code == 422 and "Average handling time (seconds)" in wrong.text
+    assert wrong.status_code == 422 and "Average handling time (seconds)</strong>: Enter a number." in wrong.text
+    full = history.client.get("/staffing", params={**_query(), "target": "100"})
+    assert full.status_code == 422 and "No number of seats answers 100 % in time" in full.text
 
 
 def test_page_in_chinese(history: Center) -> None:
@@ -212,3 +215,10 @@ def test_page_in_chinese(history: Center) -> None:
     resp = history.client.get("/staffing", params=_query())
     assert resp.status_code == 200 and 'lang="zh-CN"' in resp.text
     assert "排班" in resp.text and "Staffing planner" not in resp.text and "Required seats" not in resp.text
+    bad = history.client.post("/staffing", data={"source": "csv", "aht": "180", "target": "80", "within": "20",
+                                                 "interval": "30", "shifts": "8h,4h"},
+                              files={"file": ("peak.csv", b"2026-12-12T09:00,100\n2026-12-12T09:10,5\n", "text/csv")})
+    assert bad.status_code == 422
+    assert "peak.csv 第 2 行，字段 interval_start（“2026-12-12T09:10”）：不是所选时段长度的起点" in bad.text
+    wrong = history.client.get("/staffing", params={**_query(), "days": "40"})
+    assert wrong.status_code == 422 and "天数</strong>：请输入 1 到 31 天。" in wrong.text

@@ -36,6 +36,11 @@ def test_a_peak_afternoon_uses_half_shifts() -> None:
     assert plan.scheduled == [1, 1, 1, 1, 3, 3, 3, 3]
 
 
+def test_equal_hours_prefer_fewer_people() -> None:
+    plan = plan_shifts([1] * 8, interval_minutes=30, lengths=[4, 2])  # 4 h: one 4 h shift, not two of 2 h
+    assert plan.person_hours == 4 and [(s.start, s.hours, s.people) for s in plan.shifts] == [(0, 4, 1)]
+
+
 def test_twelve_hours_take_an_eight_and_a_four() -> None:
     plan = plan_shifts([1] * 12, interval_minutes=60, lengths=[8, 4])
     assert plan.person_hours == 12 and len(plan.shifts) == 2

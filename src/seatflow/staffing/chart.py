@@ -24,14 +24,13 @@ class Chart:
 
 
 def _nice_max(value: int) -> int:
-    if value <= 4:
-        return 4
-    magnitude = 10 ** int(math.floor(math.log10(value)))
-    for step in (1, 2, 2.5, 5, 10):
-        top = int(math.ceil(value / (step * magnitude)) * step * magnitude)
-        if top >= value and top / (step * magnitude) <= 10:
-            return top
-    return value
+    """The smallest 4 x step >= value with a whole step of 1, 2, 3, 4, 5, 6 or 8 x 10^k: ticks at 0, 1/4 .. 4/4."""
+    need = max(math.ceil(value / 4), 1)
+    magnitude = 10 ** int(math.floor(math.log10(need)))
+    for factor in (1, 2, 3, 4, 5, 6, 8, 10):
+        if factor * magnitude >= need:
+            return 4 * factor * magnitude
+    return 4 * need
 
 
 def build_chart(plan: Plan) -> Chart:
@@ -62,16 +61,23 @@ def build_chart(plan: Plan) -> Chart:
         chart.y_ticks.append({"y": y(value), "value": round(value, 1) if value % 1 else int(value)})
     step = timedelta(minutes=plan.interval_minutes)
     span = step * len(rows)
-    # label days when the plan spans days, else every few hours
+    # label days when the plan spans days, else every few hours; a new day is named by its date
     every = 24 * 60 if span > timedelta(days=2) else (180 if span > timedelta(hours=12) else 60)
     first = rows[0].start
+    last_x = -1e9
     for i, r in enumerate(rows):
         minutes = r.start.hour * 60 + r.start.minute
-        if minutes % every == 0 or (i == 0 and every < 24 * 60):
-            label = r.start.strftime("%m-%d") if every == 24 * 60 else r.start.strftime("%H:%M")
-            if i and every < 24 * 60 and r.start.date() != (r.start - step).date():
-                label = r.start.strftime("%m-%d %H:%M")
-            chart.x_ticks.append({"x": round(left + i * slot_w, 2), "label": label})
+        new_day = i > 0 and minutes == 0
+        if minutes % every and i:
+            continue
+        label = r.start.strftime("%m-%d") if (every == 24 * 60 or new_day) else r.start.strftime("%H:%M")
+        x = round(left + i * slot_w, 2)
+        if x - last_x < 44:  # keep labels apart: a day's date wins over the hour before it
+            if not new_day or not chart.x_ticks:
+                continue
+            chart.x_ticks.pop()
+        chart.x_ticks.append({"x": x, "label": label})
+        last_x = x
     if not chart.x_ticks:
         chart.x_ticks.append({"x": left, "label": first.strftime("%m-%d %H:%M")})
     return chart

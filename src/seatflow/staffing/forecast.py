@@ -104,40 +104,45 @@ def parse_csv(text: str, *, source: str = "forecast.csv", interval_minutes: int 
         header = [h.strip().lower().lstrip("\ufeff") for h in rows[0]]
         if len(header) < 2 or header[1] != "arrivals":
             raise ValidationFailed(f"{source}:1: the header must be interval_start,arrivals (got {','.join(rows[0])})",
-                                   field="header", line=1)
+                                   field="header", line=1, reason="header", value=",".join(rows[0])[:80])
         first_data = 1
     for number, row in enumerate(rows[first_data:], start=first_data + 1):
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != 2:
             raise ValidationFailed(f"{source}:{number}: expected 2 fields (interval_start,arrivals), got {len(row)}",
-                                   field="arrivals" if len(row) < 2 else "row", line=number)
+                                   field="arrivals" if len(row) < 2 else "row", line=number, reason="fields",
+                                   value=",".join(row)[:80])
         try:
             start = parse_time(row[0])
         except ValueError:
             raise ValidationFailed(f"{source}:{number}: field interval_start: {row[0]!r} is not an ISO date-time "
-                                   "such as 2026-12-12T09:30", field="interval_start", line=number) from None
+                                   "such as 2026-12-12T09:30", field="interval_start", line=number, reason="time",
+                                   value=row[0][:80]) from None
         if not _aligned(start, minutes):
             raise ValidationFailed(f"{source}:{number}: field interval_start: {row[0]!r} does not start a "
-                                   f"{minutes}-minute interval", field="interval_start", line=number)
+                                   f"{minutes}-minute interval", field="interval_start", line=number,
+                                   reason="aligned", value=row[0][:80])
         try:
             arrivals = _arrivals(row[1])
         except ValueError:
             raise ValidationFailed(f"{source}:{number}: field arrivals: {row[1]!r} is not a number of arrivals "
-                                   "(0 or more)", field="arrivals", line=number) from None
+                                   "(0 or more)", field="arrivals", line=number, reason="arrivals",
+                                   value=row[1][:80]) from None
         if slots and start <= slots[-1].start:
             raise ValidationFailed(f"{source}:{number}: field interval_start: {row[0]!r} is not after the previous "
                                    "row (rows go in time order, one per interval)", field="interval_start",
-                                   line=number)
+                                   line=number, reason="order", value=row[0][:80])
         while slots and slots[-1].start + timedelta(minutes=minutes) < start:
             slots.append(Slot(slots[-1].start + timedelta(minutes=minutes), 0.0))
         slots.append(Slot(start, arrivals))
         if len(slots) > MAX_ROWS:
             raise ValidationFailed(f"{source}:{number}: a forecast covers at most {MAX_DAYS} days "
-                                   f"({MAX_ROWS} intervals of 15 minutes)", field="interval_start", line=number)
+                                   f"({MAX_ROWS} intervals of 15 minutes)", field="interval_start", line=number,
+                                   reason="too_long", value=row[0][:80])
     if not slots:
         raise ValidationFailed(f"{source}: no rows; write one line per interval: interval_start,arrivals",
-                               field="arrivals", line=1)
+                               field="arrivals", line=1, reason="empty", value="")
     return Forecast(slots=slots, interval_minutes=minutes, source="csv")
 
 

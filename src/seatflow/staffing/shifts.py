@@ -95,7 +95,12 @@ def plan_shifts(required: Sequence[int], *, interval_minutes: int, lengths: Sequ
     for j, (start, _hours, span) in enumerate(templates):
         for i in range(start, min(start + span, horizon)):
             cover[i, j] = 1.0
-    cost = np.array([hours for _start, hours, _span in templates])
+    # person-hours, plus a tie-break per person: among plans with equally few person-hours prefer the one
+    # with the fewest people (longer shifts instead of a patchwork of short ones). Person-hours differ by
+    # at least one interval, and no optimal plan starts more people than the sum of the requirement, so
+    # the tie-break (under half an interval in total) never buys fewer people with more hours.
+    tie_break = (interval_minutes / 60) / (2 * (sum(need) + 1))
+    cost = np.array([hours + tie_break for _start, hours, _span in templates])
     result = milp(
         c=cost,
         constraints=[LinearConstraint(cover.tocsr(), lb=np.array(need, dtype=float), ub=np.inf)],

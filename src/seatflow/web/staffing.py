@@ -45,31 +45,56 @@ FIELD_NAMES = {
 }
 
 
+# why a forecast CSV line was refused (``reason`` of the ValidationFailed from staffing.forecast.parse_csv)
+CSV_REASONS = {
+    "header": N_("the header must be interval_start,arrivals"),
+    "fields": N_("a line needs two fields: interval_start,arrivals"),
+    "time": N_("not a date-time such as 2026-12-12T09:30"),
+    "aligned": N_("does not start an interval of the chosen length"),
+    "arrivals": N_("not a number of arrivals (0 or more)"),
+    "order": N_("not after the previous line (one line per interval, in time order)"),
+    "too_long": N_("a forecast covers at most 31 days"),
+    "empty": N_("the file has no lines"),
+}
+
+
 def _db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def _number(form: dict[str, str], name: str, *, percent: bool = False, optional: bool = False) -> float | None:
+def _number(form: dict[str, str], name: str, *, percent: bool = False, optional: bool = False,
+            positive: bool = False) -> float | None:
+    """A number from the form; the messages are the page's own (translated), naming the field."""
     text = form.get(name, "").strip()
     if not text and optional:
         return None
     try:
         value = float(text)
     except ValueError:
-        raise ValidationFailed(f"{text!r} is not a number", field=name) from None
+        raise ValidationFailed(N_("Enter a number."), field=name) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValidationFailed(N_("Enter a number."), field=name)
+    if percent and not 0 < value <= 100:
+        raise ValidationFailed(N_("Enter a percentage above 0, at most 100."), field=name)
+    if positive and value <= 0:
+        raise ValidationFailed(N_("Enter a number above 0."), field=name)
+    if value < 0:
+        raise ValidationFailed(N_("Enter 0 or more."), field=name)
     return value / 100 if percent else value
 
 
 def _settings(form: dict[str, str]) -> tuple[Settings, int, list[Any], Any, int]:
-    aht = _number(form, "aht")
+    aht = _number(form, "aht", positive=True)
     target = _number(form, "target", percent=True)
     within = _number(form, "within")
-    patience = _number(form, "patience", optional=True)
+    patience = _number(form, "patience", optional=True, positive=True)
     max_occupancy = _number(form, "max_occupancy", percent=True, optional=True)
     assert aht is not None and target is not None and within is not None
+    if target >= 1.0:
+        raise ValidationFailed(N_("No number of seats answers 100 % in time; enter less, e.g. 95."), field="target")
     if not form.get("interval", "").isdigit() or int(form["interval"]) not in INTERVALS:
-        raise ValidationFailed("choose 15, 30 or 60 minutes", field="interval")
+        raise ValidationFailed(N_("Choose 15, 30 or 60 minutes."), field="interval")
     peaks = [parse_peak(p) for p in form.get("peak", "").replace(";", ",").split(",") if p.strip()]
     settings = Settings(aht=aht, target=target, within=within, patience=patience, max_occupancy=max_occupancy,
                         shift_lengths=tuple(parse_lengths(form.get("shifts", ""))))
@@ -79,10 +104,10 @@ def _settings(form: dict[str, str]) -> tuple[Settings, int, list[Any], Any, int]
         try:
             start = parse_time(form["start"].strip() + ("" if "T" in form["start"] else "T00:00"))
         except ValueError:
-            raise ValidationFailed(f"{form['start']!r} is not a date such as 2026-12-12", field="start") from None
+            raise ValidationFailed(N_("Enter a date such as 2026-12-12."), field="start") from None
     days_text = form.get("days", "7").strip() or "7"
     if not days_text.isdigit() or not 1 <= int(days_text) <= 31:
-        raise ValidationFailed("give 1 to 31 days", field="days")
+        raise ValidationFailed(N_("Enter 1 to 31 days."), field="days")
     return settings, int(form["interval"]), peaks, start, int(days_text)
 
 
@@ -97,12 +122,13 @@ def _plan_csv_rows(plan: Plan) -> str:
 
 
 def _page(request: Request, actor: Actor, form: dict[str, str], *, plan: Plan | None = None,
-          error: str | None = None, error_field: str | None = None, status_code: int = 200) -> Response:
+          error: str | None = None, error_field: str | None = None, status_code: int = 200,
+          csv_error: dict[str, Any] | None = None) -> Response:
     with _db(request).read() as conn:
         projects = status.project_status(conn, actor)
     return render(request, "staffing.html", {
         "form": form, "projects": projects, "plan": plan, "chart": build_chart(plan) if plan else None,
-        "forecast_csv": _plan_csv_rows(plan) if plan else "", "error": error,
+        "forecast_csv": _plan_csv_rows(plan) if plan else "", "error": error, "csv_error": csv_error,
         "error_field": FIELD_NAMES.get(error_field or "", N_("Forecast CSV") if error_field else N_("Input")),
         "intervals": INTERVALS, "peak_labels": [p.label() for p in plan.peaks] if plan else [],
     }, actor=actor, status_code=status_code)
@@ -113,7 +139,7 @@ def _run(request: Request, actor: Actor, form: dict[str, str], csv_text: str | N
     try:
         settings, interval, peaks, start, days = _settings(form)
         if csv_text is None and not form.get("project"):
-            raise ValidationFailed("choose a project or upload a forecast CSV", field="project")
+            raise ValidationFailed(N_("Choose a project or upload a forecast CSV."), field="project")
         plan = make_plan(_db(request), actor, settings=settings, interval_minutes=interval, peaks=peaks,
                          project=form.get("project") if csv_text is None else None, csv_text=csv_text,
                          source_name=source_name, start=start, days=days)
@@ -121,6 +147,11 @@ def _run(request: Request, actor: Actor, form: dict[str, str], csv_text: str | N
         return _page(request, actor, form, error=N_("This project does not exist or is not open to you."),
                      error_field="project", status_code=404)
     except SeatflowError as exc:
+        reason = exc.extra.get("reason")
+        if reason in CSV_REASONS:
+            return _page(request, actor, form, error=exc.detail, error_field="file", status_code=422,
+                         csv_error={"file": source_name, "line": exc.extra.get("line", 1), "field": exc.field,
+                                    "value": exc.extra.get("value", ""), "reason": CSV_REASONS[str(reason)]})
         return _page(request, actor, form, error=exc.detail, error_field=exc.field or "", status_code=422)
     if download:
         return Response(to_csv(plan), media_type="text/csv; charset=utf-8",
