@@ -12,6 +12,11 @@ Published examples (the numbers below are copied from the publications, not from
   asa=20/60, aht=3, interval=30, max_occupancy=0.85, shrinkage=0.3).required_positions(service_level=0.8) ->
   raw_positions 14, positions 20, service_level 0.8883500191794669, occupancy 0.7142857142857143,
   waiting_probability 0.1741319335950498.
+[erlang_c_calculator] the Ruby gem erlang_c_calculator 0.1.1, README "Usage"
+  (https://www.ruby-toolbox.com/projects/erlang_c_calculator, after Koole's "Call Center Mathematics"):
+  ErlangC::Calculator.new(0.01, 300, 20) -- 0.01 arrivals/s, 300 s service, 20 s acceptable wait --
+  traffic_intensity 3.0 and agents_needed 6, where agents_needed is the fewest agents whose average wait
+  (ASA) is below the acceptable wait (lib/erlang_c_calculator.rb).
 [Erlang B table] the classic Erlang B table (e.g. any teletraffic handbook): 10 circuits carry 4.46 Erlangs at
   1 % blocking, 5.08 Erlangs at 2 %.
 """
@@ -66,6 +71,18 @@ def test_required_agents_for_80_in_20_is_14() -> None:
     assert erlang_c_performance(13, 10.0, 180, 20).service_level < 0.8 <= best.service_level
     # [pyworkforce]: with 30 % shrinkage the 14 seats need ceil(14 / 0.7) = 20 people on the roster
     assert math.ceil(best.agents / (1 - 0.3) - 1e-9) == 20
+
+
+def test_erlang_c_calculator_gem_example_asa_below_20_s_needs_6_agents() -> None:
+    a = traffic(0.01 * 1800, 1800, 300)
+    assert a == pytest.approx(3.0)  # [erlang_c_calculator] traffic_intensity
+    asa = {n: erlang_c_performance(n, a, aht=300, within=20).asa for n in (4, 5, 6)}
+    fewest = min(n for n in range(4, 20) if erlang_c_performance(n, a, aht=300, within=20).asa < 20)
+    assert fewest == 6  # [erlang_c_calculator] agents_needed
+    assert asa[5] > 20 > asa[6]
+    # the same three values from the textbook formula, exactly: ASA = C(n, a) AHT / (n - a)
+    for n, value in asa.items():
+        assert value == pytest.approx(float(_erlang_c_textbook(n, Fraction(3)) * 300 / (n - 3)), rel=1e-12)
 
 
 def test_erlang_b_against_the_table() -> None:
