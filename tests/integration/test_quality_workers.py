@@ -252,3 +252,41 @@ def test_an_expired_gold_lease_comes_back_to_the_same_worker_once(center: Center
     assert center.submit("ann1", other["lease_id"], FACE).status_code == 200
     assert center.count("gold_results", user_id=center.seed.users["ann1"]) == 2
     assert center.lease("ann1", "acme-faces")["item"]["id"] not in gold  # no gold left for ann1
+
+
+def test_with_the_defaults_a_spammer_is_suspended_within_50_answers_and_an_expert_is_not(center: Center) -> None:
+    """The default rule through the real engine: gold at the warm-up rate, scored, suspension on the Wilson bound."""
+    import random
+
+    from seatflow.services import imports
+    from seatflow.services.imports import Record
+
+    classes = ["positive", "neutral", "negative"]
+    gold_rows = [{"external_id": f"g{k}", "payload": {"text": f"gold {k}", "gold": {"classes": [classes[k % 3]]}}}
+                 for k in range(60)]
+    gold = set(import_gold(center, "acme-text", gold_rows))
+    truth = {i: classes[k % 3] for k, i in enumerate(sorted(gold))}
+    more = [Record("more", n, {"external_id": f"t{n}", "payload": {"text": f"text {n}"}}) for n in range(120)]
+    assert imports.import_records(center.db, None, "acme-text", more, source="more").error is None
+    random.seed(5)  # the gold draws; the spammer's own choices come from rng
+    rng = random.Random(7)
+    suspended_after = None
+    for n in range(1, 51):
+        lease = center.lease("ann1", "acme-text")
+        center.submit("ann1", lease["lease_id"], {"classes": [rng.choice(classes)]})
+        if center.count("worker_standing", state="suspended"):
+            suspended_after = n
+            break
+    assert suspended_after is not None and suspended_after <= 50
+    print(f"\n[{center.db.dialect}] spammer suspended after {suspended_after} answers")
+    body = center.problem(center.post("ann1", "/api/v1/leases",
+                                      json={"project_id": center.seed.projects["acme-text"]}), 403)
+    assert body["standing"] == "suspended"
+    for _ in range(50):  # an expert: right on every gold item
+        lease = center.lease("ann2", "acme-text")
+        item = lease["item"]["id"]
+        center.submit("ann2", lease["lease_id"], {"classes": [truth.get(item, "positive")]})
+    assert center.count("worker_standing", user_id=center.seed.users["ann2"]) == 0
+    mine = center.get("ann2", "/api/v1/quality/me").json()["projects"]
+    text = next(p for p in mine if p["project"]["slug"] == "acme-text")
+    assert text["gold"]["n"] >= 10 and text["gold"]["rate"] == 1.0
