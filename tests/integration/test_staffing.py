@@ -66,6 +66,18 @@ def test_history_forecast_is_the_mean_of_the_same_hour(history: Center) -> None:
     assert peak.status_code == 200
     assert {r["start"]: r for r in peak.json()["intervals"]}["2026-12-07T09:00:00Z"]["arrivals"] == 12.0
 
+    # a gold (honeypot) item is not work that arrived
+    with history.db.write() as conn:
+        last = conn.execute(select(tables.items.c.id).where(
+            tables.items.c.project_id == history.seed.projects["acme-mod"]).order_by(tables.items.c.id.desc())).first()
+        assert last is not None
+        conn.execute(update(tables.items).where(tables.items.c.id == last.id).values(gold=True))
+    gold = history.get("manager", "/api/v1/staffing/plan", params=_query()).json()
+    nine_gold = {r["start"]: r for r in gold["intervals"]}["2026-12-07T09:00:00Z"]
+    assert nine_gold["arrivals"] == round(11 / 3, 4)  # (4 + 2 + 5) / 3
+    with history.db.write() as conn:
+        conn.execute(update(tables.items).where(tables.items.c.id == last.id).values(gold=False))
+
     csv_resp = history.get("admin", "/api/v1/staffing/plan", params=_query(format="csv"))
     assert csv_resp.status_code == 200 and csv_resp.headers["content-type"].startswith("text/csv")
     lines = csv_resp.text.splitlines()
