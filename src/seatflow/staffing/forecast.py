@@ -242,9 +242,7 @@ def history_counts(conn: Connection, project_id: int, *, since: datetime, until:
     """Items created per interval in [since, until) for a project (gold items are not arrivals), and when
     the project's first item arrived."""
     items = tables.items
-    real = [items.c.project_id == project_id]
-    if "gold" in items.c:  # the quality migration adds gold (honeypot) items: they are not work that arrives
-        real.append(items.c.gold.is_(False))
+    real = [items.c.project_id == project_id, items.c.gold.is_(False)]  # gold (honeypot) items did not arrive
     first = conn.execute(select(func.min(items.c.created_at)).where(*real)).scalar()
     counts: Counter[datetime] = Counter()
     rows = conn.execute(select(items.c.created_at).where(*real, items.c.created_at >= since,
