@@ -16,6 +16,7 @@ from seatflow.store.migrate import upgrade
 
 from .api import catalog, deliveries, items, problems, work
 from .api import exports as exports_api
+from .api import floor as floor_api
 from .api import moderation as moderation_api
 from .api import quality as quality_api
 from .api.deps import TokenCache
@@ -29,6 +30,7 @@ from .services.export_jobs import ExportJobs
 from .web import apidocs
 from .web import deliveries as web_deliveries
 from .web import exports as web_exports
+from .web import floor as web_floor
 from .web import moderation as web_moderation
 from .web import routes as web_routes
 from .web import workspace as web_workspace
@@ -103,11 +105,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(deliveries.router)
     app.include_router(moderation_api.router)
     app.include_router(quality_api.router)
+    app.include_router(floor_api.router)
     app.include_router(web_routes.router)
     app.include_router(web_exports.router)
     app.include_router(web_deliveries.router)
     app.include_router(web_moderation.router)
     app.include_router(web_workspace.router)
+    app.include_router(web_floor.router)
     app.include_router(billing_routes.router)
     app.include_router(billing_routes.pages)
     app.include_router(dashboard_routes.router)

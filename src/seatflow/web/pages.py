@@ -17,7 +17,9 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound
 from seatflow.i18n import LOCALES
 from seatflow.services import accounts, projects, status
+from seatflow.services import attendance as attendance_service
 from seatflow.services import quality as quality_service
+from seatflow.store import attendance as attendance_repo
 from seatflow.store import catalog
 from seatflow.store.engine import Database
 
@@ -59,12 +61,18 @@ def home(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     with _db(request).read() as conn:
         if actor.role is Role.WORKER:
+            from .workspace import _asset  # workspace imports this module
+
             rows, total = projects.list_projects(conn, actor, offset=0, limit=HOME_PROJECT_LIMIT)
             today = status.work_today(conn, actor)
+            attendance = attendance_service.state(conn, actor)
+            assigned = (attendance["assigned_project"] or {}).get("id")
+            rows = sorted(rows, key=lambda r: r.id != assigned)  # the project a lead moved them to comes first
             mine = [q for q in quality_service.worker_quality(conn, actor, actor.id)["projects"]
                     if q["gold"]["n"] or q["review"]["n"] or q["standing"] != "active"]
             return render(request, "home_worker.html",
-                          {"projects": rows, "total": total, "today": today, "quality": mine}, actor=actor)
+                          {"projects": rows, "total": total, "today": today, "attendance": attendance,
+                           "assigned": assigned, "asset": _asset, "quality": mine}, actor=actor)
         table = status.project_status(conn, actor)
         notices = quality_service.notices(conn, actor, limit=20) if actor.is_staff else []
     if actor.role is Role.CLIENT:
@@ -101,6 +109,9 @@ def work(request: Request, project: str | None = None) -> Response:
     with _db(request).read() as conn:
         skilled = {s.project_id for s in catalog.skills_of(conn, actor.id)}
         rows, _total = catalog.list_projects(conn, offset=0, limit=HOME_PROJECT_LIMIT, user_id=actor.id)
+        assignment = attendance_repo.assignment_of(conn, actor.id)
+    if assignment is not None:  # the project a lead moved them to (the live floor's "move") comes first
+        rows = sorted(rows, key=lambda r: r.id != assignment.project_id)
     first = next((r for r in rows if r.status == "active" and r.id in skilled), None)
     if first is not None:
         return RedirectResponse(f"/work/{first.id}", status_code=303)
