@@ -218,7 +218,7 @@ def reset(bench: BenchDb) -> None:
     if bench.kind == "postgres":
         import psycopg
 
-        stmts[:4] = ["TRUNCATE reviews, submissions, leases, item_workers"]
+        stmts[:4] = ["TRUNCATE reviews, submissions, leases, item_workers CASCADE"]  # and what refers to them
         with psycopg.connect(libpq_url(bench.url)) as pc:
             for s in stmts:
                 pc.execute(s)
@@ -263,7 +263,7 @@ def app_target() -> tuple[list[str], str]:
 
 class Server:
     extra_env: dict[str, str] = {}  # --server-env
-    nodelay = False  # --nodelay: start uvicorn through bench/_uvicorn_nodelay.py
+    stock_uvicorn = False  # --stock-uvicorn: plain uvicorn.run, without seatflow's TCP_NODELAY (see bench/_serve.py)
 
     def __init__(self, bench: BenchDb, processes: int) -> None:
         self.bench = bench
@@ -282,10 +282,11 @@ class Server:
             "SEATFLOW_SECRET_KEY": "bench-secret",
         })
         env.update(self.extra_env)
-        launcher = [str(Path(__file__).resolve().parent / "_uvicorn_nodelay.py")] if self.nodelay else ["-m", "uvicorn"]
-        cmd = [sys.executable, *launcher, "--factory", *args, "--host", "127.0.0.1", "--port",
-               str(self.port), "--workers", str(self.processes), "--no-access-log", "--log-level", "warning",
-               "--timeout-keep-alive", "30", "--backlog", "4096"]
+        # started like `seatflow serve --workers N` (seatflow.serving.run), with the bench's uvicorn options
+        cmd = [sys.executable, str(Path(__file__).resolve().parent / "_serve.py"), *args, "--host", "127.0.0.1",
+               "--port", str(self.port), "--workers", str(self.processes)]
+        if self.stock_uvicorn:
+            cmd.append("--stock-uvicorn")
         self._logfh = self.log.open("wb")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._logfh, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -620,7 +621,7 @@ class RawPg:
     statement is seatflow's own (store/queue.py). What the services cache in-process (qualifications,
     projects) the baseline does not ask for either."""
 
-    n_lease, n_submit = 3, 9
+    n_lease, n_submit = 2, 9  # the lease statement sets synchronous_commit itself (no SET LOCAL of its own)
 
     def __init__(self) -> None:
         from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
@@ -648,7 +649,6 @@ class RawPg:
     def lease(self, con: Any, user: int, project_id: int) -> Any:
         now = datetime.now(UTC)
         with con.transaction():
-            con.execute("SET LOCAL synchronous_commit TO OFF")
             con.execute(self.ASSIGNED, {"u": user}).fetchone()
             cur = con.execute(self.lease_sql, {"user_id": user, "project_id": project_id, "kind": "annotate",
                                                "now": now, "expires": now + timedelta(seconds=600)})
@@ -1048,8 +1048,9 @@ def main(argv: list[str] | None = None) -> int:
                     "when other work shares the machine; lowering it needs root)")
     ap.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                     help="an extra environment variable for the server, e.g. SEATFLOW_DB_POOL_SIZE=40 (repeatable)")
-    ap.add_argument("--nodelay", action="store_true",
-                    help="experiment: TCP_NODELAY on the server's connections (see bench/_uvicorn_nodelay.py)")
+    ap.add_argument("--stock-uvicorn", action="store_true",
+                    help="experiment: serve with plain uvicorn.run, without seatflow's TCP_NODELAY on the workers' "
+                    "connections (the server before that fix; see bench/_serve.py)")
     ap.add_argument("--summarize-from", metavar="FILE",
                     help="print the summary again from the RESULT lines of an earlier run's output, and exit")
     ap.add_argument("--keep", action="store_true", help="keep the databases (their location is printed)")
@@ -1063,7 +1064,7 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not name:
             raise SystemExit(f"--server-env {item!r}: write NAME=VALUE")
         Server.extra_env[name] = value
-    Server.nodelay = args.nodelay
+    Server.stock_uvicorn = args.stock_uvicorn
     if args.nice:
         os.nice(args.nice)  # the server and the baseline processes inherit it
 
@@ -1148,7 +1149,7 @@ def bench_one_size(args: argparse.Namespace, bench: BenchDb, workers: list[int],
     reset(bench)
     with Server(bench, processes) as server:
         extra = "".join(f", {k}={v}" for k, v in Server.extra_env.items())
-        extra += ", TCP_NODELAY forced" if Server.nodelay else ""
+        extra += ", stock uvicorn (Nagle on)" if Server.stock_uvicorn else ""
         print(f"   server: uvicorn {server.target}, {processes} process(es), port {server.port}{extra}", flush=True)
         for n in workers:
             for mode in modes:

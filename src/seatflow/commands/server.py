@@ -38,8 +38,7 @@ def _check_port(host: str, port: int) -> None:
 
 def run_server(conf: Settings, *, host: str, port: int, workers: int = 1, log_level: str = "info") -> None:
     """Migrate, print where to go, and serve until Ctrl+C."""
-    import uvicorn
-
+    from seatflow import serving
     from seatflow.app import create_app
     from seatflow.store.engine import Database, make_engine
 
@@ -56,12 +55,12 @@ def run_server(conf: Settings, *, host: str, port: int, workers: int = 1, log_le
     typer.echo(_("  home:     {path}").format(path=conf.resolved_home()))
     typer.echo(_("Press Ctrl+C to stop."), nl=True)
     if workers > 1:
-        uvicorn.run("seatflow.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
+        serving.run("seatflow.asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level)
         return
     db = Database(make_engine(conf.resolved_database_url(), pool_size=conf.db_pool_size))
     try:
-        uvicorn.run(create_app(conf, db=db), host=host, port=port, log_level=log_level)
+        serving.run(create_app(conf, db=db), host=host, port=port, log_level=log_level)
     finally:
         db.dispose()
 

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, and_, bindparam, delete, literal, select, text, union_all, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    TextClause,
+    and_,
+    bindparam,
+    delete,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 
 from .tables import events, item_workers, leases, projects, qualifications, tasks
 from .types import UTCDateTime
@@ -78,10 +90,13 @@ WITH picked AS (
                         from_state, to_state, at)
     SELECT client_id, project_id, item_id, id, :user_id, 'task', 'lease', 'ready', 'leased', :now
     FROM leased
+), relaxed AS (
+    -- SET LOCAL synchronous_commit TO OFF, without a round trip of its own (see relax_commit_durability)
+    SELECT set_config('synchronous_commit', 'off', true) AS done
 )
 SELECT l.id, l.item_id, l.client_id, l.project_id, l.kind, l.stage, l.slot, l.target_submission_id, l.lease_id,
-       i.external_id, i.payload, i.priority, i.deadline
-FROM leased l JOIN items i ON i.id = l.item_id
+       i.external_id, i.payload, i.priority, i.deadline, r.done AS relaxed
+FROM leased l JOIN items i ON i.id = l.item_id CROSS JOIN relaxed r
 """
 ))
 
@@ -103,11 +118,17 @@ RETURNING {_RETURNING}
 
 
 def relax_commit_durability(conn: Connection) -> None:
-    """On PostgreSQL, let this transaction commit without waiting for the WAL flush.
+    """A lease transaction commits on PostgreSQL without waiting for the WAL flush.
 
-    Used for leases only: a lease lost in a database crash just returns its task to the queue,
-    which is the safe outcome. Answers and reviews always commit durably.
+    Leases only: a lease lost in a database crash just returns its task to the queue, which is the
+    safe outcome. Answers and reviews always commit durably. Nothing is sent here: the statements
+    that write a lease (``PG_LEASE_FROM_QUEUE``, ``lease_assigned``) relax it themselves, which
+    saved a round trip and a statement per lease (a transaction that leased nothing wrote nothing,
+    so how it commits does not matter).
     """
+
+
+def _relax_durability_now(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
@@ -220,16 +241,24 @@ def lease_from_queue(
     return _finish_lease_sqlite(conn, row, user_id, now, expires, touch=True)
 
 
+def _assigned_pick(postgres: bool, in_project: bool) -> Select[Any]:
+    cond = [tasks.c.assignee_id == bindparam("user_id"), tasks.c.state == "ready"]
+    if in_project:
+        cond.append(tasks.c.project_id == bindparam("project_id"))
+    pick = select(tasks.c.id).where(*cond).order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
+    return pick.with_for_update(skip_locked=True) if postgres else pick
+
+
+# Asked on every lease: built once (a statement built per call cost its construction and cache key each time).
+_ASSIGNED = {(pg, inp): _assigned_pick(pg, inp) for pg in (False, True) for inp in (False, True)}
+
+
 def lease_assigned(conn: Connection, *, user_id: int, project_id: int | None, now: datetime,
                    expires: datetime) -> LeasedTask | None:
     """Lease a task reserved for this worker (a rework of their own answer), if there is one."""
-    cond = [tasks.c.assignee_id == user_id, tasks.c.state == "ready"]
-    if project_id is not None:
-        cond.append(tasks.c.project_id == project_id)
-    pick = select(tasks.c.id).where(*cond).order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    task_id = conn.execute(pick).scalar()
+    pick = _ASSIGNED[(conn.dialect.name == "postgresql", project_id is not None)]
+    params = {"user_id": user_id} if project_id is None else {"user_id": user_id, "project_id": project_id}
+    task_id = conn.execute(pick, params).scalar()
     if task_id is None:
         return None
     row = conn.execute(
@@ -241,6 +270,7 @@ def lease_assigned(conn: Connection, *, user_id: int, project_id: int | None, no
     ).first()
     if row is None:
         return None
+    _relax_durability_now(conn)  # rare (a rework): one more statement is fine here
     # the worker already touched this item (it is their own answer): no item_workers row to add
     return _finish_lease_sqlite(conn, row, user_id, now, expires, touch=False)
 
