@@ -37,6 +37,10 @@ For the baseline, both ends are on different pages: they are compared as ``perfo
 timeStamp`` (both high-resolution, same clock). Also counted: items whose prepared successor was not
 yet ready when Enter was pressed, and the answers the server stored (checked in the database).
 
+A control, in the stream flow: before each item's keys the bench presses Shift alone (which changes
+nothing) and measures from it to the next painted frame the same way ("idle frame"): what the
+machine takes to paint a frame at all under its current load, the floor under "ready".
+
 The target of issue 3: p95 <= 50 ms from the submit key to the next item ready, for every work type.
 A ``RESULT {json}`` line per flow and work type is printed for machines; --json prints one JSON
 document (and the human output goes to stderr).
@@ -357,7 +361,7 @@ class Server:
 MEASURE_JS = r"""
 (() => {
   const MODE = %(mode)s;
-  const B = window.__bench = { swaps: [], errors: [], items: 0 };
+  const B = window.__bench = { swaps: [], errors: [], items: 0, idle: [] };
   const ws = () => window.Seatflow && Seatflow.workspace && Seatflow.workspace.state;
 
   function mediaReady(slot) {
@@ -399,6 +403,17 @@ MEASURE_JS = r"""
   }
 
   window.addEventListener('keydown', (e) => {
+    if (e.key === 'Shift' && B.idleArmed) {
+      B.idleArmed = false;  // armed by the bench: not the Shift of a Shift+1
+      // the control: a key that changes nothing, to the next painted frame (the machine's floor)
+      const t0 = e.timeStamp;
+      requestAnimationFrame(() => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = () => B.idle.push(performance.now() - t0);
+        ch.port2.postMessage(0);
+      });
+      return;
+    }
     if (e.key !== 'Enter' || e.repeat || e.ctrlKey || e.metaKey || e.altKey) return;
     const s = ws();
     if (!s || !s.current || !s.current.view) return;
@@ -464,16 +479,18 @@ class FlowResult:
     work_type: str
     swaps: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    idle: list[float] = field(default_factory=list)  # ms from a key that changes nothing to the painted frame
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         ready = [s["ready_ms"] / 1000 for s in self.swaps if s["ready_ms"] is not None]
         event = [s["event_ms"] / 1000 for s in self.swaps]
-        r, e = Latency.of(ready), Latency.of(event)
+        r, e, i = Latency.of(ready), Latency.of(event), Latency.of([v / 1000 for v in self.idle])
         return {
             "bench": "workspace", "flow": self.flow, "work_type": self.work_type, "n": len(self.swaps),
             "ready": {"p50": r.p50, "p95": r.p95, "p99": r.p99, "max": r.max, "mean": r.mean},
             "event": {"p50": e.p50, "p95": e.p95, "max": e.max},
+            "idle_frame": {"n": i.n, "p50": i.p50, "p95": i.p95, "max": i.max},
             "not_prepared": sum(1 for s in self.swaps if self.flow == "stream" and not s["prepared"]),
             "waited_for_media": sum(1 for s in self.swaps if s["media_frames"]),
             "lost": sum(1 for s in self.swaps if s["ready_ms"] is None),
@@ -509,6 +526,9 @@ def run_flow(browser: Any, base: str, setup: Setup, flow: str, work_type: str, c
         page.wait_for_function("() => window.__bench && __bench.items >= 1")
         started = time.monotonic()
         for n in range(count):
+            if flow == "stream":
+                page.evaluate("__bench.idleArmed = true")
+                page.keyboard.press("Shift")  # the idle-frame control (see MEASURE_JS)
             if think_ms:
                 page.wait_for_timeout(think_ms)
             for key in keys_for(work_type, n):
@@ -528,6 +548,7 @@ def run_flow(browser: Any, base: str, setup: Setup, flow: str, work_type: str, c
                 log(f"  {flow:6} {work_type:16} {n + 1:4}/{count}  last {len(last)}: median "
                     f"{last[len(last) // 2]:.1f} ms, max {last[-1]:.1f} ms (load average {loadavg()})")
         if flow == "stream":
+            result.idle = page.evaluate("__bench.idle")
             # every answer reaches the server before the tab closes
             page.wait_for_function("() => Seatflow.workspace.outbox.unsent() === 0", timeout=60_000)
         result.seconds = time.monotonic() - started
@@ -637,13 +658,15 @@ def report(results: list[FlowResult], stored: dict[tuple[str, str], int], info: 
         ok = s["ready"]["p95"] <= TARGET_P95_MS
         verdicts[wt] = ok
         rows.append([wt, s["n"], f1(s["ready"]["p50"]), f1(s["ready"]["p95"]), f1(s["ready"]["max"]),
-                     f1(s["event"]["p95"]), s["not_prepared"], p["n"], f1(p["ready"]["p50"]), f1(p["ready"]["p95"]),
-                     f1(p["ready"]["max"]), f"{p['ready']['p50'] / s['ready']['p50']:.1f}x",
+                     f1(s["event"]["p95"]), f1(s["idle_frame"]["p95"]), s["not_prepared"], p["n"],
+                     f1(p["ready"]["p50"]), f1(p["ready"]["p95"]), f1(p["ready"]["max"]),
+                     f"{p['ready']['p50'] / s['ready']['p50']:.1f}x",
                      f"{p['ready']['p95'] / s['ready']['p95']:.1f}x", "yes" if ok else "NO"])
     log("\n== summary: submit key -> next item ready for input (ms; ready = media and canvas drawn, focus in the "
-        "item, next frame painted; event = seatflow:item-ready)")
-    log(table(["work type", "n", "stream p50", "p95", "max", "event p95", "not prepared", "paged n", "paged p50",
-               "p95", "max", "ratio p50", "ratio p95", "p95<=50"], rows))
+        "item, next frame painted; event = seatflow:item-ready; idle frame = a key that changes nothing -> the "
+        "next painted frame, the machine's floor)")
+    log(table(["work type", "n", "stream p50", "p95", "max", "event p95", "idle frame p95", "not prepared", "paged n",
+               "paged p50", "p95", "max", "ratio p50", "ratio p95", "p95<=50"], rows))
     log(f"\nload average after each flow: {', '.join(loads)}; machine: nproc {info.get('nproc')}, "
         f"{info.get('cpu')}")
     log("\n== targets")

@@ -127,4 +127,7 @@ def test_workspace_bench_smoke(db_backend: str, request: pytest.FixtureRequest) 
             _positive(r["ready"][p], f"{flow} {kind} ready {p}")
         # ready (media, focus, painted) comes after the workspace's item-ready event
         assert r["ready"]["max"] >= r["event"]["max"] > 0, r
+        if flow == "stream":  # the control: a key that changes nothing, to the next painted frame
+            assert r["idle_frame"]["n"] == 4, r
+            _positive(r["idle_frame"]["p95"], f"{kind} idle frame p95")
     assert set(doc["met"]) == set(kinds)
