@@ -373,3 +373,25 @@ def test_the_stream_ends_when_the_client_goes_away(teams: Center) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_suspended_worker_is_not_idle_while_work_waits(teams: Center) -> None:
+    c = teams
+    c.post("ann1", "/api/v1/attendance/check-in", json={"seat": "A-1"})
+    with c.db.write() as conn:
+        conn.execute(tables.worker_standing.insert().values(
+            user_id=c.seed.users["ann1"], project_id=c.seed.projects["acme-faces"], client_id=c.seed.clients["acme"],
+            state="suspended", changed_at=utcnow()))
+    assert set(tiles(c, "lead")["ann1"]["idle_backlog"]) == {"acme-text", "acme-mod", "globex-tickets"}
+
+
+def test_the_floor_page_shows_the_teams_attendance(teams: Center) -> None:
+    c = teams
+    c.post("ann2", "/api/v1/attendance/check-in", json={"seat": "c-3"})
+    page = c.get("lead", "/floor").text
+    assert 'id="floor-attendance"' in page
+    assert '<tr data-user="ann2">' in page and "C-3" in page
+    assert '<tr data-user="ann3">' not in page  # team B
+    team = c.get("lead", "/api/v1/attendance/team").json()["items"]
+    assert {p["user"] for p in team} == {"ann1", "ann2", "rev1"}
+    assert next(p for p in team if p["user"] == "ann2")["checked_in"]

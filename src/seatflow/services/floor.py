@@ -7,7 +7,8 @@ Marks (docs/floor.md):
 - ``stuck``: working on the current item longer than ``STUCK_FACTOR`` (3) x the project's average
   handling time, i.e. the mean of lease taken -> answer submitted over its latest ``AHT_SAMPLE``
   submissions (no mark while a project has fewer than ``AHT_MIN_SAMPLE`` of them);
-- ``idle_backlog``: idle while a project they are qualified for has tasks of their skill waiting;
+- ``idle_backlog``: idle while a project they are qualified for (and not suspended from, see
+  services/quality.py) has tasks of their skill waiting;
 - a project is ``at_risk`` when tasks in its queue are due within ``DUE_SOON_MINUTES`` (10) or overdue,
   or when its backlog x handling time / the seats working on it now (at least one) ends after the
   latest deadline in the queue (the last item out would be late).
@@ -40,6 +41,7 @@ from seatflow.store.engine import engine_key
 
 from . import accounts
 from .attendance import scope_team
+from .quality import BLOCKED
 
 STUCK_FACTOR = 3.0
 AHT_SAMPLE = 200
@@ -113,6 +115,8 @@ def snapshot(conn: Connection, actor: Actor, *, now: datetime | None = None) -> 
     skills: dict[int, set[tuple[int, str]]] = {}
     for q in repo.skills_of_people(conn, ids):
         skills.setdefault(q.user_id, set()).add((q.project_id, q.skill))
+    for user_id, project_id in repo.blocked_of(conn, ids, BLOCKED):  # suspended: not "idle while work waits"
+        skills[user_id] = {(pid, skill) for pid, skill in skills.get(user_id, set()) if pid != project_id}
     assigned = {a.user_id: a.project_id for a in repo.assignments_of(conn, ids)}
     figs = _project_figures(conn, now)
     visible = set(figs) if team_id is None else (repo.team_project_ids(conn, team_id) & set(figs))

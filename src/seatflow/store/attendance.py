@@ -23,7 +23,18 @@ from sqlalchemy import (
     text,
 )
 
-from .tables import Id, leases, metadata, projects, qualifications, submissions, tasks, teams, users
+from .tables import (
+    Id,
+    leases,
+    metadata,
+    projects,
+    qualifications,
+    submissions,
+    tasks,
+    teams,
+    users,
+    worker_standing,
+)
 from .types import UTCDateTime
 
 # One row per check-in: a worker at a seat from checked_in_at until checked_out_at (None: still there).
@@ -173,6 +184,15 @@ def skills_of_people(conn: Connection, user_ids: list[int]) -> list[Any]:
         return []
     q = qualifications
     return list(conn.execute(select(q.c.user_id, q.c.project_id, q.c.skill).where(q.c.user_id.in_(user_ids))))
+
+
+def blocked_of(conn: Connection, user_ids: list[int], states: tuple[str, ...]) -> set[tuple[int, int]]:
+    """(user, project) pairs where quality control keeps the worker out (suspended, failed the test)."""
+    if not user_ids:
+        return set()
+    w = worker_standing
+    rows = conn.execute(select(w.c.user_id, w.c.project_id).where(w.c.user_id.in_(user_ids), w.c.state.in_(states)))
+    return {(r.user_id, r.project_id) for r in rows}
 
 
 def assignments_of(conn: Connection, user_ids: list[int]) -> list[Any]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from seatflow.api.deps import actor_from_request
-from seatflow.services import floor
+from seatflow.services import attendance, floor
 from seatflow.store.engine import Database
 
 from .pages import error_page, login_url
@@ -33,6 +33,8 @@ def floor_page(request: Request) -> Response:
     with db.read() as conn:
         snap = floor.snapshot(conn, actor)
         movable = floor.movable_projects(conn, actor)
+        people = attendance.team(conn, actor)
     config = {"snapshot": snap, "projects": movable, "stream": "/api/v1/floor/stream",
               "stuck_factor": floor.STUCK_FACTOR, "due_soon_minutes": floor.DUE_SOON_MINUTES}
-    return render(request, "floor.html", {"config": config, "snap": snap, "asset": _asset}, actor=actor)
+    return render(request, "floor.html", {"config": config, "snap": snap, "people": people, "asset": _asset},
+                  actor=actor)
