@@ -8,6 +8,9 @@ right with their accuracy on the project's gold items, smoothed toward ``PRIOR_A
 otherwise picks one of the other classes at random. The class with the highest posterior is the
 aggregate; its posterior is the confidence that dynamic overlap compares with its target.
 
+The quality library (numpy, scipy) is imported on first use, not with the app (seconds at every
+server's start).
+
 Answers that are not a single class (spans, boxes, several classes) are not aggregated here:
 ``items.aggregate`` stays empty and dynamic overlap stops at its least overlap.
 """
@@ -16,12 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import ValidationFailed
-from seatflow.quality.aggregate import dawid_skene, glad, majority_vote, one_coin_posterior, one_coin_posteriors
 from seatflow.store import quality as repo
 
 from .projects import get_project
@@ -76,6 +77,8 @@ def aggregate(conn: Connection, *, project_id: int, work_type: str, label_schema
     labels = [class_of(work_type, a) for _, a in answers]
     if any(label is None or label not in classes for label in labels):
         return None, None
+    from seatflow.quality.aggregate import one_coin_posterior
+
     users = sorted({u for u, _ in answers})
     gold = repo.gold_accuracies(conn, project_id=project_id, user_ids=users)
     k = len(classes)
@@ -104,6 +107,10 @@ def aggregate_project(conn: Connection, actor: Actor, project_ref: int | str, me
     each answer); ``dawid_skene`` and ``glad``: worker skills (and item difficulty) estimated from the
     answers themselves, which needs many answers per worker. Managers only; gold items are left out.
     """
+    import numpy as np
+
+    from seatflow.quality.aggregate import dawid_skene, glad, majority_vote, one_coin_posteriors
+
     actor.require(Role.ADMIN, Role.MANAGER)
     if method not in METHODS:
         raise ValidationFailed(f"method must be one of {', '.join(METHODS)}, not {method!r}", field="method")

@@ -23,6 +23,9 @@ How it fits the work engine:
   qualification test of 10 items at a pass mark of 0.8 stops another 94 % of the first kind
   before any work); a worker of true accuracy 0.85 is wrongly suspended within 1,000 answers 2 % of
   the time, 0.9: 0.3 %.
+
+The quality library (numpy, scipy) is imported on first use, not with the app: it would add seconds
+to every server's start.
 """
 
 from __future__ import annotations
@@ -39,8 +42,6 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
-from seatflow.quality import stats
-from seatflow.quality.scoring import Thresholds, score_answer
 from seatflow.store import catalog, queue
 from seatflow.store import quality as repo
 from seatflow.store.engine import engine_key
@@ -108,6 +109,8 @@ def parse_config(data: Any) -> QualityConfig:
     for key, value in data.items():
         f = f"quality.{key}"
         if key == "thresholds":
+            from seatflow.quality.scoring import Thresholds
+
             if not isinstance(value, dict):
                 raise ValidationFailed(f"{f} must be a mapping", field=f)
             try:
@@ -138,6 +141,8 @@ def parse_config(data: Any) -> QualityConfig:
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval of k successes in n trials at ``z`` ((0, 1) when n is 0)."""
+    from seatflow.quality import stats
+
     iv = stats.wilson(k, n, confidence=math.erf(z / math.sqrt(2)))  # the two-sided confidence of this z
     return iv.low, iv.high
 
@@ -277,6 +282,8 @@ def record_gold(conn: Connection, ctx: Any, actor: Actor, answer: dict[str, Any]
     gold = (ctx.payload or {}).get("gold")
     if gold is None:  # pragma: no cover - items.gold is set from payload.gold
         return
+    from seatflow.quality.scoring import score_answer
+
     thresholds = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.thresholds.items()}
     score = score_answer(ctx.work_type, answer, gold, thresholds=thresholds or None)
     row = repo.standing(conn, actor.id, ctx.project_id)
