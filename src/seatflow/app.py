@@ -14,6 +14,7 @@ from seatflow.config import Settings, load_settings
 from seatflow.store.engine import Database, make_engine
 from seatflow.store.migrate import upgrade
 
+from .api import acceptance as acceptance_api
 from .api import catalog, deliveries, items, problems, work
 from .api import exports as exports_api
 from .api import floor as floor_api
@@ -32,6 +33,7 @@ from .web import deliveries as web_deliveries
 from .web import exports as web_exports
 from .web import floor as web_floor
 from .web import moderation as web_moderation
+from .web import quality_report as web_quality_report
 from .web import routes as web_routes
 from .web import workspace as web_workspace
 
@@ -105,12 +107,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.include_router(deliveries.router)
     app.include_router(moderation_api.router)
     app.include_router(quality_api.router)
+    app.include_router(acceptance_api.router)
     app.include_router(floor_api.router)
     app.include_router(web_routes.router)
     app.include_router(web_exports.router)
     app.include_router(web_deliveries.router)
     app.include_router(web_moderation.router)
     app.include_router(web_workspace.router)
+    app.include_router(web_quality_report.router)
     app.include_router(web_floor.router)
     app.include_router(billing_routes.router)
     app.include_router(billing_routes.pages)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from seatflow.i18n.cli import _
 
+from .commands import acceptance as acceptance_cmd  # also adds quality report|suspicious
 from .commands import accounts, billing, data, db, projects, quality, server, staffing, worker
 from .commands._common import new_app
 
@@ -36,6 +37,7 @@ app.command("settings", help=_("List every setting with its default, current val
     server.settings_command)
 app.add_typer(worker.worker_app, name="worker")
 app.add_typer(quality.quality_app, name="quality")
+app.add_typer(acceptance_cmd.inspect_app, name="inspect")
 app.add_typer(staffing.staffing_app, name="staffing")
 app.add_typer(billing.billing_app, name="billing")
 app.add_typer(billing.report_app, name="report")
