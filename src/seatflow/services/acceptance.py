@@ -32,6 +32,8 @@ label the aggregate gives a probability below ``threshold`` is flagged
 confident learning (``quality.suspicious.model_disagreements``). A flagged answer without a pending
 review gets a review task (the workflow's first review stage, or the senior stage when it has none);
 its item is active again until the review (and any rework) is through.
+
+numpy and the quality library's aggregators are imported on first use, not with the app.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection
 
 from seatflow.domain import workflow as wf
@@ -48,8 +49,6 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from seatflow.quality import sampling
-from seatflow.quality.aggregate import dawid_skene, majority_vote
-from seatflow.quality.suspicious import disagreements, model_disagreements
 from seatflow.store import acceptance as repo
 from seatflow.store import catalog
 from seatflow.store import outbox as outbox_repo
@@ -352,6 +351,11 @@ def flag_suspicious(conn: Connection, actor: Actor, project_ref: int | str, *, b
                     threshold: float = 0.2, min_confidence: float = 0.5, method: str = "majority",
                     route: bool = True, now: datetime | None = None) -> dict[str, Any]:
     """Flag answers the aggregate (or a model) finds unlikely and send them to review (the center's staff)."""
+    import numpy as np
+
+    from seatflow.quality.aggregate import dawid_skene, majority_vote
+    from seatflow.quality.suspicious import disagreements, model_disagreements
+
     now = now or utcnow()
     if actor.role not in CENTER:
         raise Forbidden("flagging suspicious answers needs the role admin, manager or lead")

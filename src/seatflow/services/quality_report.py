@@ -11,7 +11,8 @@
 * **workers** (the center's staff only, never a client): per worker the accepted answers in scope,
   gold accuracy, review acceptance and agreement with the other workers on the same items.
 
-``as_csv`` flattens the report into rows of (section, name, value, n, low, high).
+``as_csv`` flattens the report into rows of (section, name, value, n, low, high). The quality
+library (numpy, scipy) is imported on first use, not with the app.
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ import math
 from collections import Counter
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
-from seatflow.quality.agreement import agreement_with_others, krippendorff_alpha
-from seatflow.quality.stats import wilson
 from seatflow.store import acceptance as repo
 
 from .acceptance import plan_json
@@ -39,6 +37,8 @@ NO_TAG = "(none)"
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
+    from seatflow.quality.stats import wilson
+
     iv = wilson(k, n)
     return {"n": n, "passed": k, "rate": round(k / n, 4) if n else None, "low": round(iv.low, 4),
             "high": round(iv.high, 4)}
@@ -111,6 +111,10 @@ def report(conn: Connection, actor: Actor, project_ref: int | str, batch: Any = 
 
 
 def _agreement(project: Any, answers: list[Any]) -> tuple[dict[str, Any] | None, dict[int, tuple[int, int]]]:
+    import numpy as np
+
+    from seatflow.quality.agreement import agreement_with_others, krippendorff_alpha
+
     classes = classes_of(project.work_type, project.label_schema)
     if classes is None:
         return None, {}
