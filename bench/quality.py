@@ -314,7 +314,7 @@ def run_arm(backend: Backend, arm: str, workflow: str, methods: list[str], crowd
         )
         for uid, w in users.items():
             if w.kind.startswith("spam"):
-                res.spammers[w.name] = refused.get(uid) if uid in suspended else None
+                res.spammers[w.name] = refused.get(uid, given[uid]) if uid in suspended else None
             if uid in suspended:
                 res.suspended_after[w.name] = refused.get(uid, given[uid])
                 if not w.kind.startswith("spam"):

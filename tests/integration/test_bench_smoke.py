@@ -100,6 +100,41 @@ def test_moderation_bench_smoke(db_backend: str, request: pytest.FixtureRequest)
     assert r["decision_to_webhook"]["p50"] <= r["decision_to_webhook"]["p99"]
 
 
+def test_quality_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
+    """bench/quality.py: a simulated crowd through the engine, fixed overlap 3 (majority, Dawid-Skene) and dynamic."""
+    cmd = [sys.executable, str(BENCH / "quality.py"), "--db", db_backend, "--smoke", "--json"]
+    if db_backend == "postgres":
+        cmd += ["--pg-url", request.getfixturevalue("pg_server").admin_url]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEATFLOW_")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT, env=env, check=False)
+    assert proc.returncode == 0, f"quality.py exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert "== summary" in proc.stderr and "== targets" in proc.stderr and "target met: " in proc.stderr, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["db"] == db_backend and set(doc["targets"]) >= {"accuracy", "labels", "spammers", "met"}, doc
+    (run,) = doc["seeds"]
+    items = run["items"]
+    base, ds, dyn = run["baseline"], run["dawid_skene"], run["dynamic"]
+    # every ordinary item finished: three answers each in the baseline, 1 to 5 with dynamic overlap
+    assert base["items_done"] == dyn["items_done"] == items == 100, run
+    assert base["answers"] == 3 * items and base["labels_per_item"] == 3.0, base
+    assert sum(dyn["answers_per_item"].values()) == items
+    assert sum(int(n) * count for n, count in dyn["answers_per_item"].items()) == dyn["answers"]
+    assert math.isclose(dyn["labels_per_item"], dyn["answers"] / items)
+    assert set(dyn["answers_per_item"]) <= {"1", "2", "3", "4", "5"}, dyn
+    # gold was mixed in and answered; with it counted there are more labels per item
+    assert base["gold_answers"] > 0 and base["labels_per_item_with_gold"] > base["labels_per_item"], base
+    for what, acc in (("baseline", base["accuracy"]), ("Dawid-Skene", ds["accuracy"]), ("dynamic", dyn["accuracy"])):
+        assert 0.5 < acc <= 1.0, f"{what} accuracy {acc}"  # far above a guess of the 60 % class
+    assert math.isclose(run["label_ratio"], dyn["labels_per_item"] / base["labels_per_item"])
+    assert math.isclose(run["accuracy_diff"], dyn["accuracy"] - base["accuracy"])
+    spammers = [w["name"] for w in run["crowd"] if w["kind"].startswith("spam")]
+    assert spammers and set(run["spammers"]["overlap3"]) == set(spammers) == set(run["spammers"]["dynamic"])
+    for arm in ("overlap3", "dynamic"):
+        for name, answered in run["spammers"][arm].items():
+            assert answered is None or answered > 0, (arm, name, answered)
+    assert f"{base['accuracy']:.4f}" in proc.stderr and f"{run['label_ratio']:.3f}" in proc.stderr
+
+
 @pytest.mark.browser
 def test_workspace_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
     """bench/workspace.py: Chromium answers a few items of each work type by keyboard, stream and page-per-item."""
