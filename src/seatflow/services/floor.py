@@ -47,7 +47,8 @@ STUCK_FACTOR = 3.0
 AHT_SAMPLE = 200
 AHT_MIN_SAMPLE = 3
 DUE_SOON_MINUTES = 10
-PROJECT_TTL_SECONDS = 5.0  # the projects' figures (backlog, handling time) are shared and refreshed this often
+PROJECT_TTL_SECONDS = 5.0  # the projects' figures (backlog, handling time) are shared and refreshed this often,
+PROJECT_COST_SHARE = 0.05  # or less often when the read is slow: at most 5 % of one core
 STAFF = (Role.ADMIN, Role.MANAGER, Role.LEAD)
 
 _cache_lock = threading.Lock()
@@ -65,12 +66,14 @@ def _iso(value: datetime | None) -> str | None:
 
 def _project_figures(conn: Connection, now: datetime) -> dict[int, dict[str, Any]]:
     """Per active project: backlog per kind, due-soon count, deadlines, average handling time.
-    Cached per database for ``PROJECT_TTL_SECONDS`` (the queue counts are the one costly read)."""
+    Cached per database for ``PROJECT_TTL_SECONDS``, longer when the read took more than
+    ``PROJECT_COST_SHARE`` of that (the queue counts are the one costly read)."""
     key = engine_key(conn)
     with _cache_lock:
         hit = _project_cache.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+    started = time.monotonic()
     soon = now + timedelta(minutes=DUE_SOON_MINUTES)
     out: dict[int, dict[str, Any]] = {}
     for p in repo.active_projects(conn):
@@ -91,8 +94,10 @@ def _project_figures(conn: Connection, now: datetime) -> dict[int, dict[str, Any
             fig["first_deadline"] = row.first_deadline
         if fig["last_deadline"] is None or row.last_deadline > fig["last_deadline"]:
             fig["last_deadline"] = row.last_deadline
+    finished = time.monotonic()
+    ttl = max(PROJECT_TTL_SECONDS, (finished - started) / PROJECT_COST_SHARE)
     with _cache_lock:
-        _project_cache[key] = (time.monotonic() + PROJECT_TTL_SECONDS, out)
+        _project_cache[key] = (finished + ttl, out)
     return out
 
 
