@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import email
 import io
+import re
 import socketserver
 import threading
 import xml.etree.ElementTree as ET
@@ -323,3 +324,23 @@ def test_cli_daily_report_emails(busy: Center, smtp_server: tuple[int, list[dict
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
     bad = runner.invoke(cli, ["report", "daily", "--client", "acme", "--date", "2026-13-01"])
     assert bad.exit_code == 1 and "date" in bad.output
+
+
+def test_the_picker_offers_what_each_person_may_see(busy: Center) -> None:
+    def options(who: str, query: str = "") -> list[str]:
+        page = busy.get(who, f"/dashboards{query}")
+        assert page.status_code == 200, page.text
+        return [v for v in re.findall(r'<option value="([^"]*)"', page.text) if ":" in v]
+
+    assert options("acme-ops") == ["client:acme", "project:acme-faces", "project:acme-mod", "project:acme-text"]
+    assert "selected" in busy.get("acme-ops", "/dashboards").text.split('value="client:acme"')[1][:12]
+    assert options("ann1") == ["worker:ann1"]
+    lead = options("lead")
+    assert lead[0] == "team:red" and "worker:ann1" in lead and "worker:ann2" not in lead
+    assert "worker:rev1" in lead and "worker:ann3" not in lead and "center:" not in lead
+    manager = options("manager")
+    assert {"center:", "client:acme", "client:globex", "team:red", "worker:ann2"} <= set(manager)
+    # the picker's single field works like scope + key
+    page = busy.get("acme-ops", "/dashboards?view=project:acme-text")
+    assert page.status_code == 200 and 'value="project:acme-text" selected' in page.text
+    assert busy.get("acme-ops", "/dashboards?view=project:globex-tickets").status_code == 404

@@ -70,7 +70,7 @@ def daily_command(
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         table = Table(title=_("Daily report {client} {day}").format(client=report.client, day=report.day.isoformat()))
-        for name in (_("Project"), _("Delivered"), _("Within deadline"), _("Backlog"), _("Overdue")):
+        for name in (_("Project"), _("Delivered items"), _("Within deadline"), _("Backlog"), _("Overdue")):
             table.add_column(name, justify="left" if name == _("Project") else "right")
 
         def pct(x: float | None) -> str:

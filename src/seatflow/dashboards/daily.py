@@ -119,7 +119,7 @@ def report_pdf(report: DailyReport, locale: str) -> bytes:
     t = translations(locale)
     _ = t.gettext
     num = lambda n: format_decimal(n, locale=BABEL[locale])  # noqa: E731
-    header = [_(N_("Project")), _(N_("Delivered")), _(N_("Within deadline")), _(N_("Review acceptance")),
+    header = [_(N_("Project")), _(N_("Delivered items")), _(N_("Within deadline")), _(N_("Review acceptance")),
               _(N_("Gold accuracy")), _(N_("Backlog")), _(N_("Overdue"))]
     rows = [[p.name, num(p.numbers.delivered), _fmt_pct(p.numbers.sla_share, locale),
              _fmt_pct(p.numbers.acceptance_rate, locale), _fmt_pct(p.numbers.gold_accuracy, locale),

@@ -20,7 +20,7 @@ from seatflow.web.pages import error_page, login_url
 from seatflow.web.render import BABEL_LOCALE, N_, pick_locale, render, translator
 
 from . import daily, service
-from .service import Dashboard, ScopeKind, age_band_keys
+from .service import Dashboard, age_band_keys
 
 router = APIRouter(prefix="/api/v1", tags=["dashboards"])
 pages = APIRouter(include_in_schema=False)
@@ -116,40 +116,50 @@ def build_charts(d: Dashboard, locale: str) -> list[dict[str, str]]:
             {"name": "sla", "svg": sla}, {"name": "backlog", "svg": backlog}]
 
 
-def _choices(conn: Any, actor: Actor) -> dict[str, list[tuple[str, str]]]:
-    """What the scope picker offers the actor (the service still checks every choice)."""
+def _choices(conn: Any, actor: Actor, d: Dashboard) -> list[tuple[str, str, str]]:
+    """What the picker offers the actor, as (kind, "kind:key", name); the service still checks every choice."""
     from sqlalchemy import select
 
     from seatflow.store import tables as t
 
     from . import repository as repo
-    out: dict[str, list[tuple[str, str]]] = {}
+
+    def projects(where: Any = None) -> list[tuple[str, str, str]]:
+        q = select(t.projects.c.slug, t.projects.c.name).order_by(t.projects.c.slug)
+        q = q if where is None else q.where(where)
+        return [("project", f"project:{p.slug}", p.name) for p in conn.execute(q)]
+
+    def workers(where: Any) -> list[tuple[str, str, str]]:
+        q = (select(t.users.c.username, t.users.c.display_name).where(t.users.c.role.in_(("worker", "lead")), where)
+             .order_by(t.users.c.username))
+        return [("worker", f"worker:{u.username}", u.display_name) for u in conn.execute(q)]
+
     role = actor.role
+    own = [(d.scope.kind.value, f"{d.scope.kind.value}:{d.scope.key}", d.scope.name)]
     if role in (Role.ADMIN, Role.MANAGER):
-        out["center"] = [("", "")]
-        out["client"] = [(c.slug, c.name) for c in list_clients(conn, client_id=None, offset=0, limit=500)[0]]
-        out["project"] = [(p.slug, p.name) for p in conn.execute(
-            select(t.projects.c.slug, t.projects.c.name).order_by(t.projects.c.slug))]
-        out["team"] = [(r.name, r.name) for r in conn.execute(select(t.teams.c.name).order_by(t.teams.c.name))]
-        out["worker"] = [(u.username, u.display_name) for u in conn.execute(
-            select(t.users.c.username, t.users.c.display_name).where(t.users.c.role.in_(("worker", "lead")))
-            .order_by(t.users.c.username))]
+        out = [("center", "center:", "")]
+        out += [("client", f"client:{c.slug}", c.name) for c in list_clients(conn, client_id=None, offset=0,
+                                                                           limit=500)[0]]
+        out += projects()
+        teams = conn.execute(select(t.teams.c.name).order_by(t.teams.c.name))
+        out += [("team", f"team:{r.name}", r.name) for r in teams]
+        out += workers(t.users.c.id.is_not(None))
     elif role is Role.CLIENT:
-        out["client"] = [("", "")]
-        out["project"] = [(p.slug, p.name) for p in conn.execute(
-            select(t.projects.c.slug, t.projects.c.name).where(t.projects.c.client_id == actor.client_id)
-            .order_by(t.projects.c.slug))]
+        client = conn.execute(select(t.clients.c.slug, t.clients.c.name)
+                              .where(t.clients.c.id == actor.client_id)).first()
+        out = [("client", f"client:{client.slug}", client.name)] if client else []
+        out += projects(t.projects.c.client_id == actor.client_id)
     elif role is Role.LEAD:
-        out["team"] = [("", "")]
+        team = conn.execute(select(t.teams.c.name).where(t.teams.c.id == actor.team_id)).first() \
+            if actor.team_id is not None else None
+        out = [("team", f"team:{team.name}", team.name)] if team else []
         ids = repo.team_projects(conn, actor.team_id) if actor.team_id is not None else frozenset()
-        out["project"] = [(p.slug, p.name) for p in conn.execute(
-            select(t.projects.c.slug, t.projects.c.name).where(t.projects.c.id.in_(sorted(ids)))
-            .order_by(t.projects.c.slug))]
-        out["worker"] = [(u.username, u.display_name) for u in conn.execute(
-            select(t.users.c.username, t.users.c.display_name).where(
-                t.users.c.team_id == actor.team_id, t.users.c.team_id.is_not(None)).order_by(t.users.c.username))]
+        out += projects(t.projects.c.id.in_(sorted(ids)))
+        out += workers(t.users.c.team_id == actor.team_id) if actor.team_id is not None else []
     else:
-        out["worker"] = [("", "")]
+        out = []
+    if own[0][1] not in {value for _k, value, _n in out}:
+        out = own + out
     return out
 
 
@@ -166,24 +176,26 @@ def _problem_page(request: Request, actor: Actor, exc: SeatflowError) -> Respons
 
 @pages.get("/dashboards", response_class=HTMLResponse)
 def dashboards_page(request: Request, scope: str | None = None, key: str | None = None,
-                    hours: str | None = None) -> Response:
+                    hours: str | None = None, view: str | None = None) -> Response:
     actor = actor_from_request(request)
     if actor is None:
         return RedirectResponse(login_url(str(request.url.path)), status_code=303)
+    if view:  # the page's picker: "kind:key" in one field
+        scope, _sep, key = view.partition(":")
     db = request.app.state.db
     try:
         with db.read() as conn:
             d = service.dashboard(conn, actor, scope=scope, key=key, hours=hours)
-            choices = _choices(conn, actor)
+            choices = _choices(conn, actor, d)
     except SeatflowError as exc:
         return _problem_page(request, actor, exc)
     locale = pick_locale(request, actor)
     query = f"scope={d.scope.kind.value}&key={d.scope.key}&hours={hours or 24}"
     return render(request, "dashboards.html", {
         "d": d, "charts": build_charts(d, locale), "choices": choices, "scope_names": SCOPE_NAMES,
+        "current": f"{d.scope.kind.value}:{d.scope.key}",
         "hours": hours or "24", "query": query, "duration": lambda s: _duration(s, translator(locale)),
         "pct": lambda x: "—" if x is None else format_percent(x, format="#,##0.0%", locale=BABEL_LOCALE[locale]),
-        "show_workers": actor.role is not Role.CLIENT, "ScopeKind": ScopeKind,
     }, actor=actor)
 
 

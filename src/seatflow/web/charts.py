@@ -12,6 +12,7 @@ next to it (see ``web/dashboards.py``).
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
@@ -98,7 +99,7 @@ def _open(frame: _Frame, title: str, desc: str, kind: str) -> list[str]:
     if desc:
         out.append(f"<desc>{escape(desc)}</desc>")
     out.append(f'<rect x="0" y="0" width="{frame.width}" height="{frame.height}" fill="#ffffff"/>')
-    out.append(_text(frame.left, 20, title, anchor="start", size=13, cls="chart-title", fill="#111827",
+    out.append(_text(frame.left, 20, title, anchor="start", size=14, cls="chart-title", fill="#111827",
                      extra=' font-weight="600"'))
     return out
 
@@ -111,12 +112,12 @@ def _y_axis(frame: _Frame, ticks: list[float], y_label: str) -> tuple[list[str],
         y = frame.top + frame.plot_h - (t - lo) / span * frame.plot_h
         out.append(f'<line x1="{frame.left}" x2="{frame.left + frame.plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="#e5e7eb" stroke-width="1"/>')
-        out.append(_text(frame.left - 6, y + 4, _fmt(t), anchor="end", size=10, cls="chart-ytick"))
+        out.append(_text(frame.left - 6, y + 4, _fmt(t), anchor="end", size=11, cls="chart-ytick"))
     out.append(f'<line x1="{frame.left}" x2="{frame.left}" y1="{frame.top}" y2="{frame.top + frame.plot_h:.1f}" '
                f'stroke="#9ca3af"/>')
     if y_label:
         cy = frame.top + frame.plot_h / 2
-        out.append(f'<text x="12" y="{cy:.1f}" text-anchor="middle" font-size="10" fill="#6b7280" '
+        out.append(f'<text x="12" y="{cy:.1f}" text-anchor="middle" font-size="11" fill="#6b7280" '
                    f'class="chart-ylabel" transform="rotate(-90 12 {cy:.1f})">{escape(y_label)}</text>')
     return out, lo, span
 
@@ -128,24 +129,29 @@ def _x_labels(frame: _Frame, labels: Sequence[str], xs: Sequence[float], x_label
     every = max(1, math.ceil(len(labels) / max(1, int(frame.plot_w // 64))))
     for i, (label, x) in enumerate(zip(labels, xs, strict=True)):
         if i % every == 0 or i == len(labels) - 1 and len(labels) <= every:
-            out.append(_text(x, base + 15, label, size=10, cls="chart-xtick"))
+            out.append(_text(x, base + 16, label, size=11, cls="chart-xtick"))
     if x_label:
         out.append(_text(frame.left + frame.plot_w / 2, frame.height - 6, x_label, size=10, cls="chart-xlabel",
                          fill="#6b7280"))
     return out
 
 
+def _text_width(text: str, size: int) -> float:
+    """A rough width of ``text`` in pixels: wide (CJK) characters take a full em, others about 0.6."""
+    return sum(size * (1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6) for ch in text)
+
+
 def _legend(frame: _Frame, series: Sequence[Series]) -> list[str]:
     if len(series) < 2:
         return []
     out: list[str] = []
-    x = frame.width - frame.right
+    x: float = frame.width - frame.right
     for i, s in reversed(list(enumerate(series))):
         color = s.color or PALETTE[i % len(PALETTE)]
-        width = 16 + 7 * len(s.name)
+        width = 24 + _text_width(s.name, 11)
         x -= width
-        out.append(f'<rect x="{x:.1f}" y="12" width="10" height="10" fill="{color}" class="chart-legend"/>')
-        out.append(_text(x + 13, 21, s.name, anchor="start", size=10))
+        out.append(f'<rect x="{x:.1f}" y="11" width="10" height="10" fill="{color}" class="chart-legend"/>')
+        out.append(_text(x + 14, 20, s.name, anchor="start", size=11))
     return out
 
 
@@ -173,7 +179,7 @@ def _bounds(series: Sequence[Series], y_min: float | None, y_max: float | None) 
 
 
 def line_chart(series: Sequence[Series], *, title: str, y_label: str = "", x_label: str = "",
-               width: int = 640, height: int = 240, y_min: float | None = None, y_max: float | None = None,
+               width: int = 560, height: int = 250, y_min: float | None = None, y_max: float | None = None,
                empty: str = "No data", desc: str = "") -> str:
     """A line chart over the x labels of all series (in first-seen order); one dot per point."""
     frame = _Frame(width, height)
@@ -213,7 +219,7 @@ def line_chart(series: Sequence[Series], *, title: str, y_label: str = "", x_lab
 
 
 def bar_chart(series: Sequence[Series], *, title: str, y_label: str = "", x_label: str = "",
-              width: int = 640, height: int = 240, y_min: float | None = None, y_max: float | None = None,
+              width: int = 560, height: int = 250, y_min: float | None = None, y_max: float | None = None,
               empty: str = "No data", desc: str = "", show_values: bool = True) -> str:
     """Grouped vertical bars: one group per x label, one bar per series; values written on top."""
     frame = _Frame(width, height)
@@ -243,6 +249,6 @@ def bar_chart(series: Sequence[Series], *, title: str, y_label: str = "", x_labe
                        f"class=\"chart-bar\" data-series={quoteattr(s.name)} data-x={quoteattr(label)} "
                        f"data-y=\"{value:g}\"><title>{escape(f'{s.name} · {label}: {_fmt(value)}')}</title></rect>")
             if show_values and bar_w >= 14:
-                out.append(_text(x + bar_w / 2, top - 3, _fmt(value), size=9, cls="chart-value"))
+                out.append(_text(x + bar_w / 2, top - 3, _fmt(value), size=10, cls="chart-value"))
     out += _legend(frame, series)
     return "".join([*out, "</svg>"])
