@@ -177,6 +177,27 @@ def test_whole_lot_policy_sends_every_item_back(center: Center) -> None:
     assert item_states(center, batch) == {"done": 5}
 
 
+def test_rework_of_a_suspended_author_goes_to_anyone(center: Center) -> None:
+    batch = make_batch(center, "acme-sus2", 2, workers=("ann1", "ann2"))
+    answer_all(center, "ann1", "acme-sus2")
+    with center.db.write() as conn:
+        conn.execute(tables.worker_standing.insert(), {
+            "user_id": center.seed.users["ann1"], "project_id": center.seed.projects["acme-sus2"],
+            "client_id": center.seed.clients["acme"], "state": "suspended", "changed_at": _now()})
+    insp = center.post("manager", f"/api/v1/batches/{batch}/inspections", json={}).json()
+    assert insp["plan"]["sample_size"] == 2 and insp["plan"]["full_inspection"]  # n = 13 reaches the lot of 2
+    for s in insp["sample"]:
+        center.post("manager", f"/api/v1/inspections/{insp['id']}/items/{s['item_id']}",
+                    json={"verdict": "defective", "error_tags": ["wrong_class"]})
+    with center.db.read() as conn:
+        reworks = conn.execute(select(tables.tasks.c.assignee_id).where(
+            tables.tasks.c.project_id == center.seed.projects["acme-sus2"], tables.tasks.c.state == "ready",
+            tables.tasks.c.target_submission_id.is_not(None))).scalars().all()
+    assert reworks == [None, None]
+    lease = center.lease("ann2", "acme-sus2")
+    assert lease["rework_of"]["reviews"][0]["error_tags"] == ["wrong_class"]
+
+
 # --- bad input, tenants, roles ----------------------------------------------------------------------
 
 

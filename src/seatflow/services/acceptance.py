@@ -17,8 +17,9 @@ item ``ok`` or ``defective`` (with error tags and/or a comment). When the last o
   of such an item is rejected with the finding as a review (the inspector's error tags and
   comment, in the senior review stage, so the author sees them with the rework), the item becomes
   active again and a rework task goes to the answer's author (or to anyone when the workflow says
-  ``rework_to: any``). A reworked answer is accepted without another review (the next inspection
-  checks it); when all its slots are accepted the item is done again with its new result. The
+  ``rework_to: any`` or the author is suspended from the project). A reworked answer is accepted
+  without another review (the next inspection checks it); when all its slots are accepted the item
+  is done again with its new result. The
   item's own ``item.accepted`` event is sent once only (its idempotency key); the new results go
   out with the export and the next inspection.
 
@@ -52,6 +53,7 @@ from seatflow.quality import sampling
 from seatflow.store import acceptance as repo
 from seatflow.store import catalog
 from seatflow.store import outbox as outbox_repo
+from seatflow.store import quality as quality_repo
 from seatflow.store.events import append, event_row
 
 from .aggregation import class_of, classes_of
@@ -316,7 +318,9 @@ def _send_back(conn: Connection, actor: Actor, insp: Any, project: Any, item_ids
         repo.reject_submission(conn, sub.id)
         rework = repo.insert_task(conn, {
             **base, "stage": 0, "kind": wf.StageKind.ANNOTATE.value, "slot": sub.slot, "target_submission_id": sub.id,
-            "assignee_id": sub.user_id if workflow.rework_to == "same" else None,
+            # to its author; to anyone when the workflow says so or the author is suspended from the project
+            "assignee_id": sub.user_id if workflow.rework_to == "same"
+            and not quality_repo.is_blocked(conn, sub.user_id, sub.project_id) else None,
             "state": wf.TaskState.READY.value, "priority": sub.priority, "deadline": sub.deadline,
             "created_at": now,
         })
