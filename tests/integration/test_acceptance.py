@@ -67,6 +67,16 @@ def item_states(center: Center, batch_id: int) -> dict[str, int]:
         return out
 
 
+def item_states_of(center: Center, slug: str) -> dict[str, int]:
+    with center.db.read() as conn:
+        rows = conn.execute(select(tables.items.c.state).where(
+            tables.items.c.project_id == center.seed.projects[slug])).scalars()
+        out: dict[str, int] = {}
+        for s in rows:
+            out[s] = out.get(s, 0) + 1
+        return out
+
+
 def outbox_topics(center: Center) -> list[str]:
     with center.db.read() as conn:
         return list(conn.execute(select(tables.outbox.c.topic).order_by(tables.outbox.c.id)).scalars())
@@ -303,6 +313,32 @@ def test_suspicious_answers_are_routed_to_review(center: Center) -> None:
     # again: nothing new routed, the same answers already wait for review
     again = center.post("lead", "/api/v1/projects/acme-sus/suspicious", json={"threshold": 0.4}).json()
     assert again["routed"] == 0 and again["already_in_review"] == len(out["flagged"])
+    # the flagged items are in work again; a reviewer rejects ann3's answer on item 1, ann3 fixes it and
+    # the item is done again (no review stage in this workflow: the review was in the senior stage,
+    # whose rework is final)
+    with center.db.write() as conn:
+        accounts.grant(conn, None, username="rev1", project_slug="acme-sus", skill="review")
+    assert item_states_of(center, "acme-sus") == {"active": 4}
+    target = next(f for f in out["flagged"] if f["external_id"] == "acme-sus-1")
+    for _ in range(4):  # rev1 may review each item once; accept the others on the way
+        lease = center.lease("rev1", "acme-sus")
+        hit = lease["item"]["id"] == target["item_id"]
+        verdict = {"verdict": "reject", "error_tags": ["wrong_class"]} if hit else {"verdict": "accept"}
+        resp = center.post("rev1", f"/api/v1/leases/{lease['lease_id']}/review",
+                           json={**verdict, "idempotency_key": f"rev-{lease['lease_id']}"})
+        assert resp.status_code == 200, resp.text
+        if hit:
+            assert lease["review_of"]["submission_id"] == target["submission_id"]
+            assert lease["review_of"]["answer"]["classes"] == ["negative"]
+            break
+    else:
+        raise AssertionError("the routed review of item 1 never came")
+    rework = center.lease("ann3", "acme-sus")
+    assert rework["item"]["id"] == target["item_id"] and "rework_of" in rework
+    assert center.submit("ann3", rework["lease_id"], POS).status_code == 200
+    with center.db.read() as conn:
+        state = conn.execute(select(tables.items.c.state).where(tables.items.c.id == target["item_id"])).scalar_one()
+    assert state == "done"
     # a work type without classes has nothing to disagree with
     center.problem(center.post("manager", "/api/v1/projects/globex-tickets/suspicious", json={}), 422,
                    field="project")
