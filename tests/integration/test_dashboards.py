@@ -344,3 +344,30 @@ def test_the_picker_offers_what_each_person_may_see(busy: Center) -> None:
     page = busy.get("acme-ops", "/dashboards?view=project:acme-text")
     assert page.status_code == 200 and 'value="project:acme-text" selected' in page.text
     assert busy.get("acme-ops", "/dashboards?view=project:globex-tickets").status_code == 404
+
+
+def test_gold_accuracy_and_gold_left_out_of_the_backlog(center: Center) -> None:
+    from seatflow.commands._common import CLI_ACTOR
+    from seatflow.services import imports, quality
+    from seatflow.services._tx import transact
+    from seatflow.services.imports import Record
+
+    quality.project_cache.clear()
+    gold = [{"external_id": f"gold-{k}", "payload": {"image": f"faces/g{k}.jpg", "width": 640, "height": 480,
+                                                     "gold": FACE}} for k in (1, 2)]
+    report = imports.import_records(center.db, None, "acme-faces",
+                                    [Record("gold.jsonl", n, r) for n, r in enumerate(gold, 1)], source="gold.jsonl")
+    assert report.error is None
+    before = center.get("manager", "/api/v1/dashboards?scope=project&key=acme-faces").json()
+    assert before["backlog"]["items"] == 3  # the three ordinary items; gold items never wait in the backlog
+    transact(center.db, lambda c: quality.set_settings(c, CLI_ACTOR, "acme-faces", {"gold_rate": 1.0}))
+    wrong = {"boxes": [{"label": "face", "x": 400, "y": 300, "w": 30, "h": 30}]}
+    for worker, answer in (("ann1", FACE), ("ann2", wrong)):
+        lease = center.lease(worker, "acme-faces")
+        assert center.submit(worker, lease["lease_id"], answer).status_code == 200
+    quality.project_cache.clear()
+    d = center.get("manager", "/api/v1/dashboards?scope=project&key=acme-faces").json()
+    assert (d["totals"]["gold_answers"], d["totals"]["gold_passed"], d["totals"]["gold_accuracy"]) == (2, 1, 0.5)
+    assert d["totals"]["delivered"] == 0 and d["backlog"]["items"] == 3
+    ann1 = center.get("ann1", "/api/v1/dashboards").json()
+    assert (ann1["totals"]["gold_answers"], ann1["totals"]["gold_accuracy"]) == (1, 1.0)
