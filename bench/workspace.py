@@ -277,8 +277,13 @@ def create_center(kind: str, pg_admin: str, per_type: int) -> Setup:
             report = imports.import_records(db, None, f"ws-{wt.replace('_', '-')}", records, source="bench.jsonl")
             if report.error is not None:
                 raise SystemExit(f"seeding {wt} failed: {report.error}")
-    finally:
+    except BaseException:  # leave no database or media behind
         db.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if pg_name:
+            pg_drop(pg_admin, pg_name)
+        raise
+    db.dispose()
     return Setup(url, tmp, pg_name, ids, users, videos)
 
 
