@@ -202,3 +202,16 @@ def test_client_reads_it_in_chinese_without_workers(browser: Browser, center: tu
     _shot(page, "quality-report-zh_CN.png")
     assert errors == []
     context.close()
+
+
+def test_client_opens_the_inspection_from_the_report(browser: Browser, center: tuple[str, int]) -> None:
+    base, batch = center
+    context, page, errors = _open(browser, base, "jh.ops", f"/quality/report?project=review-sentiment&batch={batch}")
+    page.click("#inspections a")
+    expect(page.locator("#inspection-state")).to_have_text("已拒收")
+    assert page.locator("#sample tbody tr").count() == 5
+    assert page.locator("#sample tr[data-verdict='defective']").count() == 2
+    assert page.locator("#sample form").count() == 0  # decided: nothing left to judge
+    _shot(page, "quality-inspection-zh_CN.png")
+    assert errors == []
+    context.close()

@@ -433,3 +433,43 @@ def test_report_page_client_staff_worker_and_languages(center: Center) -> None:
     assert _page(center, "globex-ops", url).status_code == 404
     assert _page(center, "acme-ops", "/quality/report?project=acme-web&batch=abc").status_code == 422
     assert _page(center, "acme-ops", "/quality/report").status_code == 200  # the chooser
+
+
+def test_inspection_pages_start_and_judge(center: Center) -> None:
+    batch = make_batch(center, "acme-insp", 3)
+    # not delivered yet: the form is refused with the page's own message
+    resp = _page(center, "acme-ops", f"/quality/report?project=acme-insp&batch={batch}")
+    assert 'id="start-inspection"' in resp.text
+    refused = center.client.post("/quality/inspections", data={"batch": str(batch), "aql": "1.0", "level": "II"})
+    assert refused.status_code == 409 and "some of its items are still in work" in refused.text
+    answer_all(center, "ann1", "acme-insp")
+    bad = center.client.post("/quality/inspections", data={"batch": str(batch), "aql": "1.2", "level": "II"})
+    assert bad.status_code == 422 and "Choose an AQL from the list." in bad.text
+    started = center.client.post("/quality/inspections", data={"batch": str(batch), "aql": "1.0", "level": "II",
+                                                               "on_reject": "defective"}, follow_redirects=False)
+    assert started.status_code == 303
+    url = started.headers["location"]
+    page = center.client.get(url)
+    assert page.status_code == 200 and page.text.count('data-verdict=""') == 3  # n = 13 reaches the lot: all 3
+    inspection_id = int(url.rsplit("/", 1)[1])
+    items = [i for i in center.get("acme-ops", f"/api/v1/inspections/{inspection_id}").json()["sample"]]
+    first = items[0]["item_id"]
+    no_tag = center.client.post(f"{url}/items/{first}", data={"verdict": "defective", "error_tags": ""})
+    assert no_tag.status_code == 422 and "needs an error tag or a comment" in no_tag.text
+    outside = center.client.post(f"{url}/items/999999", data={"verdict": "ok"})
+    assert outside.status_code == 422 and "not in the sample" in outside.text
+    judged = center.client.post(f"{url}/items/{first}", data={"verdict": "defective", "error_tags": "wrong_class, typo",
+                                                             "comment": "negative"}, follow_redirects=False)
+    assert judged.status_code == 303
+    for s in items[1:]:
+        center.client.post(f"{url}/items/{s['item_id']}", data={"verdict": "ok"})
+    done = center.client.get(url).text
+    assert 'id="inspection-state">Rejected<' in done and "wrong_class, typo" in done and "<form" not in \
+        done.split('id="sample"')[1]
+    zh = _page(center, "acme-ops", url, lang="zh_CN").text
+    assert "验收抽检" in zh and "已拒收" in zh
+    # no inspection is open any more: the report offers to start one (refused until the rework is done)
+    assert 'id="start-inspection"' in _page(center, "acme-ops", f"/quality/report?project=acme-insp&batch={batch}").text
+    assert _page(center, "ann1", url).status_code == 403
+    assert _page(center, "globex-ops", url).status_code == 404
+    assert center.client.post("/quality/inspections", data={"batch": str(batch)}).status_code == 404
