@@ -131,8 +131,10 @@ def _agreement(project: Any, answers: list[Any]) -> tuple[dict[str, Any] | None,
         return {"alpha": None, "items": 0, "answers": 0}, {}
     item_ids = sorted({r[0] for r in rows})
     user_ids = sorted({r[1] for r in rows})
-    it = np.array([item_ids.index(r[0]) for r in rows])
-    wk = np.array([user_ids.index(r[1]) for r in rows])
+    item_ix = {v: i for i, v in enumerate(item_ids)}
+    user_ix = {v: i for i, v in enumerate(user_ids)}
+    it = np.array([item_ix[r[0]] for r in rows])
+    wk = np.array([user_ix[r[1]] for r in rows])
     lb = np.array([classes.index(str(r[2])) for r in rows])
     counts = {"n_items": len(item_ids), "n_workers": len(user_ids), "n_classes": len(classes)}
     alpha = krippendorff_alpha((it, wk, lb), **counts)
