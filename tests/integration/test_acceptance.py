@@ -439,7 +439,7 @@ def test_inspection_pages_start_and_judge(center: Center) -> None:
     batch = make_batch(center, "acme-insp", 3)
     # not delivered yet: the form is refused with the page's own message
     resp = _page(center, "acme-ops", f"/quality/report?project=acme-insp&batch={batch}")
-    assert 'id="start-inspection"' in resp.text
+    assert 'id="start-inspection"' not in resp.text and "3 items of this batch are still in work" in resp.text
     refused = center.client.post("/quality/inspections", data={"batch": str(batch), "aql": "1.0", "level": "II"})
     assert refused.status_code == 409 and "some of its items are still in work" in refused.text
     answer_all(center, "ann1", "acme-insp")
@@ -468,8 +468,14 @@ def test_inspection_pages_start_and_judge(center: Center) -> None:
         done.split('id="sample"')[1]
     zh = _page(center, "acme-ops", url, lang="zh_CN").text
     assert "验收抽检" in zh and "已拒收" in zh
-    # no inspection is open any more: the report offers to start one (refused until the rework is done)
-    assert 'id="start-inspection"' in _page(center, "acme-ops", f"/quality/report?project=acme-insp&batch={batch}").text
+    # the defective item is in rework: no inspection can start until it is done; then the form is back
+    report = _page(center, "acme-ops", f"/quality/report?project=acme-insp&batch={batch}").text
+    assert 'id="start-inspection"' not in report and "1 items of this batch are still in work" in report
+    answer_all(center, "ann1", "acme-insp")
+    assert 'id="start-inspection"' in center.client.get(f"/quality/report?project=acme-insp&batch={batch}").text
+    assert 'id="start-inspection"' not in _page(center, "manager", "/quality/report?project=acme-insp").text
+    assert 'id="start-inspection"' not in _page(center, "lead", f"/quality/report?project=acme-insp&batch={batch}"
+                                                ).text
     assert _page(center, "ann1", url).status_code == 403
     assert _page(center, "globex-ops", url).status_code == 404
     assert center.client.post("/quality/inspections", data={"batch": str(batch)}).status_code == 404

@@ -92,6 +92,7 @@ def report_page(request: Request) -> Response:
         visible, _total = projects.list_projects(conn, actor, offset=0, limit=500)
         rep = None
         batches: list[Any] = []
+        in_work = 0
         if project_ref:
             try:
                 rep = quality_report.report(conn, actor, project_ref, batch or None)
@@ -102,11 +103,12 @@ def report_page(request: Request) -> Response:
                 return error_page(request, actor, 422, N_("Unknown batch"),
                                   N_("Choose a batch from the list."))
             batches = repo.project_batches(conn, rep["project"]["id"])
-    may_start = actor.role in STARTERS and rep is not None and rep["batch"] is not None and \
+            in_work = repo.lot(conn, rep["batch"]["id"])[1] if rep["batch"] is not None else 0
+    may_start = actor.role in STARTERS and rep is not None and rep["batch"] is not None and not in_work and \
         not any(i["state"] == "open" for i in rep["inspections"])
     context: dict[str, Any] = {"projects": visible, "project_ref": project_ref, "batch_ref": batch, "rep": rep,
                                "batches": batches, "states": STATE_NAMES, "may_start": may_start,
-                               "aqls": AQL_CHOICES}
+                               "aqls": AQL_CHOICES, "in_work": in_work}
     if rep is not None:
         params = {"project": rep["project"]["slug"], **({"batch": batch} if batch else {})}
         context["csv_url"] = "/api/v1/quality/report?" + urlencode({**params, "format": "csv"})
