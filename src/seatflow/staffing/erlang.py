@@ -18,8 +18,6 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy import integrate, special
-
 from seatflow.errors import ValidationFailed
 
 MAX_AGENTS = 100_000  # a search for the required agents stops here (a forecast error, not a center)
@@ -115,6 +113,8 @@ def _log_a(x: float, y: float) -> float:
     """
     if y == 0.0:
         return 0.0
+    from scipy import special  # on first use: scipy costs ~0.4 s at every server start
+
     reg = float(special.gammainc(x, y))  # gamma(x, y) / Gamma(x)
     if reg > 1e-200:
         return math.log(x) + y - x * math.log(y) + float(special.gammaln(x)) + math.log(reg)
@@ -169,6 +169,8 @@ def erlang_a_performance(agents: int, traffic: float, aht: float, within: float,
 
     # answered within t: the offered wait V is at most t AND the caller's patience outlasts it, so
     # SL = E[e^(-theta V); V <= t] = 1 - e^(-theta t) P(V > t) - theta * integral_0^t e^(-theta v) P(V > v) dv
+    from scipy import integrate
+
     integral, _err = integrate.quad(lambda v: math.exp(-theta * v) * offered_tail(v), 0.0, within, limit=200)
     service_level = 1.0 - p_wait * (math.exp(-theta * within) * offered_tail(within) + theta * integral)
     service_level = min(max(service_level, 0.0), 1.0)

@@ -14,10 +14,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import lil_matrix
-
 from seatflow.errors import SeatflowError, ValidationFailed
 
 MAX_SHIFT_HOURS = 12
@@ -71,6 +67,10 @@ def parse_lengths(text: str | Sequence[str]) -> list[float]:
 def plan_shifts(required: Sequence[int], *, interval_minutes: int, lengths: Sequence[float],
                 start_every: int | None = None, time_limit: float = SOLVER_SECONDS) -> ShiftPlan:
     """The fewest person-hours covering ``required`` seats per interval with shifts of ``lengths`` hours."""
+    import numpy as np  # on first use, not at every server start
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
     need = [int(r) for r in required]
     if any(r < 0 for r in need):
         raise ValidationFailed("required seats cannot be negative", field="required")
