@@ -105,7 +105,7 @@ def build_charts(d: Dashboard, locale: str) -> list[dict[str, str]]:
     sla = charts.bar_chart(
         [charts.Series(_("Within deadline"), [(label, None if b.sla_share is None else round(100 * b.sla_share, 1))
                                               for label, b in zip(labels, d.buckets, strict=True)])],
-        title=_("SLA attainment (share of delivered items done by their deadline)"), y_label="%", y_min=0, y_max=100,
+        title=_("SLA attainment (share done by the deadline)"), y_label="%", y_min=0, y_max=100,
         empty=_("Nothing delivered in this period"), show_values=False)
     backlog = charts.bar_chart(
         [charts.Series(_("Waiting items"), [(_(BAND_NAMES[k]), float(n))
