@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import clients, item_workers, items, leases, projects, reviews, submissions, tasks
 
 
-def lease_context(conn: Connection, lease_id: int) -> Any:
-    """The lease with its task, item and project, locked against a concurrent submit/expiry."""
-    q = (
+def _lease_context_query() -> Any:
+    return (
         select(
             leases.c.id.label("lease_id"),
             leases.c.user_id,
@@ -47,11 +46,20 @@ def lease_context(conn: Connection, lease_id: int) -> Any:
         .join(items, items.c.id == tasks.c.item_id)
         .join(projects, projects.c.id == items.c.project_id)
         .join(clients, clients.c.id == items.c.client_id)
-        .where(leases.c.id == lease_id)
+        .where(leases.c.id == bindparam("lease_id"))
     )
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update(of=tasks)
-    return conn.execute(q).first()
+
+
+# Built once: every submit and review asks it, and building this 27-column join (and its cache key)
+# per call was a good part of the statement's Python cost. PostgreSQL locks the task row.
+_LEASE_CONTEXT = _lease_context_query()
+_LEASE_CONTEXT_LOCKED = _LEASE_CONTEXT.with_for_update(of=tasks)
+
+
+def lease_context(conn: Connection, lease_id: int) -> Any:
+    """The lease with its task, item and project, locked against a concurrent submit/expiry."""
+    q = _LEASE_CONTEXT_LOCKED if conn.dialect.name == "postgresql" else _LEASE_CONTEXT
+    return conn.execute(q, {"lease_id": lease_id}).first()
 
 
 def find_submission_by_key(conn: Connection, user_id: int, key: str) -> Any:
@@ -66,25 +74,36 @@ def find_review_by_key(conn: Connection, user_id: int, key: str) -> Any:
     ).first()
 
 
+# The per-answer statements below are built once, with bind parameters (b_*: not column names),
+# instead of per call: building them and their cache keys cost more Python than running them.
+_CLOSE_TASK = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("b_task"), tasks.c.state == "leased", tasks.c.lease_id == bindparam("b_lease"))
+    .values(state="done", done_at=bindparam("b_now", type_=tasks.c.done_at.type), lease_expires_at=None)
+)
+_END_LEASE = (
+    update(leases)
+    .where(leases.c.id == bindparam("b_lease"))
+    .values(ended_at=bindparam("b_now", type_=leases.c.ended_at.type), end_reason="submitted")
+)
+_TOUCHED_DONE = (
+    update(item_workers)
+    .where(item_workers.c.item_id == bindparam("b_item"), item_workers.c.user_id == bindparam("b_user"))
+    .values(done=True)
+)
+
+
 def close_task(conn: Connection, *, task_id: int, lease_id: int, now: datetime) -> bool:
     """leased -> done, only while this lease still holds the task. False when it does not."""
-    n = conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id, tasks.c.state == "leased", tasks.c.lease_id == lease_id)
-        .values(state="done", done_at=now, lease_expires_at=None)
-    ).rowcount
+    n = conn.execute(_CLOSE_TASK, {"b_task": task_id, "b_lease": lease_id, "b_now": now}).rowcount
     if n != 1:
         return False
-    conn.execute(update(leases).where(leases.c.id == lease_id).values(ended_at=now, end_reason="submitted"))
+    conn.execute(_END_LEASE, {"b_lease": lease_id, "b_now": now})
     return True
 
 
 def mark_touched_done(conn: Connection, *, item_id: int, user_id: int) -> None:
-    conn.execute(
-        update(item_workers)
-        .where(item_workers.c.item_id == item_id, item_workers.c.user_id == user_id)
-        .values(done=True)
-    )
+    conn.execute(_TOUCHED_DONE, {"b_item": item_id, "b_user": user_id})
 
 
 def insert_submission(conn: Connection, row: dict[str, Any]) -> int | None:
@@ -127,15 +146,11 @@ def insert_task(conn: Connection, row: dict[str, Any]) -> int:
     return int(conn.execute(tasks.insert().returning(tasks.c.id), row).scalar_one())
 
 
-def accepted_answers(conn: Connection, item_id: int) -> list[Any]:
-    """Accepted answers of an item, with a reviewer's fix applied where one was made.
-
-    Each row also carries ``open_tasks``: the item's tasks still ready or leased.
-    """
+def _accepted_answers_query() -> Any:
     open_tasks = (
         select(func.count())
         .select_from(tasks)
-        .where(tasks.c.item_id == item_id, tasks.c.state.in_(("ready", "leased")))
+        .where(tasks.c.item_id == bindparam("b_item"), tasks.c.state.in_(("ready", "leased")))
         .scalar_subquery()
     )
     fixed = (
@@ -145,14 +160,23 @@ def accepted_answers(conn: Connection, item_id: int) -> list[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    return list(
-        conn.execute(
-            select(submissions.c.id, submissions.c.slot, submissions.c.user_id, submissions.c.answer,
-                   fixed.label("fixed_answer"), open_tasks.label("open_tasks"))
-            .where(submissions.c.item_id == item_id, submissions.c.state == "accepted")
-            .order_by(submissions.c.slot)
-        )
+    return (
+        select(submissions.c.id, submissions.c.slot, submissions.c.user_id, submissions.c.answer,
+               fixed.label("fixed_answer"), open_tasks.label("open_tasks"))
+        .where(submissions.c.item_id == bindparam("b_item"), submissions.c.state == "accepted")
+        .order_by(submissions.c.slot)
     )
+
+
+_ACCEPTED_ANSWERS = _accepted_answers_query()  # built once (see _CLOSE_TASK)
+
+
+def accepted_answers(conn: Connection, item_id: int) -> list[Any]:
+    """Accepted answers of an item, with a reviewer's fix applied where one was made.
+
+    Each row also carries ``open_tasks``: the item's tasks still ready or leased.
+    """
+    return list(conn.execute(_ACCEPTED_ANSWERS, {"b_item": item_id}))
 
 
 def lock_item(conn: Connection, item_id: int) -> None:
@@ -178,12 +202,16 @@ def count_open_tasks(conn: Connection, item_id: int) -> int:
     )
 
 
+_FINISH_ITEM = (  # built once (see _CLOSE_TASK)
+    update(items)
+    .where(items.c.id == bindparam("b_item"), items.c.state == "active")
+    .values(state="done", result=bindparam("b_result", type_=items.c.result.type),
+            done_at=bindparam("b_now", type_=items.c.done_at.type))
+)
+
+
 def finish_item(conn: Connection, *, item_id: int, result: Any, now: datetime) -> bool:
-    n = conn.execute(
-        update(items).where(items.c.id == item_id, items.c.state == "active").values(
-            state="done", result=result, done_at=now
-        )
-    ).rowcount
+    n = conn.execute(_FINISH_ITEM, {"b_item": item_id, "b_result": result, "b_now": now}).rowcount
     return n == 1
 
 
