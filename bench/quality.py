@@ -36,7 +36,12 @@ to 0.7, and a threshold at the honest floor suspends some of them by design (wit
 about 0.25) still falls below 0.6 at its 8th gold answer. Dynamic overlap 1..5 at 0.9: with
 the engine's one-coin posterior (uniform class prior, worker accuracies from gold smoothed toward
 0.7) a lower target loses accuracy against the baseline before it saves enough labels (0.85 gave
--1.3 points at 67 % of the labels on 800 items), a higher one buys little accuracy for many labels.
+0.7 to 2.5 points at 62-70 % of the labels on 2,000 items, 3 seeds), a higher one buys little
+accuracy for many labels. ``--what-if 0.85,0.88,0.9`` simulates (no database) the same stopping rule
+with a class prior estimated from the labels aggregated so far: see bench/RESULTS.md.
+
+The engine picks gold items with SQL ``random()``, so two runs of one seed differ a little (which
+gold a spammer meets, hence when they are suspended and which items their answers reach).
 
 Printed per arm: accuracy against the truth on the ordinary (non-gold) items, labels per item
 (answers on ordinary items / ordinary items; and with the gold answers counted too), for dynamic
@@ -325,6 +330,56 @@ def run_arm(backend: Backend, arm: str, workflow: str, methods: list[str], crowd
         backend.drop(url)
 
 
+# --- what if: the stopping rule with a class prior, simulated outside the engine -----------------
+
+
+def what_if(crowd: list[Worker], truth: list[int], seed: int, targets: list[float], say: Any) -> list[dict[str, Any]]:
+    """The engine's dynamic-overlap rule (one-coin posterior, stop at the target or 5 answers) simulated
+    without a database, with the uniform class prior the engine uses and with a prior estimated online
+    from the labels aggregated so far (1 + counts). Spammers are left out (suspended early in the engine)
+    and each worker's accuracy is what the engine makes of 45 gold answers. Not a run of the engine: a
+    way to see what a class prior in services/aggregation.py would change."""
+    import numpy as np
+
+    from seatflow.quality.aggregate import majority_vote, one_coin_posterior
+    from seatflow.services.aggregation import worker_accuracy
+
+    honest = [w for w in crowd if not w.kind.startswith("spam")]
+    est = [worker_accuracy(45, round(w.accuracy * 45), len(CLASSES)) for w in honest]
+    rng = random.Random(f"what-if-{seed}")
+    orders = [rng.sample(range(len(honest)), 5) for _ in truth]
+    given = [[answer_of(honest[w], t, seed, f"t{i:05d}") for w in o] for i, (t, o) in enumerate(zip(truth, orders,
+                                                                                                 strict=True))]
+    n, k = len(truth), len(CLASSES)
+    it = np.repeat(np.arange(n), 3)
+    wk = np.array([o[:3] for o in orders]).ravel()
+    lb = np.array([g[:3] for g in given]).ravel()
+    base = float((majority_vote((it, wk, lb), n_items=n, n_workers=len(honest), n_classes=k).labels
+                  == np.array(truth)).mean())
+    rows: list[dict[str, Any]] = []
+    for prior_kind in ("uniform", "online"):
+        for target in targets:
+            labels = right = 0
+            counts = np.ones(k)
+            for t, o, g in zip(truth, orders, given, strict=True):
+                prior = None if prior_kind == "uniform" else counts / counts.sum()
+                for m in range(1, 6):
+                    post = one_coin_posterior(g[:m], [est[w] for w in o[:m]], k, prior=prior)
+                    if post.max() >= target or m == 5:
+                        break
+                best = int(np.argmax(post))
+                labels += m
+                right += best == t
+                counts[best] += 1
+            rows.append({"prior": prior_kind, "target": target, "accuracy": right / n, "baseline": base,
+                         "label_ratio": labels / n / 3})
+    say(f"   what if (simulated, no database; spammers left out; MV3 baseline {base:.4f}):")
+    say(table(["prior", "target", "accuracy", "acc diff", "labels vs MV3"],
+              [[r["prior"], f"{r['target']:g}", f"{r['accuracy']:.4f}", f"{r['accuracy'] - base:+.4f}",
+                f"{r['label_ratio']:.3f}"] for r in rows]))
+    return rows
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -409,7 +464,10 @@ def main() -> int:
                     help="the project's suspension threshold (the engine's default is 0.7; see the docstring)")
     ap.add_argument("--no-ds-dynamic", action="store_true",
                     help="skip the extra line: the dynamic arm's answers re-aggregated by Dawid-Skene")
-    ap.add_argument("--smoke", action="store_true", help="tiny run for CI: a few seconds")
+    ap.add_argument("--what-if", default=None, metavar="TARGETS",
+                    help="also simulate (no database) the dynamic rule with a class prior at these comma-separated "
+                         "targets, e.g. 0.85,0.88,0.9")
+    ap.add_argument("--smoke", action="store_true", help="tiny run for CI: a few seconds on a quiet machine")
     ap.add_argument("--json", action="store_true", help="print the report to stderr and a JSON document to stdout")
     args = ap.parse_args()
 
@@ -427,6 +485,12 @@ def main() -> int:
     if not 0.5 <= args.confidence < 1:
         raise SystemExit(f"--confidence must be from 0.5 to below 1, got {args.confidence}")
 
+    try:
+        what_if_targets = [float(t) for t in args.what_if.split(",")] if args.what_if else []
+    except ValueError:
+        raise SystemExit(f"--what-if must be comma-separated numbers, got {args.what_if!r}") from None
+    if any(not 0.5 <= t < 1 for t in what_if_targets):
+        raise SystemExit("--what-if: every target must be from 0.5 to below 1")
     out = sys.stderr if args.json else sys.stdout
 
     def say(text: str) -> None:
@@ -462,6 +526,8 @@ def main() -> int:
             methods = ["engine"] if args.no_ds_dynamic else ["engine", "dawid_skene"]
             dynamic = run_arm(backend, "dynamic", dyn_wf, methods, crowd, truth, gold, seed, settings, say)
             docs.append(seed_report(seed, crowd, fixed, dynamic, say))
+            if what_if_targets:
+                docs[-1]["what_if"] = what_if(crowd, truth, seed, what_if_targets, say)
     finally:
         backend.close()
 
