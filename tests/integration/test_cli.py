@@ -362,7 +362,9 @@ def test_get_runs_a_request_in_process(center: Cli) -> None:
     assert "must start with /" in center("get", "api/v1/status", code=1).stderr
 
 
-def test_settings_table_and_docs(cli: Cli) -> None:
+def test_settings_table_and_docs(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A table on a narrow terminal wraps long values (the home path's length varies with the test's name).
+    monkeypatch.setenv("COLUMNS", "400")
     table = cli("settings").stdout
     assert "SEATFLOW_LEASE_SECONDS" in table and "600" in table and str(cli.home) in table
     markdown = cli("settings", "--markdown").stdout
