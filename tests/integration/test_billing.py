@@ -137,7 +137,8 @@ def test_billing_reconciles_exactly_with_delivered_items_with_rework_and_gold(ce
         assert Decimal(lines[slug]["amount"]) == expected_amount.get(slug, Decimal(0)).quantize(Decimal("0.01")), slug
     assert lines["acme-faces"] == {"project": "acme-faces", "name": "acme-faces", "work_type": "image_annotation",
                                    "units": 2, "unit_price": "0.3500", "amount": "0.70", "reworked": 1,
-                                   "gold_answers": 2}
+                                   "gold_answers": 2, "billing_mode": "unit", "hours": None, "hourly_rate": None,
+                                   "billed_answers": None}
     assert lines["acme-text"]["amount"] == "1.20" and lines["acme-text"]["reworked"] == 0
     assert lines["acme-mod"]["units"] == 0 and lines["acme-mod"]["amount"] == "0.00"
     assert body["total_units"] == 3 == sum(expected_units.values())
@@ -265,3 +266,222 @@ def test_cli_statement_writes_csv_and_pdf(center: Center, tmp_path: Any, monkeyp
     assert bad.exit_code != 0 and "month" in bad.output
     unknown = runner.invoke(cli, ["billing", "statement", "--client", "nosuch", "--month", month])
     assert unknown.exit_code != 0 and "nosuch" in unknown.output
+
+
+# -- billing by time ---------------------------------------------------------------------------
+
+NOV_10 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+RATE = "37.5"
+
+
+def _by_hours(center: Center, slug: str, rate: str) -> None:
+    with center.db.write() as conn:
+        conn.execute(update(tables.projects).where(tables.projects.c.slug == slug)
+                     .values(billing_mode="hours", hourly_rate=Decimal(rate)))
+
+
+def _set_submission(center: Center, sid: int, *, ms: int | None, at: datetime) -> None:
+    with center.db.write() as conn:
+        conn.execute(update(tables.submissions).where(tables.submissions.c.id == sid)
+                     .values(duration_ms=ms, created_at=at))
+
+
+def _hours_month(center: Center) -> dict[str, int]:
+    """acme-faces billed by time: the _work answers (gold x2, first answer later rejected, its rework,
+    a plain answer) get known handling times in November 2026, one more answer falls on
+    2026-12-01T00:00Z, and the delivered items are dated in November."""
+    _prices(center)
+    ids = _work(center)
+    _by_hours(center, "acme-faces", RATE)
+    extra = center.lease("ann3", "acme-faces")  # face-3, answered (pending review) at the month's edge
+    assert center.submit("ann3", extra["lease_id"], FACE).status_code == 200
+    faces = center.seed.projects["acme-faces"]
+    with center.db.read() as conn:
+        subs = conn.execute(select(tables.submissions.c.id, tables.submissions.c.item_id,
+                                   tables.submissions.c.supersedes_id)
+                            .where(tables.submissions.c.project_id == faces)
+                            .order_by(tables.submissions.c.id)).all()
+    gold = [s.id for s in subs if s.item_id == ids["gold"]]
+    first, rework = (s.id for s in subs if s.item_id == ids["reworked"])
+    plain = next(s.id for s in subs if s.item_id == ids["plain"])
+    edge = next(s.id for s in subs if s.item_id == extra["item"]["id"])
+    assert len(gold) == 2 and len(subs) == 6
+    assert next(s for s in subs if s.id == rework).supersedes_id == first  # the rework supersedes the rejected one
+    for sid in gold:
+        _set_submission(center, sid, ms=600_000, at=NOV_10)
+    _set_submission(center, first, ms=1_234_567, at=NOV_10)
+    _set_submission(center, rework, ms=999_999, at=datetime(2026, 11, 10, 11, 0, tzinfo=UTC))
+    _set_submission(center, plain, ms=2_345_678, at=datetime(2026, 11, 30, 23, 59, 59, 999000, tzinfo=UTC))
+    _set_submission(center, edge, ms=1_800_000, at=datetime(2026, 12, 1, tzinfo=UTC))
+    for item in (ids["reworked"], ids["plain"]):
+        _done_at(center, item, datetime(2026, 11, 20, tzinfo=UTC))
+    _done_at(center, center.seed.items["acme-text"][0], datetime(2026, 11, 15, tzinfo=UTC))
+    return {"first": first, "rework": rework, "plain": plain, "edge": edge}
+
+
+def _independent_ms(center: Center, slug: str, start: datetime, end: datetime) -> tuple[int, int]:
+    """(billable ms, rework ms) from every submission row of the project, filtered here in Python."""
+    billed = rework = 0
+    with center.db.read() as conn:
+        rows = conn.execute(select(tables.submissions.c.duration_ms, tables.submissions.c.supersedes_id,
+                                   tables.submissions.c.created_at, tables.items.c.gold)
+                            .join(tables.items, tables.items.c.id == tables.submissions.c.item_id)
+                            .where(tables.submissions.c.project_id == center.seed.projects[slug])).all()
+    for ms, supersedes, at, gold in rows:
+        if not start <= at < end or gold:
+            continue
+        if supersedes is None:
+            billed += ms or 0
+        else:
+            rework += ms or 0
+    return billed, rework
+
+
+def test_hours_billed_project_bills_first_time_handling_time_only(center: Center) -> None:
+    _hours_month(center)
+    nov, dec = service.parse_month("2026-11"), service.parse_month("2026-12")
+    with center.db.read() as conn:
+        st_nov = service.statement(conn, None, "acme", nov)
+        st_dec = service.statement(conn, None, "acme", dec)
+    faces = next(x for x in st_nov.lines if x.project == "acme-faces")
+    billed_ms, rework_ms = _independent_ms(center, "acme-faces", nov.start, nov.end)
+    # first answer (later rejected) + the plain answer at 23:59:59.999; not the rework, gold or December
+    assert (billed_ms, rework_ms) == (1_234_567 + 2_345_678, 999_999)
+    hours = (Decimal(billed_ms) / 3_600_000).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    assert hours == Decimal("0.99")
+    assert faces.billing_mode == "hours" and faces.hours == hours and faces.hourly_rate == Decimal(RATE)
+    # 0.99 h x 37.5 = 37.125 -> 37.13 (half-up, as unit lines)
+    assert faces.amount == (hours * Decimal(RATE)).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP") \
+        == Decimal("37.13")
+    assert faces.billed_answers == 2
+    # with the rework time it would have been 1.27 h: the exclusion changes the bill
+    assert (Decimal(billed_ms + rework_ms) / 3_600_000).quantize(Decimal("0.01")) != hours
+    assert faces.units == 2 and faces.reworked == 1 and faces.gold_answers == 2  # shown, not what is billed
+    # unit-billed lines are as before
+    text = next(x for x in st_nov.lines if x.project == "acme-text")
+    assert (text.billing_mode, text.units, text.amount, text.hours, text.hourly_rate) == (
+        "unit", 1, Decimal("1.20"), None, None)
+    assert st_nov.total_amount == Decimal("38.33") == faces.amount + text.amount
+    assert st_nov.total_hours == Decimal("0.99")
+    # the answer given at 2026-12-01T00:00Z is December's: 0.5 h
+    faces_dec = next(x for x in st_dec.lines if x.project == "acme-faces")
+    assert _independent_ms(center, "acme-faces", dec.start, dec.end) == (1_800_000, 0)
+    assert (faces_dec.hours, faces_dec.amount, faces_dec.billed_answers) == (Decimal("0.50"), Decimal("18.75"), 1)
+    assert st_dec.total_amount == Decimal("18.75")
+
+
+def test_hours_lines_in_json_csv_pdf_and_page(center: Center) -> None:
+    _hours_month(center)
+    body = center.get("manager", "/api/v1/billing/statements/acme/2026-11").json()
+    lines = {x["project"]: x for x in body["lines"]}
+    assert {k: lines["acme-faces"][k] for k in ("billing_mode", "hours", "hourly_rate", "amount", "units")} == {
+        "billing_mode": "hours", "hours": "0.99", "hourly_rate": "37.5000", "amount": "37.13", "units": 2}
+    assert lines["acme-text"] == {"project": "acme-text", "name": "acme-text", "work_type": "text_annotation",
+                                  "units": 1, "unit_price": "1.2000", "amount": "1.20", "reworked": 0,
+                                  "gold_answers": 0, "billing_mode": "unit", "hours": None, "hourly_rate": None,
+                                  "billed_answers": None}
+    assert (body["total_amount"], body["total_hours"]) == ("38.33", "0.99")
+
+    resp = center.get("acme-ops", "/api/v1/billing/statements/acme/2026-11?format=csv")
+    header, *_rows = list(csv.reader(io.StringIO(resp.text)))
+    assert tuple(header) == service.CSV_HEADER and header[:11] == [
+        "client", "month", "project", "project_name", "work_type", "units", "unit_price", "amount", "currency",
+        "reworked_items", "gold_answers_not_billed"]
+    rows = {r["project"]: r for r in csv.DictReader(io.StringIO(resp.text))}
+    assert [rows["acme-faces"][k] for k in ("billing_mode", "hours", "hourly_rate", "amount")] == [
+        "hours", "0.99", "37.5000", "37.13"]
+    assert [rows["acme-text"][k] for k in ("billing_mode", "hours", "hourly_rate", "amount")] == [
+        "unit", "", "", "1.20"]
+    assert [rows["TOTAL"][k] for k in ("hours", "amount")] == ["0.99", "38.33"]
+
+    en = pdf.check(center.get("manager", "/api/v1/billing/statements/acme/2026-11?format=pdf").content)
+    assert "Billed by time: 0.99 hours" in en and "Total: 38.33 CNY" in en and "\n37.13\n" in en
+    assert "\nby time\n" in en and "\nper unit\n" in en and "rework answers, gold items and review time" in en.replace(
+        "\n", " ")
+    with center.db.read() as conn:
+        st = service.statement(conn, None, "acme", "2026-11")
+    zh = pdf.check(statement_pdf(st, "zh_CN"))
+    assert "按工时" in zh and "按件" in zh and "0.99" in zh and "37.13" in zh and "工时" in zh
+
+    page = center.get("manager", "/billing?client=acme&month=2026-11")
+    assert page.status_code == 200
+    assert 'id="total-hours">0.99<' in page.text and 'data-billing="hours"' in page.text
+    assert "Unit price or hourly rate" in page.text and 'id="hours-rule"' in page.text
+    with center.db.write() as conn:
+        conn.execute(update(tables.users).where(tables.users.c.username == "admin").values(locale="zh_CN"))
+    zh_page = center.get("admin", "/billing?client=acme&month=2026-11")  # admin: not signed in yet, so Chinese
+    assert "按工时" in zh_page.text and "单价或时薪" in zh_page.text and "37.13" in zh_page.text
+    # a statement with no project billed by time keeps its old columns
+    plain = center.get("admin", "/billing?client=globex&month=2026-11").text
+    assert 'id="total-hours"' not in plain and "单价或时薪" not in plain
+
+
+def test_cli_statement_shows_hours(center: Center, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from seatflow.cli import app as cli
+
+    _hours_month(center)
+    monkeypatch.setenv("SEATFLOW_DATABASE_URL", center.app.state.settings.resolved_database_url())
+    monkeypatch.setenv("SEATFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("SEATFLOW_LANG", "en")
+    result = CliRunner().invoke(cli, ["billing", "statement", "--client", "acme", "--month", "2026-11"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "0.99" in result.output and "37.5000" in result.output and "38.33" in result.output
+
+
+BASE = {"slug": "acme-hours", "name": "Hours", "client": "acme", "work_type": "moderation"}
+
+
+def test_project_billing_mode_is_set_at_create_and_shown(center: Center, tmp_path: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    resp = center.post("manager", "/api/v1/projects", json={**BASE, "billing_mode": "hours", "hourly_rate": "45.5"})
+    assert resp.status_code == 201, resp.text
+    assert (resp.json()["billing_mode"], resp.json()["hourly_rate"]) == ("hours", "45.5000")
+    again = center.get("manager", "/api/v1/projects/acme-hours").json()
+    assert (again["billing_mode"], again["hourly_rate"]) == ("hours", "45.5000")
+    plain = center.get("manager", "/api/v1/projects/acme-faces").json()
+    assert (plain["billing_mode"], plain["hourly_rate"]) == ("unit", None)  # the default, and migrated rows
+    # the CLI takes the same spec keys from a file
+    from seatflow.cli import app as cli
+
+    monkeypatch.setenv("SEATFLOW_DATABASE_URL", center.app.state.settings.resolved_database_url())
+    monkeypatch.setenv("SEATFLOW_HOME", str(tmp_path))
+    spec = tmp_path / "p.yaml"
+    spec.write_text("slug: acme-hours2\nname: H2\nclient: acme\nwork_type: moderation\n"
+                    "billing_mode: hours\nhourly_rate: 60\n", encoding="utf-8")
+    ok = CliRunner().invoke(cli, ["project", "create", "--file", str(spec)])
+    assert ok.exit_code == 0, ok.output
+    row = center.row("projects", slug="acme-hours2")
+    assert (row.billing_mode, Decimal(row.hourly_rate)) == ("hours", Decimal(60))
+    spec.write_text("slug: acme-hours3\nname: H3\nclient: acme\nwork_type: moderation\nbilling_mode: hours\n",
+                    encoding="utf-8")
+    bad = CliRunner().invoke(cli, ["project", "create", "--file", str(spec)])
+    assert bad.exit_code != 0 and "hourly_rate" in bad.output
+    assert center.count("projects", slug="acme-hours3") == 0
+
+
+@pytest.mark.parametrize(("change", "field", "says"), [
+    ({"billing_mode": "time"}, "billing_mode", "unit, hours"),
+    ({"billing_mode": "HOURS", "hourly_rate": "10"}, "billing_mode", "unit, hours"),
+    ({"billing_mode": 1}, "billing_mode", "unit, hours"),
+    ({"billing_mode": ""}, "billing_mode", "unit, hours"),
+    ({"billing_mode": "hours"}, "hourly_rate", "required"),
+    ({"billing_mode": "hours", "hourly_rate": None}, "hourly_rate", "required"),
+    ({"billing_mode": "hours", "hourly_rate": "0"}, "hourly_rate", "greater than 0"),
+    ({"billing_mode": "hours", "hourly_rate": -12}, "hourly_rate", "greater than 0"),
+    ({"billing_mode": "hours", "hourly_rate": "cheap"}, "hourly_rate", "number"),
+    ({"billing_mode": "hours", "hourly_rate": "NaN"}, "hourly_rate", "number"),
+    ({"billing_mode": "hours", "hourly_rate": "Infinity"}, "hourly_rate", "number"),
+    ({"billing_mode": "hours", "hourly_rate": True}, "hourly_rate", "number"),
+    ({"billing_mode": "hours", "hourly_rate": [10]}, "hourly_rate", "number"),
+    ({"billing_mode": "hours", "hourly_rate": "1.00001"}, "hourly_rate", "4 decimals"),
+    ({"billing_mode": "hours", "hourly_rate": "100000000"}, "hourly_rate", "at most"),
+    ({"hourly_rate": "10"}, "hourly_rate", "only for projects with billing_mode hours"),
+    ({"billing_mode": "unit", "hourly_rate": "10"}, "hourly_rate", "only for"),
+])
+def test_malformed_billing_mode_or_hourly_rate_is_refused(center: Center, change: dict[str, Any], field: str,
+                                                          says: str) -> None:
+    before = center.counts()
+    resp = center.post("manager", "/api/v1/projects", json={**BASE, **change})
+    center.problem(resp, 422, field=field, says=says)
+    assert center.counts() == before

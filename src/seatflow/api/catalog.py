@@ -24,7 +24,8 @@ def project_json(row: Any) -> dict[str, Any]:
         "id": row.id, "slug": row.slug, "name": row.name, "client_id": row.client_id, "work_type": row.work_type,
         "label_schema": row.label_schema, "instructions": row.instructions, "workflow": row.workflow,
         "sla_minutes": row.sla_minutes, "unit_price": str(Decimal(row.unit_price)), "lease_seconds": row.lease_seconds,
-        "status": row.status, "created_at": row.created_at.isoformat(),
+        "status": row.status, "created_at": row.created_at.isoformat(), "billing_mode": row.billing_mode,
+        "hourly_rate": None if row.hourly_rate is None else str(Decimal(row.hourly_rate)),
     }
 
 

@@ -4,6 +4,9 @@
 an item counts once, in the period its ``done_at`` falls in, when it is done and is not gold. A
 reworked item is one item row however many answers it took, so rework never adds units; a gold
 (honeypot) item has a known answer and is never billed.
+
+Projects billed by time (``projects.billing_mode = 'hours'``) are billed the handling time of the
+answers :func:`billable_answer` picks: submitted in the period, not on a gold item, not a rework.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ def delivered(start: datetime, end: datetime) -> ColumnElement[bool]:
 
 
 def client_projects(conn: Connection, client_id: int) -> list[Any]:
-    q = (select(projects.c.id, projects.c.slug, projects.c.name, projects.c.work_type, projects.c.unit_price)
+    q = (select(projects.c.id, projects.c.slug, projects.c.name, projects.c.work_type, projects.c.unit_price,
+                projects.c.billing_mode, projects.c.hourly_rate)
          .where(projects.c.client_id == client_id).order_by(projects.c.slug))
     return list(conn.execute(q))
 
@@ -59,6 +63,33 @@ def gold_answers_per_project(conn: Connection, client_id: int, start: datetime, 
                 submissions.c.created_at >= start, submissions.c.created_at < end)
          .group_by(submissions.c.project_id))
     return {int(r.project_id): int(r.n) for r in conn.execute(q)}
+
+
+def billable_answer(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Answers whose handling time is billed on an hours-billed project (join ``items`` for the gold flag).
+
+    Submitted in [start, end), on a non-gold item, and first-time work: a rework answer (one that
+    supersedes a rejected answer, ``supersedes_id`` set) is the center's cost, not the client's. The
+    rejected answer itself was first-time work and stays billed. Review time is not billed (reviews
+    record no handling time).
+    """
+    return and_(submissions.c.created_at >= start, submissions.c.created_at < end, ~is_gold(),
+                submissions.c.supersedes_id.is_(None))
+
+
+def handling_ms_per_project(conn: Connection, client_id: int, start: datetime,
+                            end: datetime) -> dict[int, tuple[int, int]]:
+    """project id -> (billable handling milliseconds, billable answers) in [start, end).
+
+    An answer without a recorded duration (``duration_ms`` null: an API client that sent none)
+    counts 0 ms; it is still counted in the answers.
+    """
+    q = (select(submissions.c.project_id, func.coalesce(func.sum(submissions.c.duration_ms), 0).label("ms"),
+                func.count().label("n"))
+         .join(items, items.c.id == submissions.c.item_id)
+         .where(submissions.c.client_id == client_id, billable_answer(start, end))
+         .group_by(submissions.c.project_id))
+    return {int(r.project_id): (int(r.ms), int(r.n)) for r in conn.execute(q)}
 
 
 def delivered_items(conn: Connection, client_id: int, start: datetime, end: datetime) -> list[Any]:

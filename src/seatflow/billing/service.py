@@ -1,8 +1,12 @@
-"""Monthly statements: delivered units x unit price per project, for one client and one month.
+"""Monthly statements: delivered units x unit price per project (or, for a project billed by time,
+handling hours x hourly rate), for one client and one month.
 
 Months are calendar months in UTC: an item delivered at 2026-11-30T23:59:59Z is billed in
 November, one at 2026-12-01T00:00:00Z in December. Line amounts are rounded half-up to cents;
 the total is the sum of the rounded lines, so the printed lines always add up to the total.
+Hours are the billable handling time (see ``repository.billable_answer``) rounded half-up to 2
+decimals, and an hours line's amount is those printed hours x the hourly rate, rounded the same way,
+so a reader can redo every line from what is printed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from seatflow.store import catalog
 from . import repository as repo
 
 CENT = Decimal("0.01")
+MS_PER_HOUR = Decimal(3_600_000)
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -78,11 +83,22 @@ class StatementLine:
     amount: Decimal
     reworked: int  # delivered items that needed rework (each counted once in ``units``)
     gold_answers: int  # answers on gold items in the month: never billed
+    billing_mode: str = "unit"  # 'unit': units x unit_price; 'hours': hours x hourly_rate
+    hours: Decimal | None = None  # hours lines: billable handling hours, 2 decimals
+    hourly_rate: Decimal | None = None
+    billed_answers: int | None = None  # hours lines: the answers whose time is billed
+
+    @property
+    def by_hours(self) -> bool:
+        return self.billing_mode == "hours"
 
     def as_dict(self) -> dict[str, Any]:
         return {"project": self.project, "name": self.name, "work_type": self.work_type, "units": self.units,
                 "unit_price": str(self.unit_price), "amount": str(self.amount), "reworked": self.reworked,
-                "gold_answers": self.gold_answers}
+                "gold_answers": self.gold_answers, "billing_mode": self.billing_mode,
+                "hours": None if self.hours is None else str(self.hours),
+                "hourly_rate": None if self.hourly_rate is None else str(self.hourly_rate),
+                "billed_answers": self.billed_answers}
 
 
 @dataclass(frozen=True)
@@ -101,11 +117,21 @@ class Statement:
     def total_amount(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
+    @property
+    def total_hours(self) -> Decimal:
+        """The billed hours of the hours lines (0.00 when every project is billed per unit)."""
+        return sum((line.hours for line in self.lines if line.hours is not None), Decimal("0.00"))
+
+    @property
+    def has_hours(self) -> bool:
+        return any(line.by_hours for line in self.lines)
+
     def as_dict(self) -> dict[str, Any]:
         return {"client": self.client, "client_name": self.client_name, "month": self.month.label,
                 "period_start": self.month.start.isoformat(), "period_end": self.month.end.isoformat(),
                 "currency": self.currency, "lines": [line.as_dict() for line in self.lines],
-                "total_units": self.total_units, "total_amount": str(self.total_amount)}
+                "total_units": self.total_units, "total_amount": str(self.total_amount),
+                "total_hours": str(self.total_hours)}
 
 
 def resolve_client(conn: Connection, actor: Actor | None, slug: str | None) -> Any:
@@ -134,14 +160,29 @@ def statement(conn: Connection, actor: Actor | None, client_slug: str | None, mo
     units = repo.units_per_project(conn, client.id, start, end)
     reworked = repo.reworked_per_project(conn, client.id, start, end)
     gold = repo.gold_answers_per_project(conn, client.id, start, end)
+    projects = repo.client_projects(conn, client.id)
+    handled = (repo.handling_ms_per_project(conn, client.id, start, end)
+               if any(p.billing_mode == "hours" for p in projects) else {})
     lines = []
-    for p in repo.client_projects(conn, client.id):
+    for p in projects:
         price = Decimal(str(p.unit_price or 0))
         n = units.get(p.id, 0)
-        lines.append(StatementLine(project=p.slug, name=p.name, work_type=p.work_type, units=n, unit_price=price,
-                                   amount=(price * n).quantize(CENT, rounding=ROUND_HALF_UP),
-                                   reworked=reworked.get(p.id, 0), gold_answers=gold.get(p.id, 0)))
+        common = {"project": p.slug, "name": p.name, "work_type": p.work_type, "units": n, "unit_price": price,
+                  "reworked": reworked.get(p.id, 0), "gold_answers": gold.get(p.id, 0)}
+        if p.billing_mode == "hours":
+            ms, answers = handled.get(p.id, (0, 0))
+            rate = Decimal(str(p.hourly_rate or 0))
+            hours = hours_of(ms)
+            lines.append(StatementLine(**common, amount=(hours * rate).quantize(CENT, rounding=ROUND_HALF_UP),
+                                       billing_mode="hours", hours=hours, hourly_rate=rate, billed_answers=answers))
+        else:
+            lines.append(StatementLine(**common, amount=(price * n).quantize(CENT, rounding=ROUND_HALF_UP)))
     return Statement(client=client.slug, client_name=client.name, month=period, currency=currency, lines=lines)
+
+
+def hours_of(ms: int) -> Decimal:
+    """Milliseconds as hours, rounded half-up to 2 decimals (what the statement prints and bills)."""
+    return (Decimal(ms) / MS_PER_HOUR).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def delivered_items(conn: Connection, actor: Actor | None, client_slug: str | None,
@@ -155,17 +196,23 @@ def delivered_items(conn: Connection, actor: Actor | None, client_slug: str | No
 
 
 CSV_HEADER = ("client", "month", "project", "project_name", "work_type", "units", "unit_price", "amount",
-              "currency", "reworked_items", "gold_answers_not_billed")
+              "currency", "reworked_items", "gold_answers_not_billed", "billing_mode", "hours", "hourly_rate")
 
 
 def statement_csv(st: Statement) -> str:
-    """One row per project and a final TOTAL row; plain numbers (no thousands separators)."""
+    """One row per project and a final TOTAL row; plain numbers (no thousands separators).
+
+    The billing columns come last (``billing_mode``, ``hours``, ``hourly_rate``; hours and rate empty on
+    unit lines) so the earlier columns keep their places for readers written before billing by time.
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_HEADER)
     for line in st.lines:
         w.writerow((st.client, st.month.label, line.project, line.name, line.work_type, line.units,
-                    line.unit_price, line.amount, st.currency, line.reworked, line.gold_answers))
+                    line.unit_price, line.amount, st.currency, line.reworked, line.gold_answers, line.billing_mode,
+                    "" if line.hours is None else line.hours, "" if line.hourly_rate is None else line.hourly_rate))
     w.writerow((st.client, st.month.label, "TOTAL", "", "", st.total_units, "", st.total_amount, st.currency,
-                sum(x.reworked for x in st.lines), sum(x.gold_answers for x in st.lines)))
+                sum(x.reworked for x in st.lines), sum(x.gold_answers for x in st.lines), "",
+                st.total_hours if st.has_hours else "", ""))
     return buf.getvalue()

@@ -41,12 +41,22 @@ def statement(
         typer.echo(json.dumps(st.as_dict(), ensure_ascii=False, indent=2))
         return
     table = Table(title=_("Statement {client} {month}").format(client=st.client, month=st.month.label))
-    for name in (_("Project"), _("Units"), _("Unit price"), _("Amount"), _("Reworked"), _("Gold answers")):
-        table.add_column(name, justify="left" if name == _("Project") else "right")
+    hours = st.has_hours  # the billed-by and hours columns show when a project is billed by time
+    names = [_("Project"), _("Units"), _("Unit price"), _("Amount"), _("Reworked"), _("Gold answers")]
+    if hours:
+        names[2:3] = [_("Billed by"), _("Hours"), _("Unit price or hourly rate")]
+    for name in names:
+        table.add_column(name, justify="left" if name in (_("Project"), _("Billed by")) else "right")
     for line in st.lines:
-        table.add_row(line.project, str(line.units), str(line.unit_price), str(line.amount), str(line.reworked),
+        if hours:
+            by = [_("by time") if line.by_hours else _("per unit"), "-" if line.hours is None else str(line.hours),
+                  str(line.hourly_rate if line.by_hours else line.unit_price)]
+        else:
+            by = [str(line.unit_price)]
+        table.add_row(line.project, str(line.units), *by, str(line.amount), str(line.reworked),
                       str(line.gold_answers))
-    table.add_row(_("Total"), str(st.total_units), "", f"{st.total_amount} {st.currency}", "", "")
+    total_by = ["", str(st.total_hours), ""] if hours else [""]
+    table.add_row(_("Total"), str(st.total_units), *total_by, f"{st.total_amount} {st.currency}", "", "")
     out().print(table)
 
 

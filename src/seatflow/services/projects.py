@@ -18,7 +18,9 @@ from seatflow.worktypes import get_work_type
 from .accounts import check_slug
 
 _FIELDS = {"slug", "name", "client", "work_type", "label_schema", "instructions", "workflow", "sla_minutes",
-           "unit_price", "lease_seconds"}
+           "unit_price", "lease_seconds", "billing_mode", "hourly_rate"}
+BILLING_MODES = ("unit", "hours")
+_MAX_RATE = Decimal("99999999.9999")  # projects.hourly_rate is Numeric(12, 4)
 
 
 def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) -> int:
@@ -57,6 +59,7 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
         raise ValidationFailed("unit_price must be a number", field="unit_price") from None
     if price < 0:
         raise ValidationFailed("unit_price must not be negative", field="unit_price")
+    mode, rate = check_billing(spec.get("billing_mode"), spec.get("hourly_rate"))
     if catalog.project_by_slug(conn, slug):
         raise Conflict(f"a project with slug {slug!r} exists already", field="slug")
     return catalog.insert(
@@ -73,9 +76,44 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
             "sla_minutes": sla,
             "unit_price": price,
             "lease_seconds": lease,
+            "billing_mode": mode,
+            "hourly_rate": rate,
             "created_at": utcnow(),
         },
     )
+
+
+def check_billing(mode_in: Any, rate_in: Any) -> tuple[str, Decimal | None]:
+    """(billing_mode, hourly_rate) from a spec: 'unit' (the default) or 'hours', which needs a rate > 0.
+
+    A rate on a unit-billed project is refused rather than ignored, so a spec never says one thing
+    and bills another.
+    """
+    mode = "unit" if mode_in is None else mode_in
+    if not isinstance(mode, str) or mode not in BILLING_MODES:
+        raise ValidationFailed(f"billing_mode must be one of {', '.join(BILLING_MODES)}; got {mode_in!r}",
+                               field="billing_mode")
+    if rate_in is None or rate_in == "":
+        if mode == "hours":
+            raise ValidationFailed("hourly_rate is required when billing_mode is hours (a number > 0)",
+                                   field="hourly_rate")
+        return mode, None
+    if mode != "hours":
+        raise ValidationFailed("hourly_rate is only for projects with billing_mode hours", field="hourly_rate")
+    if isinstance(rate_in, bool) or not isinstance(rate_in, (int, float, str, Decimal)):
+        raise ValidationFailed("hourly_rate must be a number", field="hourly_rate")
+    try:
+        rate = Decimal(str(rate_in).strip())
+    except InvalidOperation:
+        raise ValidationFailed(f"hourly_rate must be a number; got {rate_in!r}", field="hourly_rate") from None
+    if not rate.is_finite():
+        raise ValidationFailed(f"hourly_rate must be a number; got {rate_in!r}", field="hourly_rate")
+    if rate <= 0:
+        raise ValidationFailed("hourly_rate must be greater than 0", field="hourly_rate")
+    if rate > _MAX_RATE or rate != rate.quantize(Decimal("0.0001")):
+        raise ValidationFailed("hourly_rate must be at most 99999999.9999 with at most 4 decimals",
+                               field="hourly_rate")
+    return mode, rate
 
 
 def get_project(conn: Connection, actor: Actor, ref: int | str) -> Any:

@@ -109,6 +109,10 @@ projects = Table(
     # Quality control settings (migration 0006): gold rate, qualification test, suspension threshold;
     # None = the defaults of services/quality.py.
     Column("quality", JSONType),
+    # Billing (migration 0009): 'unit' (delivered units x unit_price) or 'hours' (handling hours x
+    # hourly_rate, which is then required); see docs/billing.md.
+    Column("billing_mode", String(8), nullable=False, server_default="unit"),
+    Column("hourly_rate", Numeric(12, 4)),
 )
 
 qualifications = Table(
