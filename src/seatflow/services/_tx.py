@@ -23,6 +23,8 @@ def _retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, IntegrityError):
         return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True  # the server dropped the connection (restart, idle timeout): nothing was committed
     if isinstance(exc, OperationalError | DBAPIError):
         code = getattr(getattr(exc, "orig", None), "sqlstate", None)
         if code in ("40001", "40P01"):  # serialization failure, deadlock

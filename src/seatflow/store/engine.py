@@ -70,7 +70,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         echo=echo,
         pool_size=pool_size,
         max_overflow=0,  # the gate in front (Database) never asks for more than pool_size
-        pool_pre_ping=True,
+        # No pre-ping: it cost a round trip per transaction. A connection found dead (server restarted)
+        # invalidates the pool, and services/_tx.transact runs the transaction again on a fresh one.
+        pool_pre_ping=False,
     )
 
 
