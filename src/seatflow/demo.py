@@ -14,6 +14,7 @@ import json
 import random
 import secrets
 import shutil
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,6 +23,7 @@ from typing import Any
 
 from alembic import command
 from PIL import Image, ImageDraw, ImageFilter
+from sqlalchemy import func, select
 
 from seatflow.config import Settings
 from seatflow.domain.clock import utcnow
@@ -32,6 +34,8 @@ from seatflow.services.imports import Record
 from seatflow.store import catalog
 from seatflow.store.engine import Database
 from seatflow.store.migrate import alembic_config, upgrade
+from seatflow.store.tables import items as items_table
+from seatflow.store.tables import projects as projects_table
 
 SEED = 20261212
 MEDIA_FOLDER = "demo"
@@ -158,6 +162,17 @@ def build(db: Database, conf: Settings, *, items: int = 300, reset: bool = False
         if report.error:  # the generator and the schemas disagree: a bug, not a user error
             raise RuntimeError(f"demo data for {slug} was rejected: {report.error}")
         created = created or report.imported > 0
+    # Gold items (known answers) for the review project: mixed into workers' streams and scored, so a
+    # worker's home and the quality report have numbers to show. Imported once (by external id).
+    with db.read() as conn:
+        have_gold = conn.execute(select(func.count()).select_from(items_table).join(
+            projects_table, projects_table.c.id == items_table.c.project_id).where(
+            projects_table.c.slug == "review-sentiment", items_table.c.gold.is_(True))).scalar_one()
+    if have_gold < GOLD_TEXTS:
+        report = imports.import_records(db, None, "review-sentiment", gold_texts(GOLD_TEXTS), source="demo/gold",
+                                        batch_name="demo gold", batch_size=500)
+        if report.error:
+            raise RuntimeError(f"demo gold for review-sentiment was rejected: {report.error}")
     with db.read() as conn:
         counts = {row.slug: row.items for row in status.project_status(conn, None)}
     return DemoCenter(created=created, logins=logins, items={s["slug"]: counts.get(s["slug"], 0) for s in PROJECTS})
@@ -376,20 +391,48 @@ def _person(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + rng.choice(GIVEN)
 
 
+SPAN_OF_FIELD = {"city": "LOC", "product": "PRODUCT", "name": "PER"}
+GOLD_TEXTS = 12
+GOLD_FIRST = 9001  # gold ids look like the others' (review-9001...): nothing tells a worker which is gold
+
+
+def _review(i: int) -> tuple[str, str, list[dict[str, Any]], bool]:
+    """Review ``i``: (sentiment, text, its entity spans, english), the spans where the template put names."""
+    rng = _rng("review-sentiment", i)
+    english = i % 3 == 0  # a third of the reviews are in English
+    sentiment, template = rng.choice(REVIEWS_EN if english else REVIEWS_ZH)
+    if english:
+        fill = {"city": rng.choice(CITIES_EN), "product": rng.choice(PRODUCTS_EN), "name": rng.choice(NAMES_EN)}
+    else:
+        fill = {"city": rng.choice(CITIES), "product": rng.choice(PRODUCTS_ZH), "name": _person(rng)}
+    text, spans = "", []
+    for literal, field_name, _spec, _conv in string.Formatter().parse(template):
+        text += literal
+        if field_name:
+            value = fill[field_name]
+            spans.append({"start": len(text), "end": len(text) + len(value), "label": SPAN_OF_FIELD[field_name]})
+            text += value
+    return sentiment, text, spans, english
+
+
 def texts(n: int, media_root: Path) -> Iterator[Record]:
     due = (utcnow() + timedelta(days=2)).isoformat()
     for i in range(1, n + 1):
-        rng = _rng("review-sentiment", i)
-        english = i % 3 == 0  # a third of the reviews are in English
-        _sentiment, template = rng.choice(REVIEWS_EN if english else REVIEWS_ZH)
-        if english:
-            text = template.format(city=rng.choice(CITIES_EN), product=rng.choice(PRODUCTS_EN),
-                                   name=rng.choice(NAMES_EN))
-        else:
-            text = template.format(city=rng.choice(CITIES), product=rng.choice(PRODUCTS_ZH), name=_person(rng))
+        _sentiment, text, _spans, english = _review(i)
         yield Record("demo/review-sentiment", i, {
             "external_id": f"review-{i:04d}", "deadline": due,
             "payload": {"text": text, "meta": {"lang": "en" if english else "zh", "shop": "京东 JD.com"}}})
+
+
+def gold_texts(n: int) -> Iterator[Record]:
+    """Reviews with their known answer (sentiment and entity spans) in ``payload.gold``."""
+    for k in range(n):
+        i = GOLD_FIRST + k
+        sentiment, text, spans, english = _review(i)
+        yield Record("demo/gold", k + 1, {
+            "external_id": f"review-{i:04d}",
+            "payload": {"text": text, "meta": {"lang": "en" if english else "zh", "shop": "京东 JD.com"},
+                        "gold": {"classes": [sentiment], "spans": spans}}})
 
 
 # -- content: moderation -------------------------------------------------------------------------

@@ -92,7 +92,19 @@ def test_demo_builds_a_center_with_every_work_type_and_role(home: Path, db: Data
     assert any(skill == "review" for _uid, skill in qualified)
     assert all(u.client_id is not None for u in users if u.role == "client")
 
+    gold = [i for i in items if i.gold]
+    items = [i for i in items if not i.gold]
     assert len(items) == 40
+    # gold reviews with their known answer, ids like the others', their entity spans on the right words
+    assert len(gold) == 12 and {g.project_id for g in gold} == {by_type["text_annotation"].id}
+    assert all(re.fullmatch(r"review-\d{4}", g.external_id) for g in gold)
+    for g in gold:
+        known = g.payload["gold"]
+        assert known["classes"][0] in ("positive", "neutral", "negative")
+        assert known["spans"], g.payload["text"]
+        for span in known["spans"]:
+            word = g.payload["text"][span["start"]:span["end"]]
+            assert word and word.strip() == word and span["label"] in ("PER", "LOC", "PRODUCT")
     per_project = {p.id: [i for i in items if i.project_id == p.id] for p in projects}
     assert all(per_project.values()), "every project has items"
     logins = printed_logins(result.stdout)
@@ -137,7 +149,7 @@ def test_reset_recreates_the_demo_but_never_wipes_other_data(home: Path, db: Dat
     first = demo("--items", "8")
     reset = demo("--items", "8", "--reset")
     assert "deleting the demo center" in reset.stdout
-    assert counts(db)["items"] == 8 and counts(db)["users"] == len(printed_logins(first.stdout))
+    assert counts(db)["items"] == 8 + 12 and counts(db)["users"] == len(printed_logins(first.stdout))
     assert printed_logins(reset.stdout)["admin"] != printed_logins(first.stdout)["admin"], "new passwords"
     with db.write() as conn:
         accounts.create_client(conn, None, slug="real-customer", name="Real customer")
