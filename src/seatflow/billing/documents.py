@@ -64,6 +64,8 @@ def statement_pdf(st: Statement, locale: str) -> bytes:
         lines=lines,
         tables=[pdf.PdfTable(heading=_(N_("Units and hours per project")) if st.has_hours
                              else _(N_("Delivered units per project")), header=header, rows=rows,
-                             numeric=numeric, total_row=True)],
+                             numeric=numeric, total_row=True,
+                             # 8 columns: a narrower project column and padding, so 999,999.99 fits
+                             **({"first_share": 0.22, "padding": 4.0} if st.has_hours else {}))],
         footer=footer,
     )

@@ -38,6 +38,8 @@ class PdfTable:
     rows: Sequence[Sequence[str]]
     numeric: Sequence[int] = ()  # column indexes aligned right
     total_row: bool = False  # the last row is a total: bold rule above it
+    first_share: float = 0.3  # the first column's share of the width; the others split the rest
+    padding: float | None = None  # cell padding left and right in points (None: reportlab's 6)
 
 
 def _escape(text: str) -> str:
@@ -64,7 +66,7 @@ def render(*, title: str, lines: Sequence[str], tables: Sequence[PdfTable], foot
         data += [[_escape(str(v)) if i in t.numeric else Paragraph(_escape(str(v)), cell) for i, v in enumerate(row)]
                  for row in t.rows]
         width = A4[0] - 36 * mm
-        first = width * 0.3
+        first = width * t.first_share
         rest = (width - first) / max(1, len(t.header) - 1)
         table = Table(data, repeatRows=1, hAlign="LEFT", colWidths=[first] + [rest] * (len(t.header) - 1))
         style = [
@@ -76,6 +78,8 @@ def render(*, title: str, lines: Sequence[str], tables: Sequence[PdfTable], foot
             ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f9fafb")]),
         ]
         style += [("ALIGN", (i, 1), (i, -1), "RIGHT") for i in t.numeric]
+        if t.padding is not None:
+            style += [("LEFTPADDING", (0, 0), (-1, -1), t.padding), ("RIGHTPADDING", (0, 0), (-1, -1), t.padding)]
         if t.total_row and t.rows:
             style.append(("LINEABOVE", (0, -1), (-1, -1), 1.0, colors.black))
         table.setStyle(TableStyle(style))
