@@ -1,25 +1,23 @@
 """The live floor in a real browser: a lead has /floor open, workers check in, take work and go on a
 break through the API, and each change shows on the lead's screen within 2 s, without a reload.
 
-Debian's Chromium driven by Playwright against a real uvicorn server (as in test_pages_browser.py).
+Debian's Chromium driven by Playwright against a real uvicorn server (set-up shared in _support.py).
 Screenshots go to ``$SEATFLOW_TEST_SCREENSHOTS`` (default: ``screenshots/`` in the checkout, ignored by git).
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import update
-from tests.browser.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, Watch, screenshot_dir
+from tests.browser._support import Watch, center_database, new_page, serve, shot
 
 from seatflow.app import create_app
 from seatflow.config import Settings
@@ -27,10 +25,7 @@ from seatflow.domain.clock import utcnow
 from seatflow.services import accounts, answers, dispatch, imports, projects
 from seatflow.services.imports import Record
 from seatflow.store import tables
-from seatflow.store.engine import Database, make_engine
-from seatflow.store.migrate import upgrade
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # isort: skip  (after the skip check)
+from seatflow.store.engine import Database
 
 pytestmark = pytest.mark.browser
 
@@ -104,58 +99,21 @@ def seed(db: Database) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
-    import uvicorn
-
     home = tmp_path_factory.mktemp("floor-center")
-    url = f"sqlite:///{home / 'seatflow.db'}"
-    db = Database(make_engine(url))
-    upgrade(db.engine)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    try:
+    with center_database(home) as (url, db):
         tokens = seed(db)
         app = create_app(Settings(home=home, database_url=url, secret_key="floor-test"), db=db)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield Center(url=f"http://127.0.0.1:{port}", db=db, tokens=tokens)
-        server.should_exit = True
-        thread.join(timeout=15)
-    finally:
-        mp.undo()
-        db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+        with serve(app) as base:
+            yield Center(url=base, db=db, tokens=tokens)
 
 
 def logged_in(browser: Browser, center: Center, username: str, locale: str) -> tuple[Page, Watch]:
-    ctx = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    page.set_default_timeout(10_000)
+    _ctx, page = new_page(browser, viewport=(1280, 900), locale=locale, timeout_ms=10_000)
     watch = Watch(center.url)
     watch.attach(page)
     resp = page.request.post(center.url + "/api/v1/auth/login", data={"username": username, "password": PASSWORD})
     assert resp.ok, resp.text()
     return page, watch
-
-
-def shot(page: Page, name: str) -> Path:
-    path = screenshot_dir() / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def until_shown(page: Page, selector: str, started: float) -> float:

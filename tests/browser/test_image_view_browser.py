@@ -10,7 +10,6 @@ everything else exact). Screenshots go to ``$SEATFLOW_SCREENSHOTS`` (default: ``
 from __future__ import annotations
 
 import http.server
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -18,29 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import in_ci
+from playwright.sync_api import Browser, Page, expect
+from tests.browser._support import ROOT, close, new_page, screenshot_dir, visibilities
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "src" / "seatflow" / "web" / "static"
 HARNESS = Path(__file__).resolve().parent / "image_harness"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _unavailable(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"CI=true and {why}", pytrace=False)
-    pytest.skip(why, allow_module_level=True)
-
-
-if not CHROMIUM.exists():
-    _unavailable(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk")
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    _unavailable("the playwright package is missing: .venv/bin/pip install -e '.[test]'")
 
 NAMES = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"]
 FULL = {
@@ -54,13 +37,6 @@ FULL = {
 }
 # where the drawn portrait's landmarks are (image pixels)
 LANDMARKS = [(252, 190), (328, 190), (286, 238), (262, 270), (318, 270)]
-
-
-def screenshot_dir() -> Path:
-    path = Path(os.environ.get("SEATFLOW_TEST_SCREENSHOTS") or os.environ.get("SEATFLOW_SCREENSHOTS")
-                or ROOT / "screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):
@@ -88,16 +64,6 @@ def base_url() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Harness:
@@ -151,9 +117,7 @@ class Harness:
 
 @pytest.fixture
 def harness(browser: Browser, base_url: str) -> Iterator[Harness]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = ctx.new_page()
-    page.set_default_timeout(10_000)
+    ctx, page = new_page(browser, viewport=(1280, 800), timeout_ms=10_000)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -162,27 +126,6 @@ def harness(browser: Browser, base_url: str) -> Iterator[Harness]:
     yield h
     ctx.close()
     assert not errors, f"browser console errors: {errors}"
-
-
-def close(actual: Any, expected: Any, where: str = "answer") -> None:
-    """Equal, except that numbers may differ by 1 px (booleans and strings exactly)."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict) and sorted(actual) == sorted(expected), f"{where}: {actual!r} != {expected!r}"
-        for k in expected:
-            close(actual[k], expected[k], f"{where}.{k}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), f"{where}: {actual!r} != {expected!r}"
-        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            close(a, e, f"{where}[{i}]")
-    elif isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
-    else:
-        assert isinstance(actual, int | float) and not isinstance(actual, bool), f"{where}: {actual!r} is no number"
-        assert abs(actual - expected) <= 1.0, f"{where}: {actual} is not within 1 px of {expected}"
-
-
-def visibilities(answer: dict[str, Any]) -> list[list[int]]:
-    return [[p[2] for p in kps["points"]] for kps in answer["keypoints"]]
 
 
 # --- tests --------------------------------------------------------------------------------------

@@ -10,9 +10,6 @@ Screens go to ``$SEATFLOW_SCREENSHOTS`` (default ``screenshots/``, not committed
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,39 +17,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
-from tests.conftest import in_ci
+from tests.browser._support import center_database, close, log_in, new_page, screenshot_dir, serve, visibilities
 
 from seatflow.app import create_app
 from seatflow.config import Settings
 from seatflow.services import accounts, imports, projects
 from seatflow.services.imports import Record
 from seatflow.store import tables
-from seatflow.store.engine import Database, make_engine
-from seatflow.store.migrate import upgrade
+from seatflow.store.engine import Database
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "seatflow-image-1"
-
-
-def _unavailable(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"CI=true and {why}", pytrace=False)
-    pytest.skip(why, allow_module_level=True)
-
-
-if not CHROMIUM.exists():
-    _unavailable(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk")
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    _unavailable("the playwright package is missing: .venv/bin/pip install -e '.[test]'")
 
 NAMES = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"]
 SCHEMA = {
@@ -73,13 +52,6 @@ PREDICTED = {
     "polygons": [],
     "class": "usable",
 }
-
-
-def screenshot_dir() -> Path:
-    path = Path(os.environ.get("SEATFLOW_TEST_SCREENSHOTS") or os.environ.get("SEATFLOW_SCREENSHOTS")
-                or ROOT / "screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def portrait(path: Path, shirt: tuple[int, int, int]) -> None:
@@ -127,15 +99,8 @@ class Center:
 
 @pytest.fixture(scope="module")
 def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
-    import uvicorn
-
     home = tmp_path_factory.mktemp("image-center")
-    url = f"sqlite:///{home / 'seatflow.db'}"
-    db = Database(make_engine(url))
-    upgrade(db.engine)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    try:
+    with center_database(home) as (url, db):
         users: dict[str, int] = {}
         with db.write() as conn:
             accounts.create_client(conn, None, slug="vision", name="视觉数据")
@@ -158,32 +123,8 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
                                         source="seed.jsonl")
         assert report.error is None, report
         app = create_app(Settings(home=home, database_url=url, secret_key="image-browser-test"), db=db)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "the server thread died while starting"
-            assert time.monotonic() < deadline, "the server did not start in 30 s"
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield Center(url=f"http://127.0.0.1:{port}", db=db, project=project, users=users)
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "the server did not stop"
-    finally:
-        mp.undo()
-        db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+        with serve(app) as base:
+            yield Center(url=base, db=db, project=project, users=users)
 
 
 class Seat:
@@ -191,9 +132,7 @@ class Seat:
 
     def __init__(self, browser: Browser, center: Center, username: str, locale: str) -> None:
         self.center = center
-        self.context = browser.new_context(locale=locale, viewport={"width": 1440, "height": 900})
-        self.page: Page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.context, self.page = new_page(browser, viewport=(1440, 900), locale=locale, timeout_ms=15_000)
         self.errors: list[str] = []
         # "no task right now" is a 404 of the lease API, which the browser logs as a failed resource
         self.page.on("console", lambda m: self.errors.append(m.text)
@@ -201,11 +140,7 @@ class Seat:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", self._request)
         self.page.on("response", self._response)
-        self.page.goto(center.url + "/login")
-        self.page.locator("input[name=username]").fill(username)
-        self.page.locator("input[name=password]").fill(PASSWORD)
-        self.page.locator("form.form button[type=submit]").click()
-        expect(self.page).to_have_url(center.url + "/")
+        log_in(self.page, center.url, username, PASSWORD)
 
     def _request(self, request: Any) -> None:
         if urlsplit(request.url).netloc != urlsplit(self.center.url).netloc:
@@ -265,27 +200,6 @@ class Seat:
     def close(self) -> None:
         assert not self.errors, f"browser console errors or outside requests: {self.errors}"
         self.context.close()
-
-
-def close(actual: Any, expected: Any, where: str = "answer") -> None:
-    """Equal, except that numbers may differ by 1 px (booleans and strings exactly)."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict) and sorted(actual) == sorted(expected), f"{where}: {actual!r} != {expected!r}"
-        for k in expected:
-            close(actual[k], expected[k], f"{where}.{k}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), f"{where}: {actual!r} != {expected!r}"
-        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            close(a, e, f"{where}[{i}]")
-    elif isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
-    else:
-        assert isinstance(actual, int | float) and not isinstance(actual, bool), f"{where}: {actual!r} is no number"
-        assert abs(actual - expected) <= 1.0, f"{where}: {actual} is not within 1 px of {expected}"
-
-
-def visibilities(answer: dict[str, Any]) -> list[list[int]]:
-    return [[p[2] for p in kps["points"]] for kps in answer["keypoints"]]
 
 
 DRAWN = {

@@ -11,56 +11,26 @@ where they fail. Playwright's own browser download is never used.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from argon2 import PasswordHasher
-from tests.conftest import in_ci
+from playwright.sync_api import Browser, Page, expect
+from tests.browser._support import Watch, center_database, new_page, serve, shot
 
 from seatflow.app import create_app
 from seatflow.config import Settings
 from seatflow.domain.clock import utcnow
 from seatflow.services import accounts, answers, dispatch, imports, projects
 from seatflow.services.imports import Record
-from seatflow.store.engine import Database, make_engine
-from seatflow.store.migrate import upgrade
+from seatflow.store.engine import Database
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "seatflow-demo-1"
-
-
-def _unavailable(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"CI=true and {why}", pytrace=False)
-    pytest.skip(why, allow_module_level=True)
-
-
-if not CHROMIUM.exists():
-    _unavailable(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk")
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    _unavailable("the playwright package is missing: .venv/bin/pip install -e '.[test]'")
-
-
-def screenshot_dir() -> Path:
-    path = Path(os.environ.get("SEATFLOW_TEST_SCREENSHOTS") or os.environ.get("SEATFLOW_SCREENSHOTS")
-                or ROOT / "screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # --- the center and the server ------------------------------------------------------------------
@@ -134,91 +104,20 @@ def seed(db: Database) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
-    import uvicorn
-
     home = tmp_path_factory.mktemp("browser-center")
-    url = f"sqlite:///{home / 'seatflow.db'}"
-    db = Database(make_engine(url))
-    upgrade(db.engine)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    try:
+    with center_database(home) as (url, db):
         users = seed(db)
         app = create_app(Settings(home=home, database_url=url, secret_key="browser-test"), db=db)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "the server thread died while starting"
-            assert time.monotonic() < deadline, "the server did not start in 30 s"
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield Center(url=f"http://127.0.0.1:{port}", users=users)
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "the server did not stop"
-    finally:
-        mp.undo()
-        db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@dataclass
-class Watch:
-    """What a page did that a person would not see: console errors, failed or outside requests."""
-
-    base: str
-    errors: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    expected_statuses: set[int] = field(default_factory=set)
-
-    def attach(self, page: Page) -> None:
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", self._request)
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
-        page.on("response", self._response)
-
-    def _request(self, request: Any) -> None:
-        if urlsplit(request.url).netloc != urlsplit(self.base).netloc:
-            self.outside.append(request.url)
-
-    def _response(self, response: Any) -> None:
-        if response.status >= 400 and response.status not in self.expected_statuses:
-            self.failed.append(f"{response.url}: {response.status}")
-
-    def check(self) -> None:
-        assert not self.outside, f"requests left the server (intranets have no internet): {self.outside}"
-        assert not self.failed, f"failed requests: {self.failed}"
-        errors = [e for e in self.errors if not any(f"status of {s}" in e for s in self.expected_statuses)]
-        assert not errors, f"browser console errors: {errors}"
+        with serve(app) as base:
+            yield Center(url=base, users=users)
 
 
 def open_page(browser: Browser, center: Center, locale: str, **context: Any) -> tuple[Page, Watch]:
-    ctx = browser.new_context(locale=locale, viewport=context.pop("viewport", {"width": 1280, "height": 800}),
-                              **context)
-    page = ctx.new_page()
-    page.set_default_timeout(10_000)
+    _ctx, page = new_page(browser, viewport=context.pop("viewport", (1280, 800)), locale=locale,
+                          timeout_ms=10_000, **context)
     watch = Watch(center.url)
     watch.attach(page)
     return page, watch
-
-
-def shot(page: Page, name: str) -> Path:
-    path = screenshot_dir() / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def log_in_zh(page: Page, center: Center, username: str) -> None:
@@ -327,7 +226,7 @@ def test_client_sees_progress_of_its_own_projects(browser: Browser, center: Cent
 
 
 def test_worker_home_on_a_narrow_screen(browser: Browser, center: Center) -> None:
-    page, watch = open_page(browser, center, "zh-CN", viewport={"width": 390, "height": 844})
+    page, watch = open_page(browser, center, "zh-CN", viewport=(390, 844))
     log_in_zh(page, center, "wang.fang")
     start = page.locator("#start-working")
     expect(start).to_be_visible()

@@ -8,15 +8,12 @@ except under CI=true.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
-from tests.conftest import in_ci
+from tests.browser._support import Errors, center_database, login, serve, shot
 
 from seatflow.app import create_app
 from seatflow.config import Settings
@@ -25,24 +22,11 @@ from seatflow.services import acceptance, accounts, answers, dispatch, imports, 
 from seatflow.services._tx import transact
 from seatflow.services.imports import Record
 from seatflow.store import catalog, tables
-from seatflow.store.engine import Database, make_engine
-from seatflow.store.migrate import upgrade
-
-from .test_staffing_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, screenshot_dir
+from seatflow.store.engine import Database
 
 pytestmark = pytest.mark.browser
 
-if not CHROMIUM.exists():
-    if in_ci():
-        pytest.fail(f"CI=true and {CHROMIUM} is missing", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing", allow_module_level=True)
-try:
-    from playwright.sync_api import Browser, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    if in_ci():
-        pytest.fail("CI=true and the playwright package is missing", pytrace=False)
-    pytest.skip("the playwright package is missing", allow_module_level=True)
-
+PASSWORD = "seatflow-demo-1"
 WORKERS = ("li.na", "zhou.jie", "sun.yu")
 
 
@@ -117,61 +101,19 @@ def _now():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    import uvicorn
-
     home = tmp_path_factory.mktemp("quality-center")
-    url = f"sqlite:///{home / 'seatflow.db'}"
-    db = Database(make_engine(url))
-    upgrade(db.engine)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    try:
+    with center_database(home) as (url, db):
         batch = seed(db)
         app = create_app(Settings(home=home, database_url=url, secret_key="browser-test"), db=db)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", batch
-        server.should_exit = True
-        thread.join(timeout=15)
-    finally:
-        mp.undo()
-        db.dispose()
+        with serve(app) as base:
+            yield base, batch
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _open(browser: Browser, base: str, username: str, path: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("request", lambda r: errors.append(f"outside request {r.url}") if not r.url.startswith(base) else None)
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+def _open(browser: Browser, base: str, username: str, path: str) -> tuple[BrowserContext, Page, Errors]:
+    errors = Errors(base)
+    context, page = login(browser, base, username, PASSWORD, watch=errors.attach)
     page.goto(f"{base}{path}")
     return context, page, errors
-
-
-def _shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
-    path = screenshot_dir() / name
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def test_manager_reads_the_batch_report_with_workers(browser: Browser, center: tuple[str, int]) -> None:
@@ -184,7 +126,7 @@ def test_manager_reads_the_batch_report_with_workers(browser: Browser, center: t
     expect(page.locator("#workers tr[data-worker='sun.yu']")).to_contain_text("55%")
     assert page.locator("#chart-workers svg rect[data-y]").count() >= 3
     assert page.locator("#chart-findings svg").count() == 1
-    _shot(page, "quality-report-en.png")
+    shot(page, "quality-report-en")
     with page.expect_download() as download:
         page.click("#downloads a[download]")
     assert download.value.suggested_filename == f"quality-review-sentiment-batch-{batch}.csv"
@@ -199,7 +141,7 @@ def test_client_reads_it_in_chinese_without_workers(browser: Browser, center: tu
     expect(page.locator("#acceptance-state")).to_have_text("已拒收")
     assert page.locator("#workers").count() == 0 and page.locator("#chart-workers").count() == 0
     assert "sun.yu" not in page.content()
-    _shot(page, "quality-report-zh_CN.png")
+    shot(page, "quality-report-zh_CN")
     assert errors == []
     context.close()
 
@@ -212,6 +154,6 @@ def test_client_opens_the_inspection_from_the_report(browser: Browser, center: t
     assert page.locator("#sample tbody tr").count() == 5
     assert page.locator("#sample tr[data-verdict='defective']").count() == 2
     assert page.locator("#sample form").count() == 0  # decided: nothing left to judge
-    _shot(page, "quality-inspection-zh_CN.png")
+    shot(page, "quality-inspection-zh_CN")
     assert errors == []
     context.close()

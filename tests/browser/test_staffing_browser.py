@@ -7,53 +7,27 @@ git-ignored) for a person to look at. Skipped without /usr/bin/chromium, except 
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select, update
-from tests.conftest import in_ci
+from tests.browser._support import Errors, center_database, login, screenshot_dir, serve
 
 from seatflow.app import create_app
 from seatflow.config import Settings
 from seatflow.services import accounts, imports, projects
 from seatflow.services.imports import Record
 from seatflow.store import tables
-from seatflow.store.engine import Database, make_engine
-from seatflow.store.migrate import upgrade
+from seatflow.store.engine import Database
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "seatflow-demo-1"
 # arrivals per hour of the day (UTC) on each of the last four weeks: a quiet night, a morning and an evening peak
 PATTERN = [0, 0, 0, 0, 0, 0, 1, 3, 6, 9, 10, 8, 6, 6, 7, 8, 7, 6, 7, 9, 11, 8, 4, 1]
-
-if not CHROMIUM.exists():
-    if in_ci():
-        pytest.fail(f"CI=true and {CHROMIUM} is missing", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing", allow_module_level=True)
-try:
-    from playwright.sync_api import Browser, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    if in_ci():
-        pytest.fail("CI=true and the playwright package is missing", pytrace=False)
-    pytest.skip("the playwright package is missing", allow_module_level=True)
-
-
-def screenshot_dir() -> Path:
-    path = Path(os.environ.get("SEATFLOW_TEST_SCREENSHOTS") or os.environ.get("SEATFLOW_SCREENSHOTS")
-                or ROOT / "screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
 
 START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -82,53 +56,17 @@ def seed(db: Database) -> None:
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     home = tmp_path_factory.mktemp("staffing-center")
-    url = f"sqlite:///{home / 'seatflow.db'}"
-    db = Database(make_engine(url))
-    upgrade(db.engine)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    try:
+    with center_database(home) as (url, db):
         seed(db)
         app = create_app(Settings(home=home, database_url=url, secret_key="browser-test"), db=db)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-        server.should_exit = True
-        thread.join(timeout=15)
-    finally:
-        mp.undo()
-        db.dispose()
+        with serve(app) as base:
+            yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _login(browser: Browser, base: str, username: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("request", lambda r: errors.append(f"outside request {r.url}") if not r.url.startswith(base) else None)
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+def _login(browser: Browser, base: str, username: str) -> tuple[BrowserContext, Page, Errors]:
+    errors = Errors(base)
+    context, page = login(browser, base, username, PASSWORD, watch=errors.attach)
     return context, page, errors
 
 

@@ -13,8 +13,6 @@ Without /usr/bin/chromium or playwright they are skipped, except under CI=true, 
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,10 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
-from tests.conftest import in_ci
+from tests.browser._support import CHROMIUM_ARGS, center_database, log_in, new_page, screenshot_dir, serve
 
 from seatflow.app import create_app
 from seatflow.config import Settings
@@ -35,44 +33,18 @@ from seatflow.domain.clock import utcnow
 from seatflow.services import accounts, imports, projects
 from seatflow.services.imports import Record
 from seatflow.store import tables
-from seatflow.store.engine import Database, make_engine
-from seatflow.store.migrate import upgrade
+from seatflow.store.engine import Database
 from seatflow.worktypes.ticket import render_canned
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--autoplay-policy=no-user-gesture-required"]
 PASSWORD = "seatflow-seat-1"
-
-
-def _unavailable(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"CI=true and {why}", pytrace=False)
-    pytest.skip(why, allow_module_level=True)
-
-
-if not CHROMIUM.exists():
-    _unavailable(f"{CHROMIUM} is missing: apt-get install chromium fonts-noto-cjk")
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    _unavailable("the playwright package is missing: .venv/bin/pip install -e '.[test]'")
 
 av: Any
 try:
     import av
 except ImportError:  # pragma: no cover - depends on the environment
     av = None
-
-
-def screenshot_dir() -> Path:
-    path = Path(os.environ.get("SEATFLOW_TEST_SCREENSHOTS") or os.environ.get("SEATFLOW_SCREENSHOTS")
-                or ROOT / "screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # --- media made for the test ----------------------------------------------------------------------
@@ -266,43 +238,18 @@ def seed(db: Database, media: Path) -> tuple[dict[str, int], dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
-    import uvicorn
-
     home = tmp_path_factory.mktemp("workspace-center")
-    url = f"sqlite:///{home / 'seatflow.db'}"
-    db = Database(make_engine(url))
-    upgrade(db.engine)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    try:
+    with center_database(home) as (url, db):
         ids, users = seed(db, home / "media")
         app = create_app(Settings(home=home, database_url=url, secret_key="workspace-browser-test"), db=db)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive(), "the server thread died while starting"
-            assert time.monotonic() < deadline, "the server did not start in 30 s"
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield Center(url=f"http://127.0.0.1:{port}", db=db, projects=ids, users=users)
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "the server did not stop"
-    finally:
-        mp.undo()
-        db.dispose()
+        with serve(app) as base:
+            yield Center(url=base, db=db, projects=ids, users=users)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+def chromium_args() -> list[str]:
+    """The video items play without a click."""
+    return [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 
 
 # --- driving the page -------------------------------------------------------------------------------
@@ -352,17 +299,11 @@ class Seat:
                  viewport: tuple[int, int] = (1440, 900)) -> None:
         self.center = center
         self.username = username
-        self.context = browser.new_context(locale="zh-CN" if locale == "zh_CN" else "en-US",
-                                           viewport={"width": viewport[0], "height": viewport[1]})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.context, self.page = new_page(browser, viewport=viewport, locale="zh-CN" if locale == "zh_CN" else "en-US",
+                                           timeout_ms=15_000)
         self.watch = Watch(center.url)
         self.watch.attach(self.page)
-        self.page.goto(center.url + "/login")
-        self.page.locator("input[name=username]").fill(username)
-        self.page.locator("input[name=password]").fill(PASSWORD)
-        self.page.locator("form.form button[type=submit]").click()
-        expect(self.page).to_have_url(center.url + "/")
+        log_in(self.page, center.url, username, PASSWORD)
         # the language stays on the user from an earlier test: set the one this seat starts in
         resp = self.page.request.post(center.url + "/settings/language", form={"locale": locale, "next": "/"},
                                       max_redirects=0)
