@@ -22,6 +22,7 @@ NEG = {"classes": ["negative"]}
 @pytest.fixture(autouse=True)
 def _fresh_quality_cache() -> None:
     quality.project_cache.clear()
+    aggregation.clear_priors()
 
 
 # --- the workflow option ----------------------------------------------------------------------
@@ -149,6 +150,28 @@ def test_gold_accuracy_lets_one_sure_answer_do(center: Center) -> None:
     assert got["item"]["id"] in items
     item = center.row("items", id=got["item"]["id"])
     assert item.state == "done" and item.confidence == pytest.approx(12.8 / 14, abs=1e-6)
+
+
+def test_the_class_prior_lets_a_common_answer_settle_and_a_rare_one_ask_again(center: Center) -> None:
+    items = make_project(center, "dyn-prior", "annotate(overlap=1..3, confidence=0.9)", 12)
+    from seatflow.store import quality as repo
+
+    with center.db.write() as conn:  # the project's earlier aggregates: 9 positive, 1 negative
+        for n, item_id in enumerate(items[:10]):
+            repo.set_aggregate(conn, item_id, {"label": "negative" if n == 0 else "positive"}, 0.95)
+    with center.db.read() as conn:
+        prior = aggregation.class_prior(conn, center.seed.projects["dyn-prior"], ["positive", "neutral", "negative"])
+    assert prior == pytest.approx([10 / 13, 1 / 13, 2 / 13])  # add-one smoothed shares
+    got = answer(center, "ann1", "dyn-prior", POS)
+    item = center.row("items", id=got["item"]["id"])
+    # P(positive | one answer 'positive' of a 0.7 worker) = 10/13*0.7 / (10/13*0.7 + 1/13*0.15 + 2/13*0.15)
+    assert item.confidence == pytest.approx(7.0 / (7.0 + 0.45), abs=1e-6)
+    assert item.state == "done", "one common-class answer is enough (it would not be under a uniform prior)"
+    got = answer(center, "ann1", "dyn-prior", NEG)
+    item = center.row("items", id=got["item"]["id"])
+    assert item.state == "active" and item.confidence < 0.9, "a rare-class answer asks for another"
+    assert item.aggregate["label"] == "positive" and item.aggregate["answer"] is None  # the prior leads, for now
+    assert center.count("tasks", item_id=item.id, state="ready") == 1
 
 
 def test_fixed_overlap_stores_the_aggregate(center: Center) -> None:

@@ -5,8 +5,11 @@ item's accepted answers, reduces each to a class (:func:`class_of`), and compute
 posterior over the classes (``seatflow.quality.aggregate.one_coin_posterior``): each worker is
 right with their accuracy on the project's gold items, smoothed toward ``PRIOR_ACCURACY`` by
 ``PRIOR_WEIGHT`` pseudo-answers (a worker without gold answers counts as ``PRIOR_ACCURACY``), and
-otherwise picks one of the other classes at random. The class with the highest posterior is the
-aggregate; its posterior is the confidence that dynamic overlap compares with its target.
+otherwise picks one of the other classes at random. The prior over the classes is how common each
+class is among the project's latest aggregates (:func:`class_prior`, smoothed so that a new project
+starts uniform): one answer of a common class from a good worker is then enough, while an answer of
+a rare class asks for a second opinion. The class with the highest posterior is the aggregate; its
+posterior is the confidence that dynamic overlap compares with its target.
 
 The quality library (numpy, scipy) is imported on first use, not with the app (seconds at every
 server's start).
@@ -17,6 +20,8 @@ Answers that are not a single class (spans, boxes, several classes) are not aggr
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import Connection
@@ -24,12 +29,42 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import ValidationFailed
 from seatflow.store import quality as repo
+from seatflow.store.engine import engine_key
 
 from .projects import get_project
 
 PRIOR_ACCURACY = 0.7
 PRIOR_WEIGHT = 4.0
 MAX_ACCURACY = 0.99
+PRIOR_SAMPLE = 2000  # the latest aggregates the class prior is counted from
+PRIOR_SECONDS = 30.0  # how long a project's counts are reused before they are read again ...
+PRIOR_SECONDS_YOUNG = 1.0  # ... or, while it has fewer than PRIOR_SAMPLE aggregates, so a new project learns fast
+_priors: dict[tuple[int, int], tuple[float, dict[str, int]]] = {}
+_priors_lock = threading.Lock()
+
+
+def clear_priors() -> None:
+    """Forget the cached class counts (tests, and after a project's aggregates were rewritten)."""
+    with _priors_lock:
+        _priors.clear()
+
+
+def class_prior(conn: Connection, project_id: int, classes: list[str]) -> list[float]:
+    """P(class) for the one-coin posterior: the share of each class among the project's latest
+    ``PRIOR_SAMPLE`` aggregates, add-one smoothed (a project without aggregates gets a uniform prior)."""
+    key = (engine_key(conn), project_id)
+    hit = _priors.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        counts = hit[1]
+    else:
+        counts = repo.recent_aggregate_labels(conn, project_id, limit=PRIOR_SAMPLE)
+        ttl = PRIOR_SECONDS if sum(counts.values()) >= PRIOR_SAMPLE else PRIOR_SECONDS_YOUNG
+        with _priors_lock:
+            if len(_priors) > 10_000:
+                _priors.clear()
+            _priors[key] = (time.monotonic() + ttl, counts)
+    total = sum(counts.get(c, 0) for c in classes) + len(classes)
+    return [(counts.get(c, 0) + 1) / total for c in classes]
 
 
 def classes_of(work_type: str, schema: Any) -> list[str] | None:
@@ -84,9 +119,11 @@ def aggregate(conn: Connection, *, project_id: int, work_type: str, label_schema
     k = len(classes)
     acc = [worker_accuracy(*gold.get(u, (0, 0)), k) for u, _ in answers]
     index = [classes.index(str(label)) for label in labels]
-    post = [float(p) for p in one_coin_posterior(index, acc, k)]
+    prior = class_prior(conn, project_id, classes)
+    post = [float(p) for p in one_coin_posterior(index, acc, k, prior=prior)]
     best = max(range(k), key=lambda c: post[c])
-    chosen = next(a for (_, a), i in zip(answers, index, strict=True) if i == best)
+    # The prior may favour a class no answer gave yet (one rare-class answer so far): no answer stands for it.
+    chosen = next((a for (_, a), i in zip(answers, index, strict=True) if i == best), None)
     out = {
         "method": "one_coin",
         "label": classes[best],

@@ -305,3 +305,15 @@ def set_aggregates(conn: Connection, rows: list[dict[str, Any]]) -> None:
             .values(aggregate=bindparam("b_aggregate"), confidence=bindparam("b_confidence")),
             rows,
         )
+
+
+def recent_aggregate_labels(conn: Connection, project_id: int, *, limit: int) -> dict[str, int]:
+    """How often each class is the aggregate among the project's latest ``limit`` aggregated items."""
+    q = (select(items.c.aggregate).where(items.c.project_id == project_id, items.c.confidence.is_not(None))
+         .order_by(items.c.id.desc()).limit(limit))
+    counts: dict[str, int] = {}
+    for (agg,) in conn.execute(q):
+        label = agg.get("label") if isinstance(agg, dict) else None
+        if isinstance(label, str):
+            counts[label] = counts.get(label, 0) + 1
+    return counts
