@@ -30,7 +30,8 @@ def push(center: Center, ext: str, **kw: Any) -> dict[str, Any]:
 
 
 def test_sla_figures_on_a_known_set(gate: Center) -> None:
-    hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    hour = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    # 3 h back: the last one is decided over 1 h ago whatever the minute now.
     # (received at minute, seconds to decide, deadline minute after the hour): 4 in one hour, 1 in the next
     known = [(0, 30, 5), (1, 60, 5), (2, 90, 5), (3, 600, 5), (61, 20, 70)]
     with gate.db.write() as conn:
