@@ -12,6 +12,7 @@ from pycocotools.coco import COCO
 from tests.integration._formats import FACE_SCHEMA, count_items, finish_all, make_project, payloads
 from tests.integration.conftest import Center
 from tests.integration.test_formats_coco import coco_doc, write_coco
+from tests.integration.test_quality_gold import set_quality
 from typer.testing import CliRunner
 
 from seatflow.cli import app
@@ -105,6 +106,7 @@ def test_gold_answers_are_hidden_from_workers(center: Center) -> None:
             "image": "faces/9.jpg", "width": 640, "height": 480,
             "gold": {"boxes": [{"label": "face", "x": 10, "y": 10, "w": 50, "h": 50}]}}}]})
     assert resp.status_code == 201, resp.text
+    set_quality(center, "acme-faces", gold_rate=1.0)  # gold comes at a rate: make this lease the gold one
     lease = center.lease("ann1", "acme-faces")
     assert lease["item"]["external_id"] == "face-9"
     assert "gold" not in lease["item"]["payload"] and "gold" not in json.dumps(lease)
