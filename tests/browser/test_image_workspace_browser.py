@@ -177,14 +177,25 @@ class Seat:
     def saved(self) -> None:
         self.page.wait_for_function("() => Seatflow.workspace.outbox.entries().length === 0")
 
+    def settled(self) -> None:
+        """Wait until the image's place on screen holds still for two polls 50 ms apart: on a loaded machine
+        the view may still fit the image to its stage after the item is ready, which would move every point
+        computed before it (seen in CI: a box started at x 46.5 instead of 230)."""
+        self.page.evaluate("window.__sfPlace = null")
+        self.page.wait_for_function(
+            "() => { const p = JSON.stringify(Seatflow.workspace.state.current.view._debug.toClient(100, 100)); "
+            "const same = window.__sfPlace === p; window.__sfPlace = p; return same; }", polling=50)
+
     def at(self, x: float, y: float) -> tuple[float, float]:
         p = self.page.evaluate("([x, y]) => Seatflow.workspace.state.current.view._debug.toClient(x, y)", [x, y])
         return p["x"], p["y"]
 
     def click(self, x: float, y: float) -> None:
+        self.settled()
         self.page.mouse.click(*self.at(x, y))
 
     def drag(self, a: tuple[float, float], b: tuple[float, float]) -> None:
+        self.settled()
         self.page.mouse.move(*self.at(*a))
         self.page.mouse.down()
         self.page.mouse.move(*self.at(*b), steps=6)
