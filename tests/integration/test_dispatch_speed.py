@@ -107,9 +107,8 @@ def _synchronous_commit(conn: Any) -> str:
     return str(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one())
 
 
+@pytest.mark.postgres  # synchronous_commit is PostgreSQL's: this runs on PostgreSQL only, never skipped in CI
 def test_a_lease_commits_without_waiting_for_the_flush_and_only_that_transaction(database: Database) -> None:
-    if not database.is_postgres:
-        pytest.skip("synchronous_commit is PostgreSQL's")
     actor, pid = _worker_with_items(database)
     with database.write() as c:
         leased = dispatch.next_task(c, actor, project_id=pid)
