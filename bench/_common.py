@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 import platform
 import re
+import signal
+import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -374,3 +378,61 @@ def wait_quiet(max_busy: float, timeout: float, say: Any = print) -> float:
             told = True
         busy = foreign_load()
     return busy
+
+
+# --- the app server the HTTP benchmarks run against ---------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AppServer:
+    """uvicorn on the app factory in ``processes`` worker processes, on a free port, with its log in ``tmp``;
+    ready once every worker has answered /healthz (three answers in a row per process)."""
+
+    def __init__(self, url: str, tmp: str | Path, processes: int = 1) -> None:
+        self.url = url
+        self.tmp = Path(tmp)
+        self.processes = processes
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = self.tmp / "server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> AppServer:
+        import httpx
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SEATFLOW_")}
+        env.update({"SEATFLOW_DATABASE_URL": self.url, "SEATFLOW_HOME": str(self.tmp / "home"),
+                    "SEATFLOW_SECRET_KEY": "bench-secret"})
+        self._fh = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "seatflow.asgi:app_from_env", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(self.processes), "--no-access-log", "--log-level",
+             "warning"], env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        ok = 0
+        while ok < 3 * self.processes:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the server exited; its log:\n{self.log.read_text(errors='replace')[-3000:]}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the server did not answer within 60 s; log: {self.log}")
+            try:
+                ok = ok + 1 if httpx.get(self.base + "/healthz", timeout=2).status_code == 200 else 0
+            except httpx.HTTPError:
+                ok = 0
+            time.sleep(0.1 if ok else 0.3)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._fh.close()

@@ -38,8 +38,6 @@ import os
 import random
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,7 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from _common import DEFAULT_PG_ADMIN_URL, Latency, machine_info, pg_create, pg_drop, print_machine, table  # noqa: E402
+from _common import DEFAULT_PG_ADMIN_URL, AppServer, Latency, machine_info, pg_create, pg_drop, print_machine, table  # noqa: E402
 
 from seatflow.domain import webhooks  # noqa: E402
 
@@ -171,55 +169,6 @@ def create_center(kind: str, pg_admin: str, moderators: int, hook_url: str, inbo
     finally:
         db.dispose()
     return Setup(url, tmp, pg_name, client_token, tokens)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, setup: Setup, processes: int) -> None:
-        self.setup = setup
-        self.processes = processes
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = Path(setup.tmp) / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEATFLOW_")}
-        env.update({"SEATFLOW_DATABASE_URL": self.setup.url, "SEATFLOW_HOME": str(Path(self.setup.tmp) / "home"),
-                    "SEATFLOW_SECRET_KEY": "bench-secret"})
-        self._fh = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "seatflow.asgi:app_from_env", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(self.processes), "--no-access-log", "--log-level",
-             "warning"], env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        ok = 0
-        while ok < 3 * self.processes:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the server exited; its log:\n{self.log.read_text(errors='replace')[-3000:]}")
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer within 60 s; log: {self.log}")
-            try:
-                ok = ok + 1 if httpx.get(self.base + "/healthz", timeout=2).status_code == 200 else 0
-            except httpx.HTTPError:
-                ok = 0
-            time.sleep(0.1 if ok else 0.3)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._fh.close()
 
 
 # --- the client and the moderators ----------------------------------------------------------------
@@ -340,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     setup = create_center(args.db, args.pg_url, args.moderators, hook_url, inbox)
     tally = Tally()
     try:
-        with Server(setup, 2 if args.db == "postgres" else 1) as server:
+        with AppServer(setup.url, setup.tmp, 2 if args.db == "postgres" else 1) as server:
             stop = threading.Event()
             mods = [threading.Thread(target=moderator, args=(server.base, t, args.think, stop, tally, n), daemon=True)
                     for n, t in enumerate(setup.moderator_tokens)]

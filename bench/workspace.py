@@ -52,9 +52,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -66,8 +63,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-from _common import DEFAULT_PG_ADMIN_URL, Latency, machine_info, pg_create, pg_drop, table  # noqa: E402
+from _common import DEFAULT_PG_ADMIN_URL, AppServer, Latency, machine_info, pg_create, pg_drop, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -306,55 +302,6 @@ def stored_answers(setup: Setup) -> dict[tuple[str, str], int]:
     finally:
         db.dispose()
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """The real server: uvicorn on the app factory, one process."""
-
-    def __init__(self, setup: Setup) -> None:
-        self.setup = setup
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = Path(setup.tmp) / "server.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEATFLOW_")}
-        env.update({"SEATFLOW_DATABASE_URL": self.setup.url, "SEATFLOW_HOME": str(Path(self.setup.tmp) / "home"),
-                    "SEATFLOW_SECRET_KEY": "bench-secret"})
-        self._fh = self.log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "seatflow.asgi:app_from_env", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
-            env=env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the server exited; its log:\n{self.log.read_text(errors='replace')[-3000:]}")
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer within 60 s; log: {self.log}")
-            try:
-                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self._fh.close()
 
 
 # --- in the page ----------------------------------------------------------------------------------
@@ -614,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[FlowResult] = []
     loads: list[str] = []
     try:
-        with Server(setup) as server, sync_playwright() as pw:
+        with AppServer(setup.url, setup.tmp) as server, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
                 for wt in types:
