@@ -29,19 +29,15 @@ Arms, on the same items, truth and crowd:
    own aggregate (one-coin posterior with gold accuracies), stored with each item as it finished.
 
 Settings (``--confidence`` etc. to change them): the quality settings are the engine's defaults
-(gold rate 0.1, the first 25 gold answers at 0.5, window 50, at least 8 gold answers, Wilson bound
-at z = 1.28) except ``min_accuracy`` 0.6 instead of 0.7: the honest workers of this crowd go down
-to 0.7, and a threshold at the honest floor suspends some of them by design (with 0.7, 1 or 2 of
-15 honest workers near 0.74 were suspended per run), while a spammer on 4 classes (gold accuracy
-about 0.25) still falls below 0.6 at its 8th gold answer. Dynamic overlap 1..5 at 0.9: with
-the engine's one-coin posterior (uniform class prior, worker accuracies from gold smoothed toward
-0.7) a lower target loses accuracy against the baseline before it saves enough labels (0.85 gave
-0.7 to 2.5 points at 62-70 % of the labels on 2,000 items, 3 seeds), a higher one buys little
-accuracy for many labels. ``--what-if 0.85,0.88,0.9`` simulates (no database) the same stopping rule
-with a class prior estimated from the labels aggregated so far: see bench/RESULTS.md.
+(``services.quality.QualityConfig``: gold rate 0.1, the first 25 gold answers at 0.5, suspension by
+Wald's sequential test of H0 accuracy >= 0.7 against H1 accuracy <= 0.5 at alpha 0.005 and beta
+0.05, gold at rate 1 while that test leans toward suspension, at least 8 gold answers), written out
+in the report; ``--min-accuracy`` etc. override them. Dynamic overlap 1..5 at 0.9 by default.
+``--what-if 0.85,0.88,0.9`` simulates (no database) the stopping rule with a uniform class prior and
+with one estimated from the labels aggregated so far: see bench/RESULTS.md.
 
-The engine picks gold items with SQL ``random()``, so two runs of one seed differ a little (which
-gold a spammer meets, hence when they are suspended and which items their answers reach).
+The engine draws gold (whether a lease is gold, and which gold item) with Python's ``random``, which
+the bench seeds per seed (``engine-<seed>``); a run is then repeatable on one database kind.
 
 Printed per arm: accuracy against the truth on the ordinary (non-gold) items, labels per item
 (answers on ordinary items / ordinary items; and with the gold answers counted too), for dynamic
@@ -380,6 +376,48 @@ def what_if(crowd: list[Worker], truth: list[int], seed: int, targets: list[floa
     return rows
 
 
+# --- the suspension rule alone, simulated (the table in docs/quality.md) -------------------------
+
+
+def sprt_sim(settings: dict[str, Any], say: Any, seed: int = 0) -> list[dict[str, Any]]:
+    """The engine's suspension rule without a database: gold at the warm-up rate for the first
+    ``warmup_gold`` gold answers, then ``gold_rate``, and ``doubt_rate`` while the test's ratio is
+    above 0; Wald's test held at its lower bound (``seatflow.quality.sprt``, vectorised here over many
+    workers). Prints the share of workers of each accuracy suspended within 50 and within 400 of their
+    answers (gold included), with and without the doubt rate."""
+    import numpy as np
+
+    from seatflow.quality.sprt import SprtPlan
+
+    plan = SprtPlan(p0=settings["ok_accuracy"], p1=settings["min_accuracy"], alpha=settings["alpha"],
+                    beta=settings["beta"])
+    rows: list[dict[str, Any]] = []
+    for doubt in (settings["doubt_rate"], 0.0):
+        for p, trials in ((0.25, 20_000), (0.5, 20_000), (0.7, 10_000), (0.75, 10_000), (0.8, 10_000),
+                          (0.85, 10_000)):
+            rng = np.random.default_rng(seed)
+            llr = np.zeros(trials)
+            gold = np.zeros(trials, dtype=int)
+            at = np.full(trials, -1)
+            for a in range(1, 401):
+                rate = np.where(gold < settings["warmup_gold"], max(settings["warmup_rate"], settings["gold_rate"]),
+                                settings["gold_rate"])
+                rate = np.where(llr > 0, np.maximum(rate, doubt), rate)
+                g = (rng.random(trials) < rate) & (at < 0)
+                ok = rng.random(trials) < p
+                gold += g
+                llr += np.where(g, np.where(ok, plan.step_pass, plan.step_fail), 0.0)
+                at[g & (llr >= plan.upper) & (gold >= settings["min_gold"])] = a
+                llr = np.maximum(llr, plan.lower)
+            rows.append({"doubt_rate": doubt, "accuracy": p, "workers": trials,
+                         "within_50": float(((at > 0) & (at <= 50)).mean()), "within_400": float((at > 0).mean())})
+    say(f"   suspension rule simulated (no database): {json.dumps(settings)}")
+    say(table(["doubt rate", "accuracy", "workers", "suspended within 50 answers", "within 400"],
+              [[f"{r['doubt_rate']:g}", f"{r['accuracy']:g}", r["workers"], f"{r['within_50']:.4f}",
+                f"{r['within_400']:.4f}"] for r in rows]))
+    return rows
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -460,13 +498,21 @@ def main() -> int:
     ap.add_argument("--min-overlap", type=int, default=1, help="dynamic arm: the answers every item gets")
     ap.add_argument("--max-overlap", type=int, default=5, help="dynamic arm: the most answers an item gets")
     ap.add_argument("--confidence", type=float, default=0.9, help="dynamic arm: the posterior target")
-    ap.add_argument("--min-accuracy", type=float, default=0.6,
-                    help="the project's suspension threshold (the engine's default is 0.7; see the docstring)")
+    ap.add_argument("--min-accuracy", type=float, default=None,
+                    help="the suspension test's H1 level (default: the engine's, 0.5)")
+    ap.add_argument("--ok-accuracy", type=float, default=None,
+                    help="the suspension test's H0 level (default: the engine's, 0.7)")
+    ap.add_argument("--alpha", type=float, default=None, help="the suspension test's alpha (default: the engine's)")
+    ap.add_argument("--beta", type=float, default=None, help="the suspension test's beta (default: the engine's)")
+    ap.add_argument("--doubt-rate", type=float, default=None,
+                    help="the gold rate while the test leans toward suspension (default: the engine's, 1)")
     ap.add_argument("--no-ds-dynamic", action="store_true",
                     help="skip the extra line: the dynamic arm's answers re-aggregated by Dawid-Skene")
     ap.add_argument("--what-if", default=None, metavar="TARGETS",
                     help="also simulate (no database) the dynamic rule with a class prior at these comma-separated "
                          "targets, e.g. 0.85,0.88,0.9")
+    ap.add_argument("--sprt-sim", action="store_true",
+                    help="only simulate the suspension rule (no database) with the settings, and exit")
     ap.add_argument("--smoke", action="store_true", help="tiny run for CI: a few seconds on a quiet machine")
     ap.add_argument("--json", action="store_true", help="print the report to stderr and a JSON document to stdout")
     args = ap.parse_args()
@@ -506,8 +552,16 @@ def main() -> int:
     else:
         print_machine(info)
     # The quality settings of every run: the engine's defaults, written out so the report shows them.
-    settings = {"gold_rate": 0.1, "warmup_gold": 25, "warmup_rate": 0.5, "window": 50,
-                "min_accuracy": args.min_accuracy, "min_gold": 8, "z": 1.28}
+    from seatflow.services.quality import QualityConfig
+
+    settings = {k: v for k, v in QualityConfig().to_json().items() if k != "thresholds"}
+    settings["gold_rate"] = 0.1  # the engine's effective default with gold items (None in the defaults)
+    for name in ("min_accuracy", "ok_accuracy", "alpha", "beta", "doubt_rate"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    if args.sprt_sim:
+        sprt_sim(settings, say)
+        return 0
     fixed_wf = "annotate(overlap=3)"
     dyn_wf = f"annotate(overlap={args.min_overlap}..{args.max_overlap}, confidence={args.confidence:g})"
     priors = ", ".join(f"{c} {p:g}" for c, p in zip(CLASSES, PRIORS, strict=True))

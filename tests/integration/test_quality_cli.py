@@ -43,7 +43,7 @@ def test_gold_import_settings_readouts_suspension_and_reinstatement(center: Cli,
     center("import", "reviews", str(gold))
     assert center.count(tables.items, gold=True) == 4
     assert center.count(tables.tasks) == 0
-    got = center("quality", "set", "reviews", "gold_rate=1", "min_gold=3")
+    got = center("quality", "set", "reviews", "gold_rate=1", "min_gold=3", "alpha=0.2", "beta=0.2")
     assert json.loads(got.stdout)["gold_rate"] == 1.0
     shown = center("quality", "project", "reviews")
     assert "4 gold items, gold rate 100.0%" in shown.stdout

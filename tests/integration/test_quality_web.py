@@ -27,7 +27,7 @@ def _home(center: Center, username: str) -> str:
 def test_worker_home_shows_their_own_quality_and_the_lead_home_the_notice(center: Center) -> None:
     assert 'id="my-quality"' not in _home(center, "ann1")  # nothing measured yet: no table
     gold = set(import_gold(center, "acme-faces", faces_gold(4)))
-    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3)
+    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3, alpha=0.2, beta=0.2)
     answer_gold(center, "ann2", FACE, gold)
     page = _home(center, "ann2")
     assert 'id="my-quality"' in page and 'data-project="acme-faces"' in page

@@ -43,7 +43,7 @@ def test_wilson_interval() -> None:
 def test_a_spammer_is_suspended_the_lead_told_and_reinstated(center: Center) -> None:
     ordinary = center.lease("ann1", "acme-faces")  # held while suspended: given back to the queue
     gold = set(import_gold(center, "acme-faces", faces_gold(8)))
-    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3, min_accuracy=0.7)
+    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3, min_accuracy=0.5, alpha=0.2, beta=0.2)
     for _ in range(3):
         answer_gold(center, "ann1", OTHER, gold)
     standing = center.row("worker_standing", user_id=center.seed.users["ann1"])
@@ -57,7 +57,9 @@ def test_a_spammer_is_suspended_the_lead_told_and_reinstated(center: Center) -> 
     # the lead is told why
     notices = center.get("lead", "/api/v1/quality/notices").json()["notices"]
     assert [(n["kind"], n["worker"], n["project"]) for n in notices] == [("suspended", "ann1", "acme-faces")]
-    assert notices[0]["data"]["upper_bound"] < 0.7
+    why = notices[0]["data"]
+    assert why["test"] == "sprt" and why["decision"] == "suspend" and why["llr"] >= why["bound"]
+    assert (why["gold_answers"], why["passed"], why["threshold"], why["ok_accuracy"]) == (3, 0, 0.5, 0.7)
     # other workers are untouched
     assert center.lease("ann2", "acme-faces")["lease_id"]
     # reinstatement by the lead; the window starts afresh (one more wrong answer does not suspend again)
@@ -73,7 +75,7 @@ def test_a_spammer_is_suspended_the_lead_told_and_reinstated(center: Center) -> 
 
 def test_a_good_worker_is_not_suspended(center: Center) -> None:
     gold = set(import_gold(center, "acme-faces", faces_gold(6)))
-    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3)
+    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3, alpha=0.2, beta=0.2)
     for _ in range(6):
         answer_gold(center, "ann2", FACE, gold)
     assert center.count("worker_standing") == 0
@@ -171,7 +173,11 @@ def test_only_managers_change_settings_and_only_staff_reinstate(center: Center) 
     ({"window": 2.5}, "quality.window"),
     ({"qualification_items": -1}, "quality.qualification_items"),
     ({"pass_mark": None}, "quality.pass_mark"),
-    ({"z": 99}, "quality.z"),
+    ({"alpha": 0.6}, "quality.alpha"),
+    ({"beta": 0}, "quality.beta"),
+    ({"doubt_rate": 1.5}, "quality.doubt_rate"),
+    ({"min_accuracy": 0.8}, "quality.min_accuracy"),  # not below ok_accuracy (0.7)
+    ({"ok_accuracy": 0.4}, "quality.ok_accuracy"),  # not above min_accuracy (0.5)
     ({"spam": 1}, "quality.spam"),
     ({"thresholds": [1]}, "quality.thresholds"),
     ({"thresholds": {"iou": 3}}, "quality.thresholds.iou"),
@@ -207,7 +213,7 @@ def test_a_lead_reinstates_only_their_team(center: Center) -> None:
                             {"name": "night", "created_at": utcnow()}).scalar_one()
         conn.execute(update(tables.users).where(tables.users.c.username == "ann1").values(team_id=team))
     gold = set(import_gold(center, "acme-faces", faces_gold(3)))
-    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3)
+    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3, alpha=0.2, beta=0.2)
     for _ in range(3):
         answer_gold(center, "ann1", OTHER, gold)
     # the seeded lead has no team: ann1's notice is not theirs, and they may not reinstate ann1
@@ -222,7 +228,7 @@ def test_a_suspended_authors_rejected_answer_is_reworked_by_someone_else(center:
     first = center.lease("ann1", "acme-faces")  # ordinary work, before any gold exists
     assert center.submit("ann1", first["lease_id"], FACE).status_code == 200
     gold = set(import_gold(center, "acme-faces", faces_gold(3)))
-    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3)
+    set_quality(center, "acme-faces", gold_rate=1.0, min_gold=3, alpha=0.2, beta=0.2)
     for _ in range(3):
         answer_gold(center, "ann1", OTHER, gold)
     assert center.row("worker_standing", user_id=center.seed.users["ann1"]).state == "suspended"
@@ -290,3 +296,33 @@ def test_with_the_defaults_a_spammer_is_suspended_within_50_answers_and_an_exper
     mine = center.get("ann2", "/api/v1/quality/me").json()["projects"]
     text = next(p for p in mine if p["project"]["slug"] == "acme-text")
     assert text["gold"]["n"] >= 10 and text["gold"]["rate"] == 1.0
+
+
+def test_the_sequential_test_with_the_defaults_and_gold_while_in_doubt(center: Center) -> None:
+    """Default test (H0 0.7, H1 0.5, alpha 0.005, beta 0.05): the upper bound log(0.95 / 0.005) = 5.247 takes
+    11 wrong answers in a row (each adds log(0.5 / 0.3) = 0.51). One gold answer comes from the warm-up;
+    the rest only because the test leans toward suspension (the gold rate itself is 0)."""
+    gold = set(import_gold(center, "acme-faces", faces_gold(14)))
+    set_quality(center, "acme-faces", gold_rate=0.0, warmup_rate=1.0, warmup_gold=1)
+    # a good start: the test does not lean toward suspension, so the next lease is ordinary work
+    answer_gold(center, "ann2", FACE, gold)
+    assert center.lease("ann2", "acme-faces")["item"]["id"] not in gold
+    # a bad start: every lease is gold while the test leans toward suspension
+    for _ in range(10):
+        answer_gold(center, "ann1", OTHER, gold)
+    assert center.count("worker_standing") == 0
+    me = center.get("ann1", "/api/v1/quality/me").json()
+    faces = next(p for p in me["projects"] if p["project"]["slug"] == "acme-faces")
+    assert faces["suspension_test"]["decision"] == "continue" and faces["suspension_test"]["answers"] == 10
+    assert faces["suspension_test"]["llr"] < faces["suspension_test"]["suspend_at"] == 5.247
+    answer_gold(center, "ann1", OTHER, gold)
+    standing = center.row("worker_standing", user_id=center.seed.users["ann1"])
+    assert standing.state == "suspended"
+    assert (standing.reason["test"], standing.reason["gold_answers"], standing.reason["passed"]) == ("sprt", 11, 0)
+    assert standing.reason["alpha"] == 0.005 and standing.reason["beta"] == 0.05
+
+
+def test_a_retired_setting_is_accepted_and_ignored() -> None:
+    cfg = quality.parse_config({"z": 1.28, "min_gold": 5})
+    assert cfg.min_gold == 5 and "z" not in cfg.to_json()
+    assert quality.parse_config({"min_accuracy": None, "ok_accuracy": 0.3}).sprt() is None

@@ -55,7 +55,7 @@ def project_quality(project: ProjectRef, actor: CurrentActor, db: Db) -> dict[st
 @router.put("/projects/{project}/quality", summary="Set a project's quality settings (null: the defaults)")
 def set_project_quality(
     project: ProjectRef, actor: CurrentActor, db: Db,
-    body: Annotated[dict[str, Any] | None, Body(description="e.g. {\"gold_rate\": 0.1, \"min_accuracy\": 0.7, "
+    body: Annotated[dict[str, Any] | None, Body(description="e.g. {\"gold_rate\": 0.1, \"min_accuracy\": 0.5, "
                                                             "\"qualification_items\": 10}")] = None,
 ) -> dict[str, Any]:
     return transact(db, lambda c: quality.set_settings(c, actor, project, body))

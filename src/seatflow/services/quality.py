@@ -11,18 +11,23 @@ How it fits the work engine:
 * **Qualification test**: when ``qualification_items`` > 0, a worker without a pass gets only gold
   items of the project (test answers) until they have answered that many; the share passed decides
   (``pass_mark``): qualified, or failed (no work in the project, their lead is told).
-* **Suspension**: after each gold answer outside the test, over the worker's last ``window`` gold
-  answers (n of them, k passed): when ``n >= min_gold`` and the Wilson upper bound of k/n at ``z``
-  is below ``min_accuracy``, the worker is suspended from the project: dispatch refuses them with
-  a clear error, their reserved tasks go back to the queue, an event is logged and their team lead
-  gets a notice. A lead or manager reinstates them (:func:`reinstate`); the window starts afresh.
+* **Suspension**: after each gold answer outside the test, Wald's sequential probability ratio
+  test (``seatflow.quality.sprt``) runs over the worker's gold answers in the project (since their
+  last reinstatement): H0 accuracy >= ``ok_accuracy`` against H1 accuracy <= ``min_accuracy``, with
+  error rates ``alpha`` (suspending a worker at ``ok_accuracy``) and ``beta`` (keeping one at
+  ``min_accuracy``). When it decides H1 (and the worker has ``min_gold`` gold answers), the worker is
+  suspended from the project: dispatch refuses them with a clear error, their reserved tasks go back
+  to the queue, an event is logged and their team lead gets a notice with the test's counts. A lead
+  or manager reinstates them (:func:`reinstate`); the test starts afresh.
+* **Doubt**: while the test leans toward H1 (its log-likelihood ratio above 0), the worker's gold
+  rate is ``doubt_rate`` (default 1: only gold) so that the test decides within few of their answers
+  — a spammer is suspended sooner and does less harm, an honest worker with a bad start is cleared.
 
-  Defaults (``z`` = 1.28, a one-sided 90 % bound; ``min_gold`` 8; ``min_accuracy`` 0.7; the first
-  25 gold answers at a rate of 0.5): in a simulation, a spammer answering 2 classes at random
-  (accuracy 0.5) is suspended within 50 answers 88 % of the time, one on 3 classes 99.6 % (a
-  qualification test of 10 items at a pass mark of 0.8 stops another 94 % of the first kind
-  before any work); a worker of true accuracy 0.85 is wrongly suspended within 1,000 answers 2 % of
-  the time, 0.9: 0.3 %.
+  Defaults (``ok_accuracy`` 0.7, ``min_accuracy`` 0.5, ``alpha`` 0.005, ``beta`` 0.05, ``doubt_rate``
+  1, the first 25 gold answers at a rate of 0.5): in a simulation of the rule (see docs/quality.md),
+  a spammer of accuracy 0.25 (4 classes) is suspended within 50 of their answers 99.8 % of the time,
+  one at 0.5 (2 classes) 40 %; an honest worker of accuracy 0.70 is wrongly suspended within 400
+  answers 0.4 % of the time, 0.75: 0.01 %.
 
 The quality library (numpy, scipy) is imported on first use, not with the app: it would add seconds
 to every server's start.
@@ -69,10 +74,13 @@ class QualityConfig:
     gold_rate: float | None = None  # share of a worker's annotate tasks that are gold (None: 0.1 with gold)
     warmup_gold: int = 25  # a worker's first gold answers in the project come at warmup_rate
     warmup_rate: float = 0.5
-    window: int = 50  # gold answers the rolling accuracy looks at
-    min_accuracy: float | None = 0.7  # suspend below this (None: never suspend)
-    min_gold: int = 8  # gold answers in the window before a suspension can happen
-    z: float = 1.28  # the Wilson bound's z (1.28: one-sided 90 %)
+    doubt_rate: float = 1.0  # the gold rate while the suspension test leans toward suspending the worker
+    window: int = 50  # gold answers (and reviews) the rolling accuracies look at
+    min_accuracy: float | None = 0.5  # the suspension level: H1 of the test (None: never suspend)
+    ok_accuracy: float = 0.7  # an acceptable accuracy: H0 of the test
+    alpha: float = 0.005  # the test's risk of suspending a worker whose accuracy is ok_accuracy
+    beta: float = 0.05  # its risk of not suspending one whose accuracy is min_accuracy
+    min_gold: int = 8  # gold answers before a suspension can happen
     qualification_items: int = 0  # the qualification test's length (0: no test)
     pass_mark: float = 0.8  # the share of test answers that must pass
     thresholds: dict[str, Any] = field(default_factory=dict)  # scoring: pass_score, iou, oks, ...
@@ -82,6 +90,14 @@ class QualityConfig:
             return 0.0
         return DEFAULT_GOLD_RATE if self.gold_rate is None else self.gold_rate
 
+    def sprt(self) -> Any:
+        """The suspension test's plan (None when the project never suspends)."""
+        if self.min_accuracy is None:
+            return None
+        from seatflow.quality.sprt import SprtPlan
+
+        return SprtPlan(p0=self.ok_accuracy, p1=self.min_accuracy, alpha=self.alpha, beta=self.beta)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -90,13 +106,19 @@ _NUMBERS: dict[str, tuple[type, float, float]] = {
     "gold_rate": (float, 0.0, 1.0),
     "warmup_gold": (int, 0, 10_000),
     "warmup_rate": (float, 0.0, 1.0),
+    "doubt_rate": (float, 0.0, 1.0),
     "window": (int, 1, 10_000),
     "min_accuracy": (float, 0.0, 1.0),
+    "ok_accuracy": (float, 0.0, 1.0),
+    "alpha": (float, 0.0001, 0.49),
+    "beta": (float, 0.0001, 0.49),
     "min_gold": (int, 1, 10_000),
-    "z": (float, 0.1, 5.0),
     "qualification_items": (int, 0, 1000),
     "pass_mark": (float, 0.0, 1.0),
 }
+# Settings of earlier versions, accepted and ignored so that stored settings still load: z was the
+# Wilson bound's z of the suspension rule the sequential test replaced.
+_RETIRED = ("z",)
 
 
 def parse_config(data: Any) -> QualityConfig:
@@ -108,6 +130,8 @@ def parse_config(data: Any) -> QualityConfig:
     out: dict[str, Any] = {}
     for key, value in data.items():
         f = f"quality.{key}"
+        if key in _RETIRED:
+            continue
         if key == "thresholds":
             from seatflow.quality.scoring import Thresholds
 
@@ -136,7 +160,12 @@ def parse_config(data: Any) -> QualityConfig:
         if not low <= value <= high:
             raise ValidationFailed(f"{f} must be from {low:g} to {high:g}, got {value:g}", field=f)
         out[key] = kind(value)
-    return QualityConfig(**out)
+    cfg = QualityConfig(**out)
+    if cfg.min_accuracy is not None and not 0.0 < cfg.min_accuracy < cfg.ok_accuracy < 1.0:
+        f = "quality.min_accuracy" if "min_accuracy" in out else "quality.ok_accuracy"
+        raise ValidationFailed(f"{f}: the suspension level min_accuracy ({cfg.min_accuracy:g}) must be above 0 and "
+                               f"below ok_accuracy ({cfg.ok_accuracy:g}), which must be below 1", field=f)
+    return cfg
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -203,6 +232,7 @@ class Plan:
     blocked: dict[int, str] = field(default_factory=dict)  # project id -> "suspended" / "failed"
     testing: set[int] = field(default_factory=set)  # projects where the worker takes the qualification test
     projects: dict[int, ProjectQuality] = field(default_factory=dict)  # the active ones
+    after: dict[int, int] = field(default_factory=dict)  # project id -> the gold result a reinstatement follows
 
 
 def plan(conn: Connection, user_id: int, project_ids: list[int]) -> Plan | None:
@@ -218,6 +248,8 @@ def plan(conn: Connection, user_id: int, project_ids: list[int]) -> Plan | None:
     standing = repo.standings(conn, user_id, list(active))
     for pid, pq in active.items():
         state = standing[pid].state if pid in standing else None
+        if state == "reinstated":
+            out.after[pid] = _after(standing[pid])
         if state in BLOCKED:
             out.blocked[pid] = state
         elif pq.config.qualification_items > 0 and state not in CLEARED:
@@ -236,20 +268,80 @@ def blocked_error(conn: Connection, project_id: int, state: str) -> Suspended:
                      field="project_id", project=name, standing=state)
 
 
-def _gold_due(conn: Connection, user_id: int, pid: int, pq: ProjectQuality, testing: bool) -> bool:
+def _after(row: Any) -> int:
+    """The last gold result before a reinstatement: the suspension test counts the answers after it."""
+    if row is None or row.state != "reinstated":
+        return 0
+    return int((row.reason or {}).get("after_result", 0) or 0)
+
+
+# --- a worker's gold answers and their suspension test, cached for dispatch ----------------------
+
+STATE_SECONDS = 30.0
+_states: dict[tuple[int, int, int], tuple[float, int, int, bool]] = {}  # -> (expires, after, answers, leaning)
+_states_lock = threading.Lock()
+
+
+def _remember(conn: Connection, user_id: int, project_id: int, after: int, answers: int, leaning: bool) -> None:
+    with _states_lock:
+        if len(_states) > 100_000:
+            _states.clear()
+        _states[(engine_key(conn), user_id, project_id)] = (time.monotonic() + STATE_SECONDS, after, answers,
+                                                            leaning)
+
+
+def clear_worker_states() -> None:
+    """Forget the cached gold counts and test leanings (tests)."""
+    with _states_lock:
+        _states.clear()
+
+
+def suspension_test(conn: Connection, user_id: int, project_id: int, cfg: QualityConfig,
+                    after: int) -> tuple[int, Any]:
+    """(the worker's gold answers in the project, the suspension test over those after ``after`` or None)."""
+    outcomes = repo.gold_outcomes(conn, user_id=user_id, project_id=project_id)
+    plan_ = cfg.sprt()
+    if plan_ is None:
+        return len(outcomes), None
+    from seatflow.quality.sprt import run
+
+    test = run(plan_, (ok for rid, ok in outcomes if rid > after), min_answers=cfg.min_gold)
+    return len(outcomes), test
+
+
+def _worker_state(conn: Connection, user_id: int, project_id: int, cfg: QualityConfig,
+                  after: int) -> tuple[int, bool]:
+    """(gold answers, does the test lean toward suspension) — from the cache that gold answers keep
+    up to date in this process, else read (the cache lives ``STATE_SECONDS``: another process's
+    answers show within that time; it only steers the gold rate, never a suspension)."""
+    hit = _states.get((engine_key(conn), user_id, project_id))
+    if hit is not None and hit[0] > time.monotonic() and hit[1] == after:
+        return hit[2], hit[3]
+    answers, test = suspension_test(conn, user_id, project_id, cfg, after)
+    leaning = test is not None and test.leaning_bad
+    _remember(conn, user_id, project_id, after, answers, leaning)
+    return answers, leaning
+
+
+def _gold_due(conn: Connection, user_id: int, pid: int, pq: ProjectQuality, testing: bool, after: int) -> bool:
     if testing:
         return True
-    rate = pq.config.rate(pq.gold_items)
-    if rate <= 0.0 and pq.gold_items == 0:
+    if pq.gold_items == 0:
         return False
-    warm = pq.config.warmup_rate if pq.gold_items else 0.0
+    cfg = pq.config
+    rate = cfg.rate(pq.gold_items)
     draw = random.random()
     if draw < rate:
         return True
-    if draw < warm:  # a new worker sees more gold: only then count their gold answers
-        return len(repo.recent_gold(conn, user_id=user_id, project_id=pid, limit=pq.config.warmup_gold)) \
-            < pq.config.warmup_gold
-    return False
+    doubt = cfg.doubt_rate if cfg.min_accuracy is not None else 0.0
+    if draw >= max(cfg.warmup_rate, doubt):
+        return False
+    # A new worker sees more gold (warm-up), and so does one whose suspension test leans toward
+    # suspending them (doubt): the test then decides within fewer of their answers, either way.
+    answers, leaning = _worker_state(conn, user_id, pid, cfg, after)
+    if draw < cfg.warmup_rate and answers < cfg.warmup_gold:
+        return True
+    return leaning and draw < doubt
 
 
 def gold_lease(conn: Connection, user_id: int, pid: int, plan_: Plan, *, now: datetime,
@@ -258,7 +350,7 @@ def gold_lease(conn: Connection, user_id: int, pid: int, plan_: Plan, *, now: da
     pq = plan_.projects.get(pid)
     if pq is None or pq.gold_items == 0:
         return None
-    if not _gold_due(conn, user_id, pid, pq, pid in plan_.testing):
+    if not _gold_due(conn, user_id, pid, pq, pid in plan_.testing, plan_.after.get(pid, 0)):
         return None
     item = repo.pick_gold(conn, user_id=user_id, project_id=pid)
     if item is None:
@@ -312,19 +404,20 @@ def record_gold(conn: Connection, ctx: Any, actor: Actor, answer: dict[str, Any]
         return
     if cfg.min_accuracy is None or state in BLOCKED:
         return
-    after = int((row.reason or {}).get("after_result", 0)) if state == "reinstated" and row is not None else 0
-    recent = [r for r in repo.recent_gold(conn, user_id=actor.id, project_id=ctx.project_id, limit=cfg.window,
-                                          after_id=after)]
-    n = len(recent)
-    k = sum(1 for r in recent if r.passed)
-    if n < cfg.min_gold:
+    after = _after(row)
+    answers, test = suspension_test(conn, actor.id, ctx.project_id, cfg, after)
+    _remember(conn, actor.id, ctx.project_id, after, answers, test.leaning_bad)
+    if test.decision != "suspend":
         return
-    _, upper = wilson(k, n, cfg.z)
-    if upper >= cfg.min_accuracy:
-        return
-    reason = {"gold_answers": n, "passed": k, "accuracy": round(k / n, 4), "upper_bound": round(upper, 4),
-              "threshold": cfg.min_accuracy, "window": cfg.window}
-    suspend(conn, worker_id=actor.id, project_id=ctx.project_id, client_id=ctx.client_id, reason=reason,
+    plan_ = cfg.sprt()
+    why: dict[str, Any] = {
+        "test": "sprt", "decision": "suspend",
+        "gold_answers": test.answers, "passed": test.passed, "accuracy": round(test.passed / test.answers, 4),
+        "run_answers": test.run_answers, "run_passed": test.run_passed,
+        "llr": round(test.llr, 4), "bound": round(plan_.upper, 4),
+        "threshold": cfg.min_accuracy, "ok_accuracy": cfg.ok_accuracy, "alpha": cfg.alpha, "beta": cfg.beta,
+    }
+    suspend(conn, worker_id=actor.id, project_id=ctx.project_id, client_id=ctx.client_id, reason=why,
             now=now, by=None, from_state=state)
 
 
@@ -383,6 +476,7 @@ def worker_project_quality(conn: Connection, worker_id: int, project: Any) -> di
     row = repo.standing(conn, worker_id, project.id)
     state = row.state if row is not None else ("testing" if cfg.qualification_items > 0 else "active")
     tests, passed_tests = repo.test_results(conn, user_id=worker_id, project_id=project.id)
+    _, test = suspension_test(conn, worker_id, project.id, cfg, _after(row))
     gold_acc = _rate(sum(1 for g in gold if g.passed), len(gold))
     review = _rate(sum(1 for v in verdicts if v == "accept"), len(verdicts))
     return {
@@ -393,6 +487,9 @@ def worker_project_quality(conn: Connection, worker_id: int, project: Any) -> di
         "standing_since": row.changed_at.isoformat() if row is not None else None,
         "gold": {**gold_acc, "window": cfg.window},
         "review": {**review, "accepted": review.pop("passed"), "window": cfg.window},
+        "suspension_test": None if test is None else {
+            "decision": test.decision, "answers": test.answers, "passed": test.passed, "llr": round(test.llr, 4),
+            "suspend_at": round(cfg.sprt().upper, 4), "clear_at": round(cfg.sprt().lower, 4)},
         "test": {"required": cfg.qualification_items, "answered": tests, "passed": passed_tests,
                  "pass_mark": cfg.pass_mark} if cfg.qualification_items else None,
     }

@@ -8,6 +8,7 @@ reserved for the worker (``assignee_id``), so it never enters the shared queue, 
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Any
 
@@ -86,11 +87,17 @@ def set_standing(conn: Connection, *, user_id: int, project_id: int, client_id: 
     ), values)
 
 
+GOLD_CHOICES = 10_000  # gold items a pick chooses among (the lowest ids, should a project have more)
+
+
 def pick_gold(conn: Connection, *, user_id: int, project_id: int) -> Any:
-    """A gold item of the project the worker never answered nor holds, chosen at random; None if none is left."""
-    q = (
-        select(items.c.id, items.c.client_id, items.c.project_id, items.c.external_id, items.c.payload,
-               items.c.priority, items.c.deadline)
+    """A gold item of the project the worker never answered nor holds, chosen at random; None if none is left.
+
+    The candidates' ids are read and one is drawn with Python's ``random`` (not SQL ``random()``), so
+    a run seeded with ``random.seed`` picks the same items on every database (bench/quality.py relies
+    on that to compare runs)."""
+    ids = conn.execute(
+        select(items.c.id)
         .where(
             items.c.project_id == project_id,
             items.c.gold,
@@ -99,10 +106,16 @@ def pick_gold(conn: Connection, *, user_id: int, project_id: int) -> Any:
             # a gold task of theirs that ran out waits for them (reserved): not a second one
             ~exists().where(tasks.c.item_id == items.c.id, tasks.c.assignee_id == user_id),
         )
-        .order_by(func.random())
-        .limit(1)
-    )
-    return conn.execute(q).first()
+        .order_by(items.c.id)
+        .limit(GOLD_CHOICES)
+    ).scalars().all()
+    if not ids:
+        return None
+    chosen = random.choice(ids)
+    return conn.execute(
+        select(items.c.id, items.c.client_id, items.c.project_id, items.c.external_id, items.c.payload,
+               items.c.priority, items.c.deadline).where(items.c.id == chosen)
+    ).first()
 
 
 def lease_gold(conn: Connection, *, user_id: int, item: Any, now: datetime, expires: datetime,
@@ -317,3 +330,18 @@ def recent_aggregate_labels(conn: Connection, project_id: int, *, limit: int) ->
         if isinstance(label, str):
             counts[label] = counts.get(label, 0) + 1
     return counts
+
+
+GOLD_OUTCOMES_LIMIT = 20_000
+
+
+def gold_outcomes(conn: Connection, *, user_id: int, project_id: int) -> list[tuple[int, bool]]:
+    """(result id, passed) of the worker's gold answers in the project, oldest first (a worker answers
+    each gold item once, so this is bounded by the project's gold items; the newest 20,000 at most)."""
+    rows = conn.execute(
+        select(gold_results.c.id, gold_results.c.passed)
+        .where(gold_results.c.user_id == user_id, gold_results.c.project_id == project_id)
+        .order_by(gold_results.c.id.desc())
+        .limit(GOLD_OUTCOMES_LIMIT)
+    ).all()
+    return [(int(r[0]), bool(r[1])) for r in reversed(rows)]
