@@ -193,6 +193,8 @@ class ExportRow:
     payload: dict[str, Any]
     answers: list[dict[str, Any]]  # accepted answers: {"answer": ..., "slot": ..., ("worker_id": ...)}
     done_at: str | None
+    aggregate: dict[str, Any] | None = None  # items.aggregate (overlap / dynamic overlap on class work)
+    confidence: float | None = None  # items.confidence: the aggregate's posterior
 
     @property
     def answer(self) -> dict[str, Any] | None:
@@ -200,6 +202,16 @@ class ExportRow:
         if self.answers and "appeal_id" in self.answers[-1]:
             return self.answers[-1]["answer"]
         return self.answers[0]["answer"] if self.answers else None
+
+
+def clean_aggregate(aggregate: Any, confidence: Any) -> tuple[dict[str, Any] | None, float | None]:
+    """A stored aggregate and confidence as exports state them: the aggregate when it is a mapping with
+    a class ``label``, the confidence when it is a number from 0 to 1; otherwise None (never an error:
+    an export or a delivery must not fail on one odd row)."""
+    if not isinstance(aggregate, dict) or not isinstance(aggregate.get("label"), str):
+        return None, None
+    ok = isinstance(confidence, int | float) and not isinstance(confidence, bool) and 0.0 <= confidence <= 1.0
+    return aggregate, float(confidence) if ok else None
 
 
 def answer_in_force(answers: list[dict[str, Any]]) -> Any:
@@ -218,6 +230,7 @@ class ExportContext:
     schema: dict[str, Any]
     batch_id: int | None = None
     media: MediaStore | None = None  # set: image files are bundled (YOLO, VOC)
+    aggregated: bool = False  # class work with overlap > 1 (or dynamic): items carry an aggregate (CSV columns)
     counts: dict[str, int] = field(default_factory=dict)
     warnings: Warnings = field(default_factory=Warnings)
 

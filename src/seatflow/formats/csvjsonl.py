@@ -11,13 +11,18 @@ Reading maps the input's columns (CSV) or keys (JSONL; dotted paths reach inside
 
 Unmapped columns keep today's meaning: ``external_id``/``priority``/``deadline``/``payload`` (JSON) are
 the item's, ``answer``/``model``/``score`` as above, every other column is a payload field of that
-name. JSONL lines exported by Seatflow import as they are (``item_id``, ``answers``... are ignored).
+name. JSONL lines exported by Seatflow import as they are (``item_id``, ``answers``... are ignored, and
+in such a line ``aggregate`` and ``confidence`` too).
 Records are independent (no cross references), so a bad record is found by the importer's checking
 pass and nothing is written.
 
 Writing: JSONL is one object per done item (the same lines as ``GET .../export.jsonl``); CSV has
 ``external_id, item_id, batch_id, done_at``, one ``answer.FIELD`` column per field of the work type's
-answer (objects and lists as JSON) and the ``payload`` as JSON.
+answer (objects and lists as JSON) and the ``payload`` as JSON; for class and decision work with
+overlap > 1 (or dynamic overlap) also ``aggregate.label``, ``aggregate.answers`` and ``confidence``
+(empty where an item has no aggregate).
+JSONL lines carry ``aggregate`` and ``confidence`` when the item has an aggregate (overlap > 1 or
+dynamic overlap on class work).
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ from ._common import (
 ITEM_FIELDS = ("external_id", "priority", "deadline", "media")
 ANSWER_FIELDS = ("answer", "model", "score")
 EXPORT_ONLY = ("item_id", "batch_id", "answers", "done_at")
+# Also ignored in a line that is one of Seatflow's own JSONL exports (it has item_id and answers); in any
+# other input they are payload fields like any other.
+EXPORTED_EXTRAS = ("aggregate", "confidence")
 
 
 def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
@@ -110,8 +118,9 @@ def shape(rec_data: dict[str, Any], ctx: ImportContext, where: str, file: Path, 
             continue
         used_sources.add(source.split(".")[0] if source not in rec_data else source)
         _assign(target, value, item, payload, answer, extra, where, file, source)
+    exported = not from_csv and "item_id" in rec_data and "answers" in rec_data
     for key, value in rec_data.items():
-        if key in used_sources or key in mapping or key in EXPORT_ONLY:
+        if key in used_sources or key in mapping or key in EXPORT_ONLY or (exported and key in EXPORTED_EXTRAS):
             continue
         if key == "payload":
             value = _json_cell(value, where, "payload", file) if from_csv else value
@@ -190,10 +199,13 @@ class _Source(RecordSource):
 
 
 def jsonl_line(row: ExportRow) -> str:
-    return json.dumps({"external_id": row.external_id, "item_id": row.item_id, "batch_id": row.batch_id,
-                       "payload": row.payload, "answers": row.answers,
-                       "answer": answer_in_force(row.answers),
-                       "done_at": row.done_at}, ensure_ascii=False, separators=(",", ":")) + "\n"
+    line = {"external_id": row.external_id, "item_id": row.item_id, "batch_id": row.batch_id,
+            "payload": row.payload, "answers": row.answers, "answer": answer_in_force(row.answers),
+            "done_at": row.done_at}
+    if row.aggregate is not None:
+        line["aggregate"] = row.aggregate
+        line["confidence"] = row.confidence
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _jsonl_chunks(rows: Iterable[ExportRow], ctx: ExportContext) -> Iterator[bytes]:
@@ -223,14 +235,19 @@ def _cell(value: Any) -> str:
 
 def _csv_chunks(rows: Iterable[ExportRow], ctx: ExportContext) -> Iterator[bytes]:
     cols = answer_columns(ctx.work_type)
+    aggregated = ctx.aggregated  # class work with overlap: the aggregate's columns
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["external_id", "item_id", "batch_id", "done_at", *(f"answer.{c}" for c in cols), "payload"])
+    w.writerow(["external_id", "item_id", "batch_id", "done_at", *(f"answer.{c}" for c in cols), "payload",
+                *(["aggregate.label", "aggregate.answers", "confidence"] if aggregated else [])])
     n = 0
     for row in rows:
         answer = row.answer or {}
+        agg = row.aggregate or {}
         w.writerow([row.external_id, row.item_id, row.batch_id or "", row.done_at or "",
-                    *(_cell(answer.get(c)) for c in cols), _cell(row.payload)])
+                    *(_cell(answer.get(c)) for c in cols), _cell(row.payload),
+                    *([_cell(agg.get("label")), _cell(agg.get("answers")), _cell(row.confidence)]
+                      if aggregated else [])])
         ctx.count("items")
         n += 1
         if n % 256 == 0:

@@ -17,8 +17,10 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from seatflow.formats._common import clean_aggregate
 from seatflow.store import catalog
 from seatflow.store import outbox as repo
+from seatflow.store import quality as quality_repo
 from seatflow.store.events import append, event_row
 
 STATES = ("pending", "delivering", "delivered", "dead", "held")
@@ -67,13 +69,19 @@ def item_accepted(conn: Connection, *, ctx: DoneContext, result: list[dict[str, 
     none at all when the client has no webhook URL. No worker ids leave the center."""
     if not ctx.client_webhook_url:
         return False
-    payload = {
+    payload: dict[str, Any] = {
         "project": ctx.project_slug,
         "work_type": ctx.work_type,
         "item": {"id": ctx.item_id, "external_id": ctx.external_id},
         "answers": [{"slot": a["slot"], "answer": a["answer"]} for a in result],
         "done_at": now.isoformat(),
     }
+    found = quality_repo.aggregates_of(conn, [ctx.item_id]).get(ctx.item_id)
+    if found is not None:
+        aggregate, confidence = clean_aggregate(*found)
+        if aggregate is not None:  # overlap or dynamic overlap on class work: the aggregate and its posterior
+            payload["aggregate"] = aggregate
+            payload["confidence"] = confidence
     return repo.enqueue(
         conn, client_id=ctx.client_id, topic=ITEM_ACCEPTED, payload=payload,
         idempotency_key=f"{ITEM_ACCEPTED}:{ctx.item_id}", now=now, project_id=ctx.project_id, item_id=ctx.item_id,

@@ -18,10 +18,11 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, ValidationFailed
 from seatflow.formats import export_format, manifest
-from seatflow.formats._common import Entry, ExportContext, ExportRow, answer_in_force
+from seatflow.formats._common import Entry, ExportContext, ExportRow, answer_in_force, clean_aggregate
 from seatflow.formats._output import write_file, write_folder, write_zip, zip_stream
 from seatflow.media import MediaStore
 from seatflow.store import items as repo
+from seatflow.store import quality as quality_repo
 from seatflow.store.engine import Database
 
 from .projects import get_project
@@ -34,6 +35,29 @@ def exportable_project(conn: Connection, actor: Actor, project_ref: str | int) -
     return get_project(conn, actor, project_ref)
 
 
+AGGREGATE_CHUNK = 500
+
+
+def with_aggregates(conn: Connection, rows: Iterator[Any]) -> Iterator[tuple[Any, dict[str, Any] | None,
+                                                                           float | None]]:
+    """(done item row, its aggregate, its confidence), the aggregates read per 500 rows (memory stays flat)."""
+    buf: list[Any] = []
+
+    def flush() -> Iterator[tuple[Any, dict[str, Any] | None, float | None]]:
+        found = quality_repo.aggregates_of(conn, [r.id for r in buf])
+        for r in buf:
+            agg, conf = clean_aggregate(*found.get(r.id, (None, None)))
+            yield r, agg, conf
+        buf.clear()
+
+    for row in rows:
+        buf.append(row)
+        if len(buf) >= AGGREGATE_CHUNK:
+            yield from flush()
+    if buf:
+        yield from flush()
+
+
 def jsonl_lines(conn: Connection, actor: Actor, project_ref: str | int, *, batch_id: int | None = None,
                 include_workers: bool | None = None) -> Iterator[str]:
     """One JSON line per done item: external id, payload and its accepted answer(s).
@@ -42,22 +66,26 @@ def jsonl_lines(conn: Connection, actor: Actor, project_ref: str | int, *, batch
     """
     project = exportable_project(conn, actor, project_ref)
     show_workers = actor.is_staff if include_workers is None else (include_workers and actor.is_staff)
-    for row in repo.stream_done_items(conn, project.id, batch_id):
+    for row, aggregate, confidence in with_aggregates(conn, repo.stream_done_items(conn, project.id, batch_id)):
         results: list[dict[str, Any]] = row.result or []
         answers = [
             {k: v for k, v in r.items() if show_workers or k not in ("worker_id", "submission_id")}
             for r in results
         ]
+        line = {
+            "external_id": row.external_id,
+            "item_id": row.id,
+            "batch_id": row.batch_id,
+            "payload": row.payload,
+            "answers": answers,
+            "answer": answer_in_force(answers),
+            "done_at": row.done_at.isoformat() if row.done_at else None,
+        }
+        if aggregate is not None:
+            line["aggregate"] = aggregate
+            line["confidence"] = confidence
         yield json.dumps(
-            {
-                "external_id": row.external_id,
-                "item_id": row.id,
-                "batch_id": row.batch_id,
-                "payload": row.payload,
-                "answers": answers,
-                "answer": answer_in_force(answers),
-                "done_at": row.done_at.isoformat() if row.done_at else None,
-            },
+            line,
             ensure_ascii=False,
             separators=(",", ":"),
         ) + "\n"
@@ -75,18 +103,32 @@ def export_rows(conn: Connection, actor: Actor, project: Any, *, batch_id: int |
                 include_workers: bool | None = None) -> Iterator[ExportRow]:
     """Done items as the format writers read them, streamed. Worker ids for center staff only."""
     show_workers = actor.is_staff if include_workers is None else (include_workers and actor.is_staff)
-    for row in repo.stream_done_items(conn, project.id, batch_id):
+    for row, aggregate, confidence in with_aggregates(conn, repo.stream_done_items(conn, project.id, batch_id)):
         answers = [
             {k: v for k, v in r.items() if show_workers or k not in ("worker_id", "submission_id")}
             for r in (row.result or [])
         ]
         yield ExportRow(item_id=row.id, external_id=row.external_id, batch_id=row.batch_id, payload=row.payload,
-                        answers=answers, done_at=row.done_at.isoformat() if row.done_at else None)
+                        answers=answers, done_at=row.done_at.isoformat() if row.done_at else None,
+                        aggregate=aggregate, confidence=confidence)
 
 
 def export_context(project: Any, *, batch_id: int | None = None, media: MediaStore | None = None) -> ExportContext:
     return ExportContext(project_slug=project.slug, project_name=project.name, work_type=project.work_type,
-                         schema=project.label_schema, batch_id=batch_id, media=media)
+                         schema=project.label_schema, batch_id=batch_id, media=media, aggregated=aggregated(project))
+
+
+def aggregated(project: Any) -> bool:
+    """Do the project's items get an aggregate: class or decision work with overlap > 1 (or dynamic)?"""
+    from seatflow.domain.workflow import parse_workflow
+
+    from .aggregation import classes_of
+
+    try:
+        overlap = parse_workflow(project.workflow).overlap
+    except ValidationFailed:  # pragma: no cover - workflows are checked when written
+        return False
+    return overlap > 1 and classes_of(project.work_type, project.label_schema) is not None
 
 
 def check_format(project: Any, fmt: str) -> Any:

@@ -345,3 +345,14 @@ def gold_outcomes(conn: Connection, *, user_id: int, project_id: int) -> list[tu
         .limit(GOLD_OUTCOMES_LIMIT)
     ).all()
     return [(int(r[0]), bool(r[1])) for r in reversed(rows)]
+
+
+def aggregates_of(conn: Connection, item_ids: list[int]) -> dict[int, tuple[Any, float | None]]:
+    """item id -> (items.aggregate, items.confidence) of the items that have an aggregate."""
+    if not item_ids:
+        return {}
+    rows = conn.execute(
+        select(items.c.id, items.c.aggregate, items.c.confidence)
+        .where(items.c.id.in_(item_ids), items.c.aggregate.is_not(None))
+    )
+    return {int(r[0]): (r[1], None if r[2] is None else float(r[2])) for r in rows}
