@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from seatflow.errors import ImportFailed, ValidationFailed
 from seatflow.services import exports, imports, items, projects
 from seatflow.services.imports import Record
-from seatflow.store import items as items_repo
 
 from .deps import CurrentActor, Db, Paging
 
@@ -94,24 +93,7 @@ def list_items(
 ) -> dict[str, Any]:
     with db.read() as conn:
         project = projects.get_project(conn, actor, ref)
-        if actor.role.value == "worker":
-            from seatflow.errors import Forbidden
-
-            raise Forbidden("workers see items only through their leases")
-        rows, total = items_repo.list_items(conn, project.id, state=state, offset=paging.offset, limit=paging.limit)
-    data = [
-        {
-            "id": r.id,
-            "external_id": r.external_id,
-            "batch_id": r.batch_id,
-            "state": r.state,
-            "priority": r.priority,
-            "deadline": r.deadline.isoformat() if r.deadline.year < 9999 else None,
-            "created_at": r.created_at.isoformat(),
-            "done_at": r.done_at.isoformat() if r.done_at else None,
-        }
-        for r in rows
-    ]
+        data, total = items.list_items(conn, actor, project, state=state, offset=paging.offset, limit=paging.limit)
     return paging.envelope(request, data, total)
 
 

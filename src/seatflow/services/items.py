@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
-from seatflow.errors import NotFound
+from seatflow.errors import Forbidden, NotFound
 from seatflow.store import answers as answers_repo
 from seatflow.store import catalog
 from seatflow.store import items as repo
+from seatflow.store import quality as quality_repo
 from seatflow.store.engine import engine_key
 from seatflow.store.queue import LeasedTask
 from seatflow.worktypes import get_work_type
@@ -96,8 +97,37 @@ def describe_lease(conn: Connection, leased: LeasedTask, sign: Signer) -> dict[s
     return out
 
 
+def list_items(conn: Connection, actor: Actor, project: Any, *, state: str | None, offset: int,
+               limit: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of a project's items and their total. Gold (check) items are the center's own instrument,
+    never the client's work: a client user neither sees nor counts them; the center's staff see them
+    marked ``"gold": true`` (always ``active``: they are never done)."""
+    if actor.role is Role.WORKER:
+        raise Forbidden("workers see items only through their leases")
+    staff = actor.role is not Role.CLIENT
+    rows, total = quality_repo.project_items(conn, project.id, state=state, gold=None if staff else False,
+                                             offset=offset, limit=limit)
+    data = []
+    for r in rows:
+        row = {
+            "id": r.id,
+            "external_id": r.external_id,
+            "batch_id": r.batch_id,
+            "state": r.state,
+            "priority": r.priority,
+            "deadline": r.deadline.isoformat() if r.deadline.year < 9999 else None,
+            "created_at": r.created_at.isoformat(),
+            "done_at": r.done_at.isoformat() if r.done_at else None,
+        }
+        if staff:
+            row["gold"] = bool(r.gold)
+        data.append(row)
+    return data, total
+
+
 def get_item(conn: Connection, actor: Actor, item_id: int) -> dict[str, Any]:
-    """An item, if the actor may see it: workers only while it is leased to them."""
+    """An item, if the actor may see it: workers only while it is leased to them; a client user not
+    when it is a gold (check) item."""
     item = repo.item_by_id(conn, item_id)
     if item is None:
         raise NotFound(f"item {item_id} not found")
@@ -106,6 +136,8 @@ def get_item(conn: Connection, actor: Actor, item_id: int) -> dict[str, Any]:
             raise NotFound(f"item {item_id} not found")
     else:
         actor.check_client(item.client_id, what="item")
+        if actor.role is Role.CLIENT and item.gold:
+            raise NotFound(f"item {item_id} not found")
     out = {
         "id": item.id,
         "project_id": item.project_id,
@@ -118,6 +150,8 @@ def get_item(conn: Connection, actor: Actor, item_id: int) -> dict[str, Any]:
         "created_at": item.created_at.isoformat(),
         "done_at": item.done_at.isoformat() if item.done_at else None,
     }
+    if actor.is_staff:
+        out["gold"] = bool(item.gold)
     if actor.role is not Role.WORKER:
         out["result"] = [
             {k: v for k, v in r.items() if actor.is_staff or k not in ("worker_id", "submission_id")}

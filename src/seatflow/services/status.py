@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
+from seatflow.store import quality as quality_repo
 from seatflow.store import reports
 
 RISK_WINDOW = timedelta(minutes=30)
@@ -73,9 +74,13 @@ def project_status(conn: Connection, actor: Actor | None, *, now: datetime | Non
     client_id = _status_scope(actor)
     rows = reports.project_status(conn, client_id=client_id, now=now, risk_until=now + RISK_WINDOW,
                                   offset=offset, limit=limit)
+    # Gold (check) items are not counted as items; their tasks (a worker's leased check item, or one
+    # that ran out and waits for them) are not backlog or work in progress either.
+    gold = quality_repo.gold_task_counts(conn, [r.id for r in rows])
     return [
         ProjectStatus(id=r.id, slug=r.slug, name=r.name, client=r.client, work_type=r.work_type, items=int(r.n_items),
-                      done=int(r.done), backlog=int(r.backlog), in_progress=int(r.in_progress),
+                      done=int(r.done), backlog=int(r.backlog) - gold.get(r.id, (0, 0))[0],
+                      in_progress=int(r.in_progress) - gold.get(r.id, (0, 0))[1],
                       at_risk=int(r.at_risk), overdue=int(r.overdue))
         for r in rows
     ]

@@ -320,16 +320,35 @@ def set_aggregates(conn: Connection, rows: list[dict[str, Any]]) -> None:
         )
 
 
-def recent_aggregate_labels(conn: Connection, project_id: int, *, limit: int) -> dict[str, int]:
-    """How often each class is the aggregate among the project's latest ``limit`` aggregated items."""
+def recent_aggregate_labels(conn: Connection, project_id: int, *, limit: int) -> tuple[dict[str, float], int]:
+    """(expected count of each class, items read) among the project's latest ``limit`` aggregated items.
+
+    An item counts by its aggregate's posterior (0.93 of a class and 0.07 spread over the others), not
+    as a whole item of its label: counting labels over-counts the class that single answers settle (a
+    wrong answer of the common class settles an item as that class, the reverse rarely), and the prior
+    would then make the common class ever easier to settle. An aggregate without a posterior counts 1
+    for its label."""
     q = (select(items.c.aggregate).where(items.c.project_id == project_id, items.c.confidence.is_not(None))
          .order_by(items.c.id.desc()).limit(limit))
-    counts: dict[str, int] = {}
+    counts: dict[str, float] = {}
+    n = 0
     for (agg,) in conn.execute(q):
-        label = agg.get("label") if isinstance(agg, dict) else None
+        if not isinstance(agg, dict):
+            continue
+        posterior = agg.get("posterior")
+        if isinstance(posterior, dict) and posterior and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in posterior.values()):
+            total = float(sum(posterior.values()))
+            if total > 0:
+                n += 1
+                for label, p in posterior.items():
+                    counts[str(label)] = counts.get(str(label), 0.0) + float(p) / total
+                continue
+        label = agg.get("label")
         if isinstance(label, str):
-            counts[label] = counts.get(label, 0) + 1
-    return counts
+            n += 1
+            counts[label] = counts.get(label, 0.0) + 1.0
+    return counts, n
 
 
 GOLD_OUTCOMES_LIMIT = 20_000
@@ -356,3 +375,34 @@ def aggregates_of(conn: Connection, item_ids: list[int]) -> dict[int, tuple[Any,
         .where(items.c.id.in_(item_ids), items.c.aggregate.is_not(None))
     )
     return {int(r[0]): (r[1], None if r[2] is None else float(r[2])) for r in rows}
+
+
+def project_items(conn: Connection, project_id: int, *, state: str | None, gold: bool | None, offset: int,
+                  limit: int) -> tuple[list[Any], int]:
+    """A page of the project's items (id order) and how many there are; ``gold`` False leaves the gold
+    (check) items out, True gives only them, None both."""
+    cond = [items.c.project_id == project_id]
+    if state:
+        cond.append(items.c.state == state)
+    if gold is not None:
+        cond.append(items.c.gold.is_(gold))
+    q = select(items.c.id, items.c.external_id, items.c.batch_id, items.c.state, items.c.priority,
+               items.c.deadline, items.c.created_at, items.c.done_at, items.c.gold).where(*cond)
+    rows = list(conn.execute(q.order_by(items.c.id).offset(offset).limit(limit)))
+    total = int(conn.execute(select(func.count()).select_from(items).where(*cond)).scalar_one())
+    return rows, total
+
+
+def gold_task_counts(conn: Connection, project_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """project id -> (ready, leased) tasks on gold items: a worker's check items, not the client's backlog."""
+    if not project_ids:
+        return {}
+    rows = conn.execute(
+        select(tasks.c.project_id,
+               func.sum(case((tasks.c.state == "ready", 1), else_=0)),
+               func.sum(case((tasks.c.state == "leased", 1), else_=0)))
+        .join(items, items.c.id == tasks.c.item_id)
+        .where(tasks.c.project_id.in_(project_ids), tasks.c.state.in_(("ready", "leased")), items.c.gold)
+        .group_by(tasks.c.project_id)
+    )
+    return {int(r[0]): (int(r[1] or 0), int(r[2] or 0)) for r in rows}
