@@ -225,3 +225,19 @@ def test_bad_project_aggregations_are_refused(center: Center) -> None:
     for who in ("ann1", "lead", "acme-ops", "globex-ops"):
         center.problem(center.post(who, "/api/v1/projects/acme-text/aggregate"), 403)
     assert center.counts() == before
+
+
+def test_the_class_prior_counts_each_aggregate_by_its_posterior(center: Center) -> None:
+    items = make_project(center, "dyn-soft", "annotate(overlap=1..3, confidence=0.9)", 4)
+    from seatflow.store import quality as repo
+
+    with center.db.write() as conn:  # two sure positives, one unsure (0.6 positive, 0.4 negative), one odd row
+        repo.set_aggregate(conn, items[0], {"label": "positive", "posterior": {"positive": 1.0}}, 1.0)
+        repo.set_aggregate(conn, items[1], {"label": "positive", "posterior": {"positive": 1.0}}, 1.0)
+        repo.set_aggregate(conn, items[2], {"label": "positive", "posterior": {"positive": 0.6, "negative": 0.4}},
+                           0.6)
+        repo.set_aggregate(conn, items[3], {"label": "neutral", "posterior": {"neutral": "very"}}, 0.9)
+    with center.db.read() as conn:
+        prior = aggregation.class_prior(conn, center.seed.projects["dyn-soft"], ["positive", "neutral", "negative"])
+    # expected counts 2.6 / 1 (the odd posterior: its label) / 0.4, add-one smoothed over 4 + 3
+    assert prior == pytest.approx([3.6 / 7, 2 / 7, 1.4 / 7])

@@ -6,10 +6,11 @@ posterior over the classes (``seatflow.quality.aggregate.one_coin_posterior``): 
 right with their accuracy on the project's gold items, smoothed toward ``PRIOR_ACCURACY`` by
 ``PRIOR_WEIGHT`` pseudo-answers (a worker without gold answers counts as ``PRIOR_ACCURACY``), and
 otherwise picks one of the other classes at random. The prior over the classes is how common each
-class is among the project's latest aggregates (:func:`class_prior`, smoothed so that a new project
-starts uniform): one answer of a common class from a good worker is then enough, while an answer of
-a rare class asks for a second opinion. The class with the highest posterior is the aggregate; its
-posterior is the confidence that dynamic overlap compares with its target.
+class is among the project's latest aggregates, each counted by its posterior (:func:`class_prior`,
+smoothed so that a new project starts uniform): one answer of a common class from a good worker is
+then enough, while an answer of a rare class asks for a second opinion. The class with the highest
+posterior is the aggregate; its posterior is the confidence that dynamic overlap compares with its
+target.
 
 The quality library (numpy, scipy) is imported on first use, not with the app (seconds at every
 server's start).
@@ -39,7 +40,7 @@ MAX_ACCURACY = 0.99
 PRIOR_SAMPLE = 2000  # the latest aggregates the class prior is counted from
 PRIOR_SECONDS = 30.0  # how long a project's counts are reused before they are read again ...
 PRIOR_SECONDS_YOUNG = 1.0  # ... or, while it has fewer than PRIOR_SAMPLE aggregates, so a new project learns fast
-_priors: dict[tuple[int, int], tuple[float, dict[str, int]]] = {}
+_priors: dict[tuple[int, int], tuple[float, dict[str, float]]] = {}
 _priors_lock = threading.Lock()
 
 
@@ -50,15 +51,16 @@ def clear_priors() -> None:
 
 
 def class_prior(conn: Connection, project_id: int, classes: list[str]) -> list[float]:
-    """P(class) for the one-coin posterior: the share of each class among the project's latest
-    ``PRIOR_SAMPLE`` aggregates, add-one smoothed (a project without aggregates gets a uniform prior)."""
+    """P(class) for the one-coin posterior: the expected share of each class among the project's latest
+    ``PRIOR_SAMPLE`` aggregates (each item counted by its posterior), add-one smoothed (a project
+    without aggregates gets a uniform prior)."""
     key = (engine_key(conn), project_id)
     hit = _priors.get(key)
     if hit is not None and hit[0] > time.monotonic():
         counts = hit[1]
     else:
-        counts = repo.recent_aggregate_labels(conn, project_id, limit=PRIOR_SAMPLE)
-        ttl = PRIOR_SECONDS if sum(counts.values()) >= PRIOR_SAMPLE else PRIOR_SECONDS_YOUNG
+        counts, n = repo.recent_aggregate_labels(conn, project_id, limit=PRIOR_SAMPLE)
+        ttl = PRIOR_SECONDS if n >= PRIOR_SAMPLE else PRIOR_SECONDS_YOUNG
         with _priors_lock:
             if len(_priors) > 10_000:
                 _priors.clear()
