@@ -621,23 +621,20 @@ class RawPg:
     statement is seatflow's own (store/queue.py). What the services cache in-process (qualifications,
     projects) the baseline does not ask for either."""
 
-    n_lease, n_submit = 2, 9  # the lease statement sets synchronous_commit itself (no SET LOCAL of its own)
+    n_lease, n_submit = 2, 5  # the lease statement sets synchronous_commit itself (no SET LOCAL of its own)
 
     def __init__(self) -> None:
         from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
-        from seatflow.store import queue
+        from seatflow.store import answers, queue
 
-        self.lease_sql = str(queue.PG_LEASE_FROM_QUEUE.compile(dialect=pg_dialect.dialect()))
+        dialect = pg_dialect.dialect()
+        self.lease_sql = str(queue.PG_LEASE_FROM_QUEUE.compile(dialect=dialect))
+        self.record_sql = str(answers._PG_RECORD_ANSWER.compile(dialect=dialect))  # close + end + touch + insert
         self._lease_col: int | None = None
 
     ASSIGNED = ("SELECT id FROM tasks WHERE assignee_id = %(u)s AND state = 'ready' "
                 "ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED")
-    CLOSE = ("UPDATE tasks SET state = 'done', done_at = %(now)s, lease_expires_at = NULL "
-             "WHERE id = %(t)s AND state = 'leased' AND lease_id = %(l)s")
-    END_LEASE = "UPDATE leases SET ended_at = %(now)s, end_reason = 'submitted' WHERE id = %(l)s"
-    TOUCHED = "UPDATE item_workers SET done = true WHERE item_id = %(i)s AND user_id = %(u)s"
-    LOCK_ITEM = "SELECT id FROM items WHERE id = %(i)s FOR NO KEY UPDATE"
     FINISH = ("UPDATE items SET state = 'done', result = %(r)s, done_at = %(now)s "
               "WHERE id = %(i)s AND state = 'active'")
 
@@ -667,14 +664,13 @@ class RawPg:
         with con.transaction():
             ctx = con.execute(CONTEXT_SQL, {"l": lease_id}).fetchone()
             task_id, slot, item_id, client_id, project_id = ctx[5], ctx[11], ctx[14], ctx[15], ctx[16]
-            if con.execute(self.CLOSE, {"now": now, "t": task_id, "l": lease_id}).rowcount != 1:
+            closed, sub, _ = con.execute(self.record_sql, {
+                "client_id": client_id, "project_id": project_id, "item_id": item_id, "task_id": task_id,
+                "lease_id": lease_id, "user_id": user, "slot": slot, "answer": Jsonb(answer), "state": "accepted",
+                "supersedes_id": None, "idempotency_key": key, "duration_ms": None, "now": now,
+                "lock_item": True}).fetchone()
+            if closed != 1 or sub is None:
                 raise RuntimeError(f"lease {lease_id} lost")
-            con.execute(self.END_LEASE, {"now": now, "l": lease_id})
-            con.execute(self.TOUCHED, {"i": item_id, "u": user})
-            sub = con.execute(INSERT_SUB_SQL, {"c": client_id, "p": project_id, "i": item_id, "t": task_id,
-                                               "l": lease_id, "u": user, "slot": slot, "answer": Jsonb(answer),
-                                               "k": key, "now": now}).fetchone()[0]
-            con.execute(self.LOCK_ITEM, {"i": item_id}).fetchone()
             acc = con.execute(ACCEPTED_SQL, {"i": item_id}).fetchall()
             result = [{"submission_id": a[0], "slot": a[1], "worker_id": a[2], "answer": a[3]} for a in acc]
             con.execute(self.FINISH, {"r": Jsonb(result), "now": now, "i": item_id})
@@ -703,8 +699,9 @@ class RawSqlite:
                    "from_state, to_state, at) VALUES (:c, :p, :i, :t, :u, 'task', 'lease', 'ready', 'leased', :now)")
     ITEM = "SELECT * FROM items WHERE id = :id"
     CONTEXT = _named(CONTEXT_SQL.replace(" FOR UPDATE OF t", ""))
-    CLOSE = _named(RawPg.CLOSE)
-    END_LEASE = _named(RawPg.END_LEASE)
+    CLOSE = ("UPDATE tasks SET state = 'done', done_at = :now, lease_expires_at = NULL "
+             "WHERE id = :t AND state = 'leased' AND lease_id = :l")
+    END_LEASE = "UPDATE leases SET ended_at = :now, end_reason = 'submitted' WHERE id = :l"
     TOUCHED = "UPDATE item_workers SET done = 1 WHERE item_id = :i AND user_id = :u"
     INSERT_SUB = _named(INSERT_SUB_SQL)
     ACCEPTED = _named(ACCEPTED_SQL)

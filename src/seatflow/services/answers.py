@@ -89,11 +89,12 @@ def _check_key(key: str) -> str:
 
 def _apply(
     conn: Connection, decision: wf.Decision, *, ctx: Any, submission_id: int, actor: Actor, now: datetime,
-    evs: list[dict[str, Any]], already_accepted: bool = False,
+    evs: list[dict[str, Any]], already_accepted: bool = False, item_locked: bool = False,
 ) -> tuple[str, bool]:
     """Carry out a workflow decision for ``submission_id``; returns (next_step, item_done).
 
     ``already_accepted``: the answer was inserted in state accepted (saves one statement).
+    ``item_locked``: the caller already holds the item's row lock (see ``store.answers.lock_item``).
     """
     base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
     if isinstance(decision, wf.NewTask):
@@ -119,7 +120,8 @@ def _apply(
         if decision.kind is wf.StageKind.REVIEW:
             return "review", False
         return "rework", False
-    repo.lock_item(conn, ctx.item_id)  # before reading the other slots: see lock_item
+    if not item_locked:
+        repo.lock_item(conn, ctx.item_id)  # before reading the other slots: see lock_item
     if not already_accepted:
         repo.set_submission_state(conn, submission_id, wf.SubmissionState.ACCEPTED.value)
     evs.append(event_row(entity="submission", kind="accept", actor_id=actor.id, from_state="pending",
@@ -177,42 +179,42 @@ def submit(
     parsed = work_type.parse_answer(answer, schema, payload)
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
         raise ValidationFailed("duration_ms must be between 0 and 86400000", field="duration_ms")
-    if not repo.close_task(conn, task_id=ctx.task_id, lease_id=lease_id, now=now):
+    answer_json = parsed.model_dump(mode="json")
+    decision: wf.Decision | None = None
+    if not ctx.item_gold:
+        workflow = wf.parse_workflow(ctx.workflow)
+        escalate = work_type.escalates(parsed)  # handed up: the senior queue, whatever the sampling says
+        if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
+            stage, reviewer = repo.rejection_of(conn, ctx.target_submission_id)
+            decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
+                                       from_stage=stage, forced=True, reviewer_id=reviewer, escalate=escalate)
+        else:
+            decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
+                                       draw_id=ctx.task_id, escalate=escalate)
+    # Gold is recorded as accepted at once: never reviewed, aggregated, completed or delivered.
+    accepted_now = decision is None or isinstance(decision, wf.Accept)
+    closed, submission_id = repo.record_answer(conn, lock_item=isinstance(decision, wf.Accept), row={
+        "client_id": ctx.client_id,
+        "project_id": ctx.project_id,
+        "item_id": ctx.item_id,
+        "task_id": ctx.task_id,
+        "lease_id": lease_id,
+        "user_id": actor.id,
+        "slot": ctx.slot,
+        "answer": answer_json,
+        "state": (wf.SubmissionState.ACCEPTED if accepted_now else wf.SubmissionState.PENDING).value,
+        "supersedes_id": None if decision is None else ctx.target_submission_id,
+        "idempotency_key": key,
+        "duration_ms": duration_ms,
+        "created_at": now,
+    })
+    if not closed:
         raise LeaseExpired(f"lease {lease_id} expired before the answer arrived", field="lease_id")
-    repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
-    if ctx.item_gold:
-        return _submit_gold(conn, actor, ctx=ctx, lease_id=lease_id, answer=parsed.model_dump(mode="json"),
-                            key=key, duration_ms=duration_ms, now=now)
-    workflow = wf.parse_workflow(ctx.workflow)
-    escalate = work_type.escalates(parsed)  # handed up: the senior queue, whatever the sampling says
-    if ctx.target_submission_id is not None:  # a rework returns to the stage that rejected it
-        stage, reviewer = repo.rejection_of(conn, ctx.target_submission_id)
-        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
-                                   from_stage=stage, forced=True, reviewer_id=reviewer, escalate=escalate)
-    else:
-        decision = wf.after_answer(workflow, item_id=ctx.item_id, slot=ctx.slot, submission_id=0,
-                                   draw_id=ctx.task_id, escalate=escalate)
-    accepted_now = isinstance(decision, wf.Accept)
-    submission_id = repo.insert_submission(
-        conn,
-        {
-            "client_id": ctx.client_id,
-            "project_id": ctx.project_id,
-            "item_id": ctx.item_id,
-            "task_id": ctx.task_id,
-            "lease_id": lease_id,
-            "user_id": actor.id,
-            "slot": ctx.slot,
-            "answer": parsed.model_dump(mode="json"),
-            "state": (wf.SubmissionState.ACCEPTED if accepted_now else wf.SubmissionState.PENDING).value,
-            "supersedes_id": ctx.target_submission_id,
-            "idempotency_key": key,
-            "duration_ms": duration_ms,
-            "created_at": now,
-        },
-    )
     if submission_id is None:  # this key was used before, on another lease
         raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+    if decision is None:
+        return _submit_gold(conn, actor, ctx=ctx, lease_id=lease_id, answer=answer_json,
+                            submission_id=submission_id, now=now)
     if isinstance(decision, wf.NewTask):
         decision = dataclasses.replace(decision, target_submission_id=submission_id)
     base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
@@ -221,28 +223,20 @@ def submit(
                   to_state="done", data={"lease_id": lease_id, "submission_id": submission_id}, **base),
     ]
     step, done = _apply(conn, decision, ctx=ctx, submission_id=submission_id, actor=actor, now=now, evs=evs,
-                        already_accepted=accepted_now)
+                        already_accepted=accepted_now, item_locked=True)
     append(conn, evs)
     notify(conn, _step(ctx, "submit", actor, now, submission_id=submission_id, next_step=step, item_done=done,
-                       answer=parsed.model_dump(mode="json")))
+                       answer=answer_json))
     return Outcome(id=submission_id, item_id=ctx.item_id, item_done=done, next_step=step)
 
 
-def _submit_gold(conn: Connection, actor: Actor, *, ctx: Any, lease_id: int, answer: dict[str, Any], key: str,
-                 duration_ms: int | None, now: datetime) -> Outcome:
-    """A gold item's answer: recorded and scored, never reviewed, aggregated, completed or delivered.
+def _submit_gold(conn: Connection, actor: Actor, *, ctx: Any, lease_id: int, answer: dict[str, Any],
+                 submission_id: int, now: datetime) -> Outcome:
+    """A gold item's answer (recorded as accepted): scored, never reviewed, aggregated, completed or delivered.
 
     The worker is told what an ordinary answer would have been told (the same sampling draw), so
     the outcome does not give a gold item away.
     """
-    submission_id = repo.insert_submission(conn, {
-        "client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "task_id": ctx.task_id,
-        "lease_id": lease_id, "user_id": actor.id, "slot": ctx.slot, "answer": answer,
-        "state": wf.SubmissionState.ACCEPTED.value, "supersedes_id": None, "idempotency_key": key,
-        "duration_ms": duration_ms, "created_at": now,
-    })
-    if submission_id is None:
-        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
     append(conn, [event_row(entity="task", kind="submit", task_id=ctx.task_id, actor_id=actor.id,
                             from_state="leased", to_state="done", client_id=ctx.client_id,
                             project_id=ctx.project_id, item_id=ctx.item_id, at=now,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Boolean, Connection, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import clients, item_workers, items, leases, projects, reviews, submissions, tasks
+from .types import UTCDateTime
 
 
 def _lease_context_query() -> Any:
@@ -104,6 +105,60 @@ def close_task(conn: Connection, *, task_id: int, lease_id: int, now: datetime) 
 
 def mark_touched_done(conn: Connection, *, item_id: int, user_id: int) -> None:
     conn.execute(_TOUCHED_DONE, {"b_item": item_id, "b_user": user_id})
+
+
+# PostgreSQL: an answer recorded in one statement (data-modifying CTEs share one snapshot): the task
+# closed while this lease still holds it, the lease ended, the worker's touch marked done, the item
+# row locked (see lock_item; not for gold, which many workers answer at once) and the submission
+# inserted, only when the task was closed. Four round trips and their Python cost became one.
+_PG_RECORD_ANSWER = text(
+    """
+WITH closed AS (
+    UPDATE tasks SET state = 'done', done_at = :now, lease_expires_at = NULL
+    WHERE id = :task_id AND state = 'leased' AND lease_id = :lease_id
+    RETURNING id
+), ended AS (
+    UPDATE leases SET ended_at = :now, end_reason = 'submitted'
+    WHERE id = :lease_id AND EXISTS (SELECT 1 FROM closed)
+), touched AS (
+    UPDATE item_workers SET done = true
+    WHERE item_id = :item_id AND user_id = :user_id AND EXISTS (SELECT 1 FROM closed)
+), locked AS (
+    SELECT id FROM items WHERE id = :item_id AND :lock_item FOR NO KEY UPDATE
+), inserted AS (
+    INSERT INTO submissions (client_id, project_id, item_id, task_id, lease_id, user_id, slot, answer, state,
+                             supersedes_id, idempotency_key, duration_ms, created_at)
+    SELECT :client_id, :project_id, :item_id, :task_id, :lease_id, :user_id, :slot, :answer, :state,
+           :supersedes_id, :idempotency_key, :duration_ms, :now
+    FROM closed
+    ON CONFLICT (user_id, idempotency_key) DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM closed) AS closed, (SELECT id FROM inserted) AS submission_id,
+       (SELECT count(*) FROM locked) AS locked
+"""
+).bindparams(
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("answer", type_=submissions.c.answer.type),
+    bindparam("lock_item", type_=Boolean()),
+)
+
+
+def record_answer(conn: Connection, *, row: dict[str, Any], lock_item: bool) -> tuple[bool, int | None]:
+    """Close the answered task and insert its submission ``row`` (the submissions columns), atomically.
+
+    Returns (closed, submission id): closed is False when the lease no longer holds the task (nothing
+    was written); the id is None when the worker already used this idempotency key (the caller
+    raises, which rolls the close back). ``lock_item``: also take the item's row lock (see
+    :func:`lock_item`) before the caller reads the item's other answers.
+    """
+    if conn.dialect.name == "postgresql":
+        out = conn.execute(_PG_RECORD_ANSWER, {**row, "now": row["created_at"], "lock_item": lock_item}).one()
+        return bool(out.closed), None if out.submission_id is None else int(out.submission_id)
+    if not close_task(conn, task_id=row["task_id"], lease_id=row["lease_id"], now=row["created_at"]):
+        return False, None
+    mark_touched_done(conn, item_id=row["item_id"], user_id=row["user_id"])
+    return True, insert_submission(conn, row)  # SQLite: one writer at a time, so no item lock is needed
 
 
 def insert_submission(conn: Connection, row: dict[str, Any]) -> int | None:
