@@ -21,6 +21,7 @@ from .api import floor as floor_api
 from .api import moderation as moderation_api
 from .api import quality as quality_api
 from .api.deps import TokenCache
+from .api.hot_path import HotPath
 from .billing import routes as billing_routes
 from .dashboards import routes as dashboard_routes
 from .jobs.delivery import Deliverer, Notifier
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.state.media_job = MediaJob(database, settings)  # thumbnails, keyframes, pre-screen (see lifespan)
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret, session_cookie="seatflow_session",
                        same_site="lax", https_only=False, max_age=12 * 3600)
+    app.state.hot_path_requests = 0
+    app.add_middleware(HotPath)  # outermost of ours: hot work requests of cached tokens skip the rest
     problems.install(app)
     app.include_router(work.router)
     app.include_router(catalog.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,6 +48,21 @@ def _describe(err: Any) -> tuple[str, str]:
     return _loc(loc), _FRIENDLY.get(kind) or str(err.get("msg") or "invalid value")
 
 
+def validation_problem(errors: Sequence[Any], instance: str) -> dict[str, Any]:
+    """The 422 problem of a request whose parameters or body failed validation (pydantic's errors)."""
+    described = [_describe(e) for e in list(errors)[:20]] or [("request", "invalid request")]
+    field, message = described[0]
+    return {
+        "type": "https://seatflow.dev/problems/validation-failed",
+        "title": "The input is not valid",
+        "status": 422,
+        "detail": f"{field}: {message}",
+        "field": field,
+        "instance": instance,
+        "errors": [{"field": f, "message": m} for f, m in described],
+    }
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(SeatflowError)
     async def _seatflow_error(request: Request, exc: SeatflowError) -> JSONResponse:
@@ -55,20 +71,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        described = [_describe(e) for e in exc.errors()[:20]] or [("request", "invalid request")]
-        field, message = described[0]
-        return problem_response(
-            422,
-            {
-                "type": "https://seatflow.dev/problems/validation-failed",
-                "title": "The input is not valid",
-                "status": 422,
-                "detail": f"{field}: {message}",
-                "field": field,
-                "instance": request.url.path,
-                "errors": [{"field": f, "message": m} for f, m in described],
-            },
-        )
+        return problem_response(422, validation_problem(exc.errors(), request.url.path))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

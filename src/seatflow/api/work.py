@@ -14,8 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatflow.domain.actors import Actor
 from seatflow.services import answers, dispatch, items
 from seatflow.services._tx import transact
+from seatflow.store.engine import Database
 
 from .deps import CurrentActor, Db
 
@@ -56,18 +58,32 @@ def _json(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status_code)
 
 
-@router.post("/leases", summary="Take the next task", status_code=201)
-def take_next(request: Request, actor: CurrentActor, db: Db, body: NextRequest | None = None) -> JSONResponse:
-    """Lease the best next task for you; the lease expires unless renewed by heartbeat."""
-    store = request.app.state.media  # local folder (signed /media links) or S3 (presigned URLs)
+def lease_next(app_state: Any, actor: Actor, body: NextRequest | None) -> dict[str, Any]:
+    """POST /leases, once the caller and the body are known (the route below and api/hot_path.py)."""
+    store = app_state.media  # local folder (signed /media links) or S3 (presigned URLs)
     project_id = body.project_id if body else None
+    seconds = int(app_state.settings.lease_seconds)
 
     def run(conn: Any) -> dict[str, Any]:
-        leased = dispatch.next_task(conn, actor, project_id=project_id, lease_seconds=_lease_seconds(request))
+        leased = dispatch.next_task(conn, actor, project_id=project_id, lease_seconds=seconds)
         return items.describe_lease(conn, leased, lambda ref: store.url_for(ref, actor.id))
 
-    request.app.state.reaper.maybe_run()
-    return _json(transact(db, run), 201)
+    app_state.reaper.maybe_run()
+    return transact(app_state.db, run)
+
+
+def submit_answer(db: Database, actor: Actor, lease_id: int, body: SubmitRequest) -> dict[str, Any]:
+    """POST /leases/{id}/submit, once the caller and the body are known (shared like lease_next)."""
+    out = transact(db, lambda c: answers.submit(
+        c, actor, lease_id=lease_id, answer=body.answer, idempotency_key=body.idempotency_key,
+        duration_ms=body.duration_ms))
+    return {"submission_id": out.id, "item_id": out.item_id, "next_step": out.next_step, "replayed": out.replayed}
+
+
+@router.post("/leases", summary="Take the next task", status_code=201)
+def take_next(request: Request, actor: CurrentActor, body: NextRequest | None = None) -> JSONResponse:
+    """Lease the best next task for you; the lease expires unless renewed by heartbeat."""
+    return _json(lease_next(request.app.state, actor, body), 201)
 
 
 @router.post("/leases/heartbeat", summary="Renew leases")
@@ -85,11 +101,7 @@ def release(actor: CurrentActor, db: Db, body: LeaseIds | None = None) -> JSONRe
 
 @router.post("/leases/{lease_id}/submit", summary="Submit an answer")
 def submit(lease_id: int, actor: CurrentActor, db: Db, body: SubmitRequest) -> JSONResponse:
-    out = transact(db, lambda c: answers.submit(
-        c, actor, lease_id=lease_id, answer=body.answer, idempotency_key=body.idempotency_key,
-        duration_ms=body.duration_ms))
-    return _json({"submission_id": out.id, "item_id": out.item_id, "next_step": out.next_step,
-                  "replayed": out.replayed})
+    return _json(submit_answer(db, actor, lease_id, body))
 
 
 @router.post("/leases/{lease_id}/review", summary="Review an answer")
