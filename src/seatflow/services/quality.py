@@ -27,7 +27,7 @@ How it fits the work engine:
   1, the first 25 gold answers at a rate of 0.5): in a simulation of the rule (see docs/quality.md),
   a spammer of accuracy 0.25 (4 classes) is suspended within 50 of their answers 99.8 % of the time,
   one at 0.5 (2 classes) 40 %; an honest worker of accuracy 0.70 is wrongly suspended within 400
-  answers 0.4 % of the time, 0.75: 0.01 %.
+  answers 0.34 % of the time, 0.75: 0.04 % (`bench/quality.py --sprt-sim`).
 
 The quality library (numpy, scipy) is imported on first use, not with the app: it would add seconds
 to every server's start.
