@@ -37,7 +37,10 @@ in the report; ``--min-accuracy`` etc. override them. Dynamic overlap 1..5 at 0.
 with one estimated from the labels aggregated so far: see bench/RESULTS.md.
 
 The engine draws gold (whether a lease is gold, and which gold item) with Python's ``random``, which
-the bench seeds per seed (``engine-<seed>``); a run is then repeatable on one database kind.
+the bench seeds per seed (``engine-<seed>``): the overlap-3 arm (and every spammer's suspension) is
+the same in every run. The dynamic arm still varies a little between runs: the engine re-reads a
+project's class prior on a clock (every second while the project is young), so which answers see
+which prior depends on the machine's speed.
 
 Printed per arm: accuracy against the truth on the ordinary (non-gold) items, labels per item
 (answers on ordinary items / ordinary items; and with the gold answers counted too), for dynamic
@@ -331,7 +334,7 @@ def run_arm(backend: Backend, arm: str, workflow: str, methods: list[str], crowd
 
 def what_if(crowd: list[Worker], truth: list[int], seed: int, targets: list[float], say: Any) -> list[dict[str, Any]]:
     """The engine's dynamic-overlap rule (one-coin posterior, stop at the target or 5 answers) simulated
-    without a database, with the uniform class prior the engine uses and with a prior estimated online
+    without a database, with a uniform class prior (the engine before its class prior) and with a prior estimated online
     from the labels aggregated so far (1 + counts). Spammers are left out (suspended early in the engine)
     and each worker's accuracy is what the engine makes of 45 gold answers. Not a run of the engine: a
     way to see what a class prior in services/aggregation.py would change."""
