@@ -1040,6 +1040,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retries", type=int, default=2, help="how often a disturbed run is run again")
     ap.add_argument("--quiet-timeout", type=float, default=900.0,
                     help="longest wait for a quiet machine before a run (seconds)")
+    ap.add_argument("--processes", type=int, default=0,
+                    help="server processes (default: 2 on PostgreSQL, 1 on SQLite); the sql and direct baselines "
+                    "run in as many")
     ap.add_argument("--nice", type=int, default=0,
                     help="run the bench, its server and its PostgreSQL backends at this nice value (e.g. -10 "
                     "when other work shares the machine; lowering it needs root)")
@@ -1085,7 +1088,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad or not modes:
         raise SystemExit(f"--modes: unknown mode(s) {', '.join(bad) or '(none)'}; use http, sql, direct")
     ol_duration = args.open_loop_duration or max(args.duration, 30.0)
-    processes = 2 if args.db == "postgres" else 1
+    processes = args.processes or (2 if args.db == "postgres" else 1)
     n_users = max(max(workers), args.open_loop_seats)
 
     t_main = time.perf_counter()

@@ -69,7 +69,11 @@ WITH picked AS (
     FROM tasks t
     WHERE t.project_id = :project_id AND t.kind = :kind
       AND t.state = 'ready' AND t.assignee_id IS NULL
-      AND NOT EXISTS (SELECT 1 FROM item_workers w WHERE w.item_id = t.item_id AND w.user_id = :user_id)
+      -- OFFSET 0 keeps this a probe of pk_item_workers per candidate task. Without it the planner
+      -- may turn it into an anti-join over a sequential scan of every item_workers row of the user
+      -- (it did while the table's statistics were young: each lease read the whole table, which
+      -- grows with every answer).
+      AND NOT EXISTS (SELECT 1 FROM item_workers w WHERE w.item_id = t.item_id AND w.user_id = :user_id OFFSET 0)
     ORDER BY t.priority DESC, t.deadline, t.id
     LIMIT 1
     FOR UPDATE OF t SKIP LOCKED
