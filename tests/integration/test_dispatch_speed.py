@@ -124,3 +124,13 @@ def test_a_lease_commits_without_waiting_for_the_flush_and_only_that_transaction
         rework = dispatch.next_task(c, actor, project_id=pid)
         assert rework.task_id == other
         assert _synchronous_commit(c) == "off"
+
+
+def test_the_server_parses_http_with_httptools_and_runs_on_uvloop() -> None:
+    """Both are dependencies (pyproject.toml): uvicorn picks them when installed, and they cost less CPU
+    per request than h11 and asyncio's own loop (bench/RESULTS.md, dispatch)."""
+    import uvloop
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    assert issubclass(serving.NoDelayHttp, HttpToolsProtocol)
+    assert callable(uvloop.new_event_loop)  # what uvicorn's loop="auto" takes when uvloop imports
