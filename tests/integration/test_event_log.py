@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, StatementError
 
 from seatflow.domain.clock import utcnow
 from seatflow.store.engine import Database
@@ -33,3 +35,31 @@ def test_events_cannot_be_deleted(database: Database) -> None:
             conn.execute(delete(events))
     with database.read() as conn:
         assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 1
+
+
+def test_appended_events_keep_their_order_and_every_field(database: Database) -> None:
+    at = datetime(2031, 3, 1, 8, 1, 2, 345678, tzinfo=UTC)
+    rows = [
+        event_row(entity="task", kind="submit", at=at, actor_id=None, client_id=None, task_id=None,
+                  from_state="leased", to_state="done", data={"lease_id": 7, "note": "中文 ✓", "nested": [1, None]}),
+        event_row(entity="submission", kind="accept", at=at + timedelta(microseconds=1), data=None),
+        event_row(entity="item", kind="done", at=at.astimezone(timezone(timedelta(hours=8))), to_state="done"),
+    ]
+    with database.write() as conn:
+        append(conn, rows)
+    with database.read() as conn:
+        got = conn.execute(select(events).order_by(events.c.id)).all()
+    assert [(r.entity, r.kind) for r in got] == [("task", "submit"), ("submission", "accept"), ("item", "done")]
+    assert got[0].data == {"lease_id": 7, "note": "中文 ✓", "nested": [1, None]}
+    assert got[1].data is None and got[0].actor_id is None and got[0].from_state == "leased"
+    assert [r.at for r in got] == [at, at + timedelta(microseconds=1), at]  # UTC, to the microsecond
+
+
+def test_a_naive_timestamp_is_refused_and_nothing_is_appended(database: Database) -> None:
+    good = event_row(entity="item", kind="done", at=utcnow())
+    naive = event_row(entity="item", kind="done", at=datetime(2031, 3, 1, 8, 0))
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        with database.write() as conn:
+            append(conn, [good, naive])
+    with database.read() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 0

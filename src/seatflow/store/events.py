@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from .tables import events
 
@@ -39,6 +40,35 @@ def event_row(
     }
 
 
+_COLUMNS = ("client_id", "project_id", "item_id", "task_id", "actor_id", "entity", "kind", "from_state",
+            "to_state", "at", "data")
+
+# PostgreSQL: the rows travel as one JSON array, unpacked by the server. A list of rows given to an
+# INSERT goes through SQLAlchemy's executemany ("insertmanyvalues"), which cost ~0.2 ms of Python per
+# call for the two or three events of an answer; this costs about half.
+_PG_APPEND = text(
+    f"""
+INSERT INTO events ({", ".join(_COLUMNS)})
+SELECT {", ".join(_COLUMNS)}
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    client_id bigint, project_id bigint, item_id bigint, task_id bigint, actor_id bigint, entity text, kind text,
+    from_state text, to_state text, at timestamptz, data jsonb)
+"""
+)
+
+
+def _pg_row(row: dict[str, Any]) -> dict[str, Any]:
+    at: datetime = row["at"]
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given; use seatflow.domain.clock.utcnow()")
+    return {**{c: row.get(c) for c in _COLUMNS}, "at": at.isoformat()}
+
+
 def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
+    """Append event rows (as :func:`event_row` makes them), in order, in the caller's transaction."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(_PG_APPEND, {"rows": json.dumps([_pg_row(r) for r in rows])})
+    else:
         conn.execute(events.insert(), rows)
