@@ -39,7 +39,8 @@ def test_worker_home_shows_their_own_quality_and_the_lead_home_the_notice(center
     assert "Suspended" in page
     lead = _home(center, "lead")
     assert 'id="quality-notices"' in lead and 'data-worker="ann1"' in lead
-    assert "suspended: 0 of 3 recent check items right" in lead
+    assert ("suspended: 0 of 3 check items right, enough evidence that the accuracy is 50% or less "
+            "rather than 70% or more") in lead
     assert 'id="quality-notices"' not in _home(center, "acme-ops")  # a client never sees a worker
     assert "ann1" not in _home(center, "acme-ops")
     assert 'id="quality-notices"' not in _home(center, "ann2")

@@ -74,7 +74,7 @@ def project(
     out().print(table)
 
 
-@quality_app.command("set", help=_("Change a project's quality settings, e.g. gold_rate=0.1 min_accuracy=0.7 "
+@quality_app.command("set", help=_("Change a project's quality settings, e.g. gold_rate=0.1 min_accuracy=0.5 "
                                    "qualification_items=10 (unnamed settings keep their value)."))
 def set_settings(
     slug: Annotated[str, typer.Argument(help=_("The project's slug."))],
