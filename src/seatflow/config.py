@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     default_locale: str = Field(default="zh_CN", description="Interface language of new users (zh_CN or en).")
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per app process (PostgreSQL).")
     token_cache_seconds: float = Field(
-        default=5.0, ge=0, description="How long an API token lookup is cached in-process."
+        default=30.0, ge=0,
+        description="How long an API token lookup is cached in-process (a disabled user's token stops "
+        "working within this time).",
     )
     media_max_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1024,

@@ -1,13 +1,13 @@
 """A short way through the server for the worker loop's two hottest requests.
 
-``POST /api/v1/leases`` and ``POST /api/v1/leases/{id}/submit`` from a caller whose bearer token is
-already in the token cache are answered here, in front of the framework's routing, dependency
-solving and request objects. They run the very same code as the routes in ``api/work.py``
-(:func:`~seatflow.api.work.lease_next`, :func:`~seatflow.api.work.submit_answer`), validate the body
-with the same pydantic models and answer errors with the same problem+json bodies. Everything else
-goes on to FastAPI untouched: another route or method, a session (browser) caller, a token not yet
-cached (FastAPI's dependency reads it and fills the cache), a malformed Authorization header, a body
-that is not declared JSON.
+``POST /api/v1/leases`` and ``POST /api/v1/leases/{id}/submit`` from a caller with a bearer token
+are answered here, in front of the framework's routing, dependency solving and request objects (a
+token not in the token cache is looked up in the same thread hop as the work). They run the very
+same code as the routes in ``api/work.py`` (:func:`~seatflow.api.work.lease_next`,
+:func:`~seatflow.api.work.submit_answer`), validate the body with the same pydantic models and
+answer errors with the same problem+json bodies. Everything else
+goes on to FastAPI untouched: another route or method, a session (browser) caller, a malformed
+Authorization header, a body that is not declared JSON.
 
 Why: a cycle of the two requests cost the server ~5 ms of CPU at 64 workers, about 60 % of it in the
 web layers (uvicorn, Starlette, FastAPI's per-request dependency solving, anyio's thread hand-off)
@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from seatflow.domain.actors import Actor
 from seatflow.errors import SeatflowError
+from seatflow.services import accounts
 from seatflow.services.accounts import token_hash
 
 from . import work
@@ -108,7 +109,7 @@ def _parse(model: type[BaseModel], raw: bytes, *, required: bool) -> Any:
 
 
 class HotPath:
-    """ASGI middleware answering the hot work requests of cached bearer tokens (see the module doc)."""
+    """ASGI middleware answering the hot work requests of bearer tokens (see the module doc)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -122,25 +123,35 @@ class HotPath:
         if lease_id is None and path != _LEASES:
             return await self.app(scope, receive, send)
         token, json_body = _headers(scope)
-        state = scope["app"].state
-        actor = state.token_cache.get(token_hash(token)) if token is not None and json_body else None
-        if actor is None:
+        if token is None or not json_body:
             return await self.app(scope, receive, send)
+        state = scope["app"].state
         state.hot_path_requests += 1  # tests check that this way was taken
         raw = await _body(receive)
         if raw is None:
             return None
-        response = await self._answer(state, actor, lease_id, raw, path)
+        response = await self._answer(state, token, lease_id, raw, path)
         await response(scope, receive, send)
         return None
 
-    async def _answer(self, state: Any, actor: Actor, lease_id: int | None, raw: bytes, path: str) -> JSONResponse:
-        try:
+    async def _answer(self, state: Any, token: str, lease_id: int | None, raw: bytes, path: str) -> JSONResponse:
+        key = token_hash(token)
+        cached: Actor | None = state.token_cache.get(key)
+
+        def caller() -> Actor:  # in the worker thread: a token not in the cache costs a read there
+            if cached is not None:
+                return cached
+            with state.db.read() as conn:
+                actor = accounts.actor_from_token(conn, token)
+            state.token_cache.put(key, actor)
+            return actor
+
+        try:  # the body first, then the caller: the order FastAPI checks them in
             if lease_id is None:
                 body = _parse(work.NextRequest, raw, required=False)
-                return JSONResponse(await self._run(state, lambda: work.lease_next(state, actor, body)), 201)
+                return JSONResponse(await self._run(state, lambda: work.lease_next(state, caller(), body)), 201)
             sub = _parse(work.SubmitRequest, raw, required=True)
-            return JSONResponse(await self._run(state, lambda: work.submit_answer(state.db, actor, lease_id, sub)))
+            return JSONResponse(await self._run(state, lambda: work.submit_answer(state.db, caller(), lease_id, sub)))
         except _BadBody as bad:
             return problem_response(422, validation_problem(bad.errors, path))
         except SeatflowError as exc:

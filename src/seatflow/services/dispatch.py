@@ -21,7 +21,7 @@ from . import quality
 from ._tx import Retry
 
 DEFAULT_LEASE_SECONDS = 600
-QUALIFICATION_CACHE_SECONDS = 2.0
+QUALIFICATION_CACHE_SECONDS = 10.0  # a seat leases every few seconds: shorter and most leases missed it
 
 
 class _QueueCache:
