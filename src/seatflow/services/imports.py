@@ -19,7 +19,7 @@ from typing import Any
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
-from seatflow.domain.workflow import TaskState, initial_tasks, parse_workflow
+from seatflow.domain.workflow import initial_tasks, parse_workflow
 from seatflow.errors import ImportFailed, SeatflowError, ValidationFailed
 from seatflow.store import catalog
 from seatflow.store import items as repo
@@ -186,19 +186,10 @@ def import_records(
             return
         with db.write() as conn:
             inserted = repo.insert_items_skip_existing(conn, pending)
-            by_ext = {p["external_id"]: p for p in pending}
-            task_rows = []
-            for row in inserted:
-                item = by_ext[row.external_id]
-                if item["gold"]:  # a gold item has no tasks: dispatch mixes it into workers' streams
-                    continue
-                for s in slots:
-                    task_rows.append({
-                        "client_id": project.client_id, "project_id": project.id, "item_id": row.id,
-                        "stage": s.stage, "kind": s.kind.value, "slot": s.slot, "state": TaskState.READY.value,
-                        "priority": item["priority"], "deadline": item["deadline"], "created_at": item["created_at"],
-                    })
-            repo.insert_tasks(conn, task_rows)
+            if inserted:
+                ids = [row.id for row in inserted]
+                repo.insert_first_tasks(conn, batch_id=batch_id, first_id=min(ids), last_id=max(ids),
+                                        slots=[(s.stage, s.kind.value, s.slot) for s in slots])
             repo.add_to_batch(conn, batch_id, len(inserted))
         report.imported += len(inserted)
         report.skipped += len(pending) - len(inserted)

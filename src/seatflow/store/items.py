@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, literal, select, true, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import batches, items, tasks
@@ -22,9 +22,28 @@ def insert_items_skip_existing(conn: Connection, rows: list[dict[str, Any]]) -> 
     return list(conn.execute(stmt, rows))
 
 
-def insert_tasks(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(tasks.insert(), rows)
+def insert_first_tasks(conn: Connection, *, batch_id: int, first_id: int, last_id: int,
+                       slots: list[tuple[int, str, int]]) -> None:
+    """The first tasks of the items just inserted into ``batch_id`` (ids ``first_id..last_id``), built
+    by the database from the item rows in one ``INSERT ... SELECT``, not a row of Python per task
+    (binding each task's dates cost the import more than reading its items). Ids go item by item, slot
+    by slot, as dispatch orders equal tasks by id: an item's slots are handed out before the next
+    item's. Gold items get none: dispatch mixes them into workers' streams.
+    """
+    if not slots:
+        return
+    parts = [select(literal(stage).label("stage"), literal(kind).label("kind"), literal(slot).label("slot"))
+             for stage, kind, slot in slots]
+    s = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("s")
+    conn.execute(tasks.insert().from_select(
+        ["client_id", "project_id", "item_id", "stage", "kind", "slot", "state", "priority", "deadline",
+         "created_at"],
+        select(items.c.client_id, items.c.project_id, items.c.id, s.c.stage, s.c.kind, s.c.slot, literal("ready"),
+               items.c.priority, items.c.deadline, items.c.created_at)
+        .select_from(items.join(s, true()))
+        .where(items.c.batch_id == batch_id, items.c.id.between(first_id, last_id), items.c.gold.is_(False))
+        .order_by(items.c.id, s.c.slot),
+    ))
 
 
 def add_to_batch(conn: Connection, batch_id: int, n: int, status: str | None = None) -> None:
