@@ -383,6 +383,18 @@ def wait_quiet(max_busy: float, timeout: float, say: Any = print) -> float:
 # --- the app server the HTTP benchmarks run against ---------------------------------------------
 
 
+def stop_process_group(proc: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """SIGTERM a server started with ``start_new_session=True`` and its workers; SIGKILL after ``grace`` s."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -428,11 +440,5 @@ class AppServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc, 20)
         self._fh.close()

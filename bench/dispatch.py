@@ -68,6 +68,7 @@ from _common import (  # noqa: E402
     pg_create,
     pg_drop,
     print_machine,
+    stop_process_group,
     table,
     wait_quiet,
 )
@@ -314,15 +315,7 @@ class Server:
         raise SystemExit(f"the server did not answer within {timeout:.0f} s; log: {self.log}")
 
     def __exit__(self, *exc: object) -> None:
-        import signal
-
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process_group(self.proc, 15)
         self._logfh.close()
 
 
