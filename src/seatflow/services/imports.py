@@ -186,13 +186,13 @@ def import_records(
             return
         with db.write() as conn:
             inserted = repo.insert_items_skip_existing(conn, pending)
-            if inserted.count:
+            if inserted.rows:
                 repo.insert_first_tasks(conn, batch_id=batch_id, first_id=inserted.first_id,
                                         last_id=inserted.last_id,
                                         slots=[(s.stage, s.kind.value, s.slot) for s in slots])
-            repo.add_to_batch(conn, batch_id, inserted.count)
-        report.imported += inserted.count
-        report.skipped += len(pending) - inserted.count
+            repo.add_to_batch(conn, batch_id, inserted.rows)
+        report.imported += inserted.rows
+        report.skipped += len(pending) - inserted.rows
         if progress:
             progress(len(pending))
         pending.clear()

@@ -12,10 +12,10 @@ from .tables import batches, items, tasks
 
 
 class Inserted(NamedTuple):
-    """The ids of the rows one ``insert_items_skip_existing`` call added: ``count`` rows, all within
-    ``first_id..last_id`` (``count`` 0: nothing was new)."""
+    """The ids of the rows one ``insert_items_skip_existing`` call added: ``rows`` rows, all within
+    ``first_id..last_id`` (``rows`` 0: nothing was new)."""
 
-    count: int
+    rows: int
     first_id: int
     last_id: int
 
