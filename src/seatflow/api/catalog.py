@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatflow.domain.actors import Role
@@ -14,9 +14,10 @@ from seatflow.services import accounts, projects, status
 from seatflow.services._tx import transact
 from seatflow.store import catalog as catalog_repo
 
-from .deps import CurrentActor, Db, Paging
+from .deps import CurrentActor, Db, Paging, TokenCache
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
+TokenId = Annotated[int, Path(ge=1, le=2**62, description="The token's id (GET /api/v1/tokens lists them)")]
 
 
 def project_json(row: Any) -> dict[str, Any]:
@@ -117,6 +118,34 @@ def create_token(actor: CurrentActor, db: Db, body: TokenIn) -> dict[str, Any]:
     username = body.username or actor.username
     token = transact(db, lambda c: accounts.create_token(c, actor, username=username, name=body.name))
     return {"token": token, "username": username, "name": body.name}
+
+
+def token_json(row: Any) -> dict[str, Any]:
+    """An API token as the API shows it: never its hash."""
+    return {"id": row.id, "user_id": row.user_id, "name": row.name, "created_at": row.created_at.isoformat(),
+            "last_used_at": None if row.last_used_at is None else row.last_used_at.isoformat(),
+            "revoked": bool(row.revoked)}
+
+
+@router.get("/tokens", summary="List API tokens (yours, or as admin/manager anyone's)")
+def list_tokens(request: Request, actor: CurrentActor, db: Db, paging: Paging,
+                username: Annotated[str | None, Query(description="Whose tokens (default: yours)")] = None,
+                ) -> dict[str, Any]:
+    """Oldest first, with ``last_used_at`` and ``revoked``; the token itself and its hash are never shown."""
+    with db.read() as conn:
+        rows, total = accounts.list_tokens(conn, actor, username=username or actor.username,
+                                           offset=paging.offset, limit=paging.limit)
+    return paging.envelope(request, [token_json(r) for r in rows], total)
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke an API token")
+def revoke_token(token_id: TokenId, request: Request, actor: CurrentActor, db: Db) -> dict[str, Any]:
+    """Revoked for good (again: no change). It stops working in this process at once, in the server's
+    other processes within ``SEATFLOW_TOKEN_CACHE_SECONDS``."""
+    row = transact(db, lambda c: accounts.revoke_token(c, actor, token_id=token_id))
+    cache: TokenCache = request.app.state.token_cache
+    cache.drop(row.token_hash)
+    return token_json(row)
 
 
 @router.get("/projects", summary="List projects you may see")

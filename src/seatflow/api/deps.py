@@ -38,6 +38,7 @@ class TokenCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._data: dict[str, tuple[float, Actor]] = {}
+        self._dropped: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Actor | None:
@@ -48,9 +49,19 @@ class TokenCache:
 
     def put(self, key: str, actor: Actor) -> None:
         with self._lock:
+            if key in self._dropped:  # revoked here while a request still held its lookup
+                return
             if len(self._data) > 10000:
                 self._data.clear()
             self._data[key] = (time.monotonic() + self.ttl, actor)
+
+    def drop(self, key: str) -> None:
+        """Forget a (revoked) token's hash now, and never cache it again in this process."""
+        with self._lock:
+            self._data.pop(key, None)
+            if len(self._dropped) > 10000:
+                self._dropped.clear()
+            self._dropped.add(key)
 
 
 def _bearer_token(request: Request) -> str | None:

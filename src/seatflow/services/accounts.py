@@ -11,10 +11,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 
-from seatflow.domain.actors import Actor, Role
+from seatflow.domain.actors import MANAGERS, Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from seatflow.store import catalog
+from seatflow.store.events import append, event_row
 from seatflow.store.tables import api_tokens, clients, teams, users
 
 _hasher = PasswordHasher()
@@ -144,6 +145,42 @@ def create_token(conn: Connection, actor: Actor | None, *, username: str, name: 
     catalog.insert(conn, api_tokens, {"user_id": user.id, "name": name, "token_hash": token_hash(token),
                                       "created_at": utcnow()})
     return token
+
+
+def _may_manage_tokens_of(actor: Actor | None, user_id: int) -> bool:
+    """Everyone manages their own tokens; admins and managers anyone's; the CLI (None) is trusted."""
+    return actor is None or actor.id == user_id or actor.role in MANAGERS
+
+
+def list_tokens(conn: Connection, actor: Actor | None, *, username: str, offset: int = 0,
+                limit: int = 50) -> tuple[list[Any], int]:
+    """A user's API tokens (id, name, created_at, last_used_at, revoked; never the hash) and their number.
+
+    Someone else's tokens, unless you are an admin or manager, answer NotFound like an unknown user.
+    """
+    user = catalog.user_by_username(conn, username)
+    if user is None or not _may_manage_tokens_of(actor, user.id):
+        raise NotFound(f"user {username!r} does not exist", field="username")
+    return catalog.list_tokens(conn, user.id, offset=offset, limit=limit)
+
+
+def revoke_token(conn: Connection, actor: Actor | None, *, token_id: int) -> Any:
+    """Revoke an API token for good; revoking it again changes nothing. Returns the token's row.
+
+    The row carries ``token_hash`` so that the caller can drop it from its token cache: never show it.
+    An unknown id, or a token that is not yours to manage, is NotFound (nothing about others leaks).
+    """
+    row = catalog.token_by_id(conn, token_id) if 0 < token_id <= 2**62 else None
+    if row is None or not _may_manage_tokens_of(actor, row.user_id):
+        raise NotFound(f"token {token_id} does not exist", field="token_id")
+    if catalog.revoke_token(conn, token_id):
+        append(conn, [event_row(
+            entity="token", kind="revoke", at=utcnow(), actor_id=None if actor is None else actor.id,
+            client_id=row.client_id, from_state="active", to_state="revoked",
+            data={"token_id": row.id, "user_id": row.user_id, "username": row.username, "name": row.name},
+        )])
+        row = catalog.token_by_id(conn, token_id)
+    return row
 
 
 def actor_from_token(conn: Connection, token: str) -> Actor:

@@ -69,6 +69,31 @@ def touch_token(conn: Connection, token_id: int, now: datetime) -> None:
     conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now))
 
 
+def list_tokens(conn: Connection, user_id: int, *, offset: int, limit: int) -> tuple[list[Any], int]:
+    """A user's API tokens, oldest first, without their hashes; and how many there are."""
+    cols = (api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.name, api_tokens.c.created_at,
+            api_tokens.c.last_used_at, api_tokens.c.revoked)
+    q = select(*cols).where(api_tokens.c.user_id == user_id)
+    total = int(conn.execute(select(func.count()).select_from(api_tokens)
+                             .where(api_tokens.c.user_id == user_id)).scalar_one())
+    rows = list(conn.execute(q.order_by(api_tokens.c.id).offset(offset).limit(limit)))
+    return rows, total
+
+
+def token_by_id(conn: Connection, token_id: int) -> Any:
+    """One API token with its owner's username and client (and its hash: for the caller's cache only)."""
+    return conn.execute(
+        select(api_tokens, users.c.username, users.c.client_id)
+        .join(users, users.c.id == api_tokens.c.user_id).where(api_tokens.c.id == token_id)
+    ).first()
+
+
+def revoke_token(conn: Connection, token_id: int) -> bool:
+    """Mark a token revoked; False when it was revoked already (or does not exist)."""
+    return bool(conn.execute(update(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked.is_(False))
+                             .values(revoked=True)).rowcount)
+
+
 def project_by_id(conn: Connection, project_id: int) -> Any:
     return conn.execute(select(projects).where(projects.c.id == project_id)).first()
 
