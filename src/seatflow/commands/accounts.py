@@ -1,4 +1,4 @@
-"""People and access: `init`, `user add`, `client add`, `team add`, `grant`, `token create`."""
+"""People and access: `init`, `user add`, `client add`, `team add`, `grant`, `token create|list|revoke`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import secrets
 from typing import Annotated
 
 import typer
+from rich.table import Table
 from sqlalchemy import Connection
 
 from seatflow.domain.actors import Role
@@ -14,7 +15,7 @@ from seatflow.services import accounts
 from seatflow.services._tx import transact
 from seatflow.store import catalog
 
-from ._common import database, fail, new_app, safe_url, settings
+from ._common import database, fail, new_app, out, safe_url, settings
 
 user_app = new_app(_("Center users (admin, manager, lead, worker, client)."))
 client_app = new_app(_("Clients: the companies that send work."))
@@ -128,3 +129,36 @@ def token_create(
         token = transact(db, lambda c: accounts.create_token(c, None, username=username, name=name))
     typer.echo(token)
     typer.echo(_("Send it as 'Authorization: Bearer <token>'; it is not shown again."), err=True)
+
+
+@token_app.command("list", help=_("List a user's API tokens (never the tokens themselves)."))
+def token_list(
+    username: Annotated[str, typer.Argument(help=_("Whose tokens."))],
+) -> None:
+    with database(settings()) as db, db.read() as conn:
+        rows, _total = accounts.list_tokens(conn, None, username=username, offset=0, limit=2**31)
+    if not rows:
+        typer.echo(_("{user} has no API tokens: create one with `seatflow token create {user}`").format(user=username))
+        return
+    table = Table(title=_("API tokens of {user}").format(user=username))
+    table.add_column(_("id"), justify="right")
+    for header in (_("name"), _("created (UTC)"), _("last used (UTC)"), _("state")):
+        table.add_column(header)
+    for r in rows:
+        table.add_row(str(r.id), r.name, r.created_at.strftime("%Y-%m-%d %H:%M"),
+                      "-" if r.last_used_at is None else r.last_used_at.strftime("%Y-%m-%d %H:%M"),
+                      _("revoked") if r.revoked else _("active"))
+    out().print(table)
+
+
+@token_app.command("revoke", help=_("Revoke an API token for good (its id is in `seatflow token list`)."))
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help=_("The token's id."))],
+) -> None:
+    with database(settings()) as db:
+        with db.read() as conn:
+            before = catalog.token_by_id(conn, token_id) if 0 < token_id <= 2**62 else None
+        row = transact(db, lambda c: accounts.revoke_token(c, None, token_id=token_id))
+    msg = _("token {id} ({name}) of {user} was revoked already") if before is not None and before.revoked else \
+        _("revoked token {id} ({name}) of {user}; running servers refuse it within SEATFLOW_TOKEN_CACHE_SECONDS")
+    typer.echo(msg.format(id=row.id, name=row.name, user=row.username))
