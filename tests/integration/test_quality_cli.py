@@ -47,10 +47,14 @@ def test_gold_import_settings_readouts_suspension_and_reinstatement(center: Cli,
     assert json.loads(got.stdout)["gold_rate"] == 1.0
     shown = center("quality", "project", "reviews")
     assert "4 gold items, gold rate 100.0%" in shown.stdout
+    assert ("suspends a worker when a sequential test on their gold answers finds accuracy 50.0% or less rather "
+            "than 70.0% or more (at least 3 gold answers)") in " ".join(shown.stdout.split())
     _answer_gold(center, 3)
     assert center.count(tables.worker_standing, state="suspended") == 1
     notices = center("quality", "notices")
-    assert "w1" in notices.stdout and "suspended: 0 of 3 recent check items right (0.0%)" in notices.stdout
+    assert "w1" in notices.stdout
+    assert ("suspended: 0 of 3 check items right, enough evidence that the accuracy is 50.0% or less rather than "
+            "70.0% or more") in " ".join(notices.stdout.split())
     worker = center("quality", "worker", "w1", "--json")
     data = json.loads(worker.stdout)
     assert data["projects"][0]["standing"] == "suspended" and data["projects"][0]["gold"]["n"] == 3

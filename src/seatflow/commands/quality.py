@@ -59,11 +59,12 @@ def project(
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     s = data["settings"]
-    typer.echo(_("{project}: {gold} gold items, gold rate {rate}; suspend below {threshold} (after {min_gold} "
-                 "gold answers); qualification test: {test}").format(
-        project=slug, gold=data["gold_items"], rate=_pct(s["effective_gold_rate"]),
-        threshold=_pct(s["min_accuracy"]) if s["min_accuracy"] is not None else _("never"),
-        min_gold=s["min_gold"],
+    suspension = _("suspends a worker when a sequential test on their gold answers finds accuracy {threshold} "
+                   "or less rather than {ok} or more (at least {min_gold} gold answers)").format(
+        threshold=_pct(s["min_accuracy"]), ok=_pct(s["ok_accuracy"]), min_gold=s["min_gold"],
+    ) if s["min_accuracy"] is not None else _("never suspends")
+    typer.echo(_("{project}: {gold} gold items, gold rate {rate}; {suspension}; qualification test: {test}").format(
+        project=slug, gold=data["gold_items"], rate=_pct(s["effective_gold_rate"]), suspension=suspension,
         test=_("{n} items, pass mark {mark}").format(n=s["qualification_items"], mark=_pct(s["pass_mark"]))
         if s["qualification_items"] else _("none")))
     table = Table(title=_("Workers"))
@@ -142,7 +143,12 @@ def notices(
 def describe_notice(kind: str, data: dict[str, Any] | None) -> str:
     """A notice in words (translated)."""
     d = data or {}
-    if kind == "suspended":
+    if kind == "suspended" and d.get("ok_accuracy") is not None:  # the sequential test's conclusion
+        return _("suspended: {passed} of {n} check items right, enough evidence that the accuracy is {threshold} "
+                 "or less rather than {ok} or more").format(
+            passed=d.get("passed"), n=d.get("gold_answers"), threshold=_pct(d.get("threshold")),
+            ok=_pct(d.get("ok_accuracy")))
+    if kind == "suspended":  # a notice written before the sequential test
         return _("suspended: {passed} of {n} recent check items right ({accuracy}); the threshold is "
                  "{threshold}").format(passed=d.get("passed"), n=d.get("gold_answers"),
                                        accuracy=_pct(d.get("accuracy")), threshold=_pct(d.get("threshold")))
