@@ -58,6 +58,31 @@ def test_you_list_your_own_tokens_without_any_hash(center: Center) -> None:
     assert center.seed.tokens["ann1"] not in resp.text
 
 
+def test_last_used_at_is_when_a_server_last_looked_the_token_up(center: Center) -> None:
+    """Written on a lookup (a cache miss), at most once a minute: never a write per request."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from seatflow.domain.clock import utcnow
+
+    assert center.post("ann1", "/api/v1/tokens", json={"name": "unused"}).status_code == 201
+    items = {t["name"]: t for t in center.get("ann1", "/api/v1/tokens").json()["items"]}
+    assert items["tests"]["last_used_at"] is not None  # the token these requests came with
+    assert items["unused"]["last_used_at"] is None
+    tid = items["tests"]["id"]
+    long_ago = utcnow() - timedelta(hours=3)
+    with center.db.write() as conn:
+        conn.execute(update(tables.api_tokens).where(tables.api_tokens.c.id == tid).values(last_used_at=long_ago))
+    center.client.app.state.token_cache._data.clear()  # type: ignore[attr-defined]  # as after its ttl
+    assert center.get("ann1", "/api/v1/projects").status_code == 200
+    fresh = center.row("api_tokens", id=tid).last_used_at
+    assert fresh > long_ago + timedelta(hours=2)
+    center.client.app.state.token_cache._data.clear()  # type: ignore[attr-defined]
+    assert center.get("ann1", "/api/v1/projects").status_code == 200
+    assert center.row("api_tokens", id=tid).last_used_at == fresh  # within the minute: not written again
+
+
 def test_the_list_is_paged_like_every_list(center: Center) -> None:
     for n in range(3):
         center.post("ann1", "/api/v1/tokens", json={"name": f"seat-{n}"})

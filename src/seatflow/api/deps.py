@@ -91,8 +91,7 @@ def actor_from_request(request: Request) -> Actor | None:
         key = token_hash(token)
         actor = cache.get(key)
         if actor is None:
-            with db.read() as conn:
-                actor = accounts.actor_from_token(conn, token)
+            actor = accounts.resolve_token(db, token)
             cache.put(key, actor)
         return actor
     session: dict[str, Any] = request.session if "session" in request.scope else {}

@@ -141,8 +141,7 @@ class HotPath:
         def caller() -> Actor:  # in the worker thread: a token not in the cache costs a read there
             if cached is not None:
                 return cached
-            with state.db.read() as conn:
-                actor = accounts.actor_from_token(conn, token)
+            actor = accounts.resolve_token(state.db, token)
             state.token_cache.put(key, actor)
             return actor
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -15,6 +16,7 @@ from seatflow.domain.actors import MANAGERS, Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from seatflow.store import catalog
+from seatflow.store.engine import Database
 from seatflow.store.events import append, event_row
 from seatflow.store.tables import api_tokens, clients, teams, users
 
@@ -187,6 +189,28 @@ def actor_from_token(conn: Connection, token: str) -> Actor:
     row = catalog.user_by_token_hash(conn, token_hash(token))
     if row is None or not row.active:
         raise NotAuthenticated("the API token is unknown or revoked; create one with `seatflow token create`")
+    return actor_of(row)
+
+
+TOKEN_USE_SECONDS = 60.0  # a token's last_used_at is rewritten at most this often
+
+
+def resolve_token(db: Database, token: str, *, now: datetime | None = None) -> Actor:
+    """The actor of a bearer token, for a server that has not cached it: one read, and the token's
+    ``last_used_at`` written (a short transaction of its own) when it is older than ``TOKEN_USE_SECONDS``.
+
+    Servers cache a resolved token (``token_cache_seconds``), so ``last_used_at`` is when a server last
+    looked the token up: within a minute or two of its last use, never a write per request.
+    """
+    now = now or utcnow()
+    with db.read() as conn:
+        row = catalog.user_by_token_hash(conn, token_hash(token))
+    if row is None or not row.active:
+        raise NotAuthenticated("the API token is unknown or revoked; create one with `seatflow token create`")
+    last = row.token_last_used_at
+    if last is None or (now - last).total_seconds() >= TOKEN_USE_SECONDS:
+        with db.write() as conn:
+            catalog.touch_token(conn, row.token_id, now)
     return actor_of(row)
 
 

@@ -59,7 +59,7 @@ def list_users(conn: Connection, *, offset: int, limit: int, client_id: int | No
 
 def user_by_token_hash(conn: Connection, token_hash: str) -> Any:
     return conn.execute(
-        select(users, api_tokens.c.id.label("token_id"))
+        select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at.label("token_last_used_at"))
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked.is_(False))
     ).first()
