@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from seatflow.domain.clock import zone
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,11 @@ class Settings(BaseSettings):
     billing_currency: str = Field(
         default="CNY", min_length=1, max_length=8, description="Currency code printed on billing statements."
     )
+    timezone: str = Field(
+        default="UTC",
+        description="The center's time zone, an IANA name such as Asia/Shanghai: billing months, daily reports "
+        "and a person's work today follow its calendar days (dashboard charts stay in UTC).",
+    )
     smtp_host: str = Field(default="", description="SMTP server that sends daily reports. Empty means no email.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
     smtp_user: str = Field(default="", description="SMTP login. Empty means no login.")
@@ -146,6 +153,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="How long to wait for the SMTP server before giving up."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        zone(value)  # a ValueError naming the value when it is no time zone
+        return value.strip()
 
     @model_validator(mode="after")
     def _claim_outlasts_timeout(self) -> Settings:

@@ -47,8 +47,8 @@ def statement_pdf(st: Statement, locale: str) -> bytes:
         numeric = (1, 2, 3, 4, 5)
     lines = [
         _(N_("Client: %(name)s (%(slug)s)")) % {"name": st.client_name, "slug": st.client},
-        _(N_("Period: %(start)s to %(end)s (UTC, end excluded)")) % {
-            "start": st.month.start.date().isoformat(), "end": st.month.end.date().isoformat()},
+        _(N_("Period: %(start)s to %(end)s (%(zone)s, end excluded)")) % {
+            "start": st.month.first_day.isoformat(), "end": st.month.end_day.isoformat(), "zone": st.month.zone},
         _(N_("Total: %(amount)s %(currency)s for %(units)s delivered units")) % {
             "amount": money(st.total_amount), "currency": st.currency, "units": num(st.total_units)},
     ]

@@ -6,6 +6,7 @@ slug is 404); leads and workers are refused (403).
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Annotated, Literal
 
 from babel.numbers import format_decimal
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from seatflow.api.deps import CurrentActor, Db, actor_from_request
 from seatflow.domain.actors import Role
-from seatflow.domain.clock import utcnow
+from seatflow.domain.clock import center_zone
 from seatflow.errors import Forbidden, NotFound, SeatflowError
 from seatflow.store.catalog import list_clients
 from seatflow.web.pages import error_page, login_url
@@ -30,6 +31,11 @@ pages = APIRouter(include_in_schema=False)
 
 def _currency(request: Request) -> str:
     return str(getattr(request.app.state.settings, "billing_currency", "CNY"))
+
+
+def _zone(request: Request) -> tzinfo:
+    """The center's time zone (SEATFLOW_TIMEZONE): statements cover its calendar months."""
+    return center_zone(request.app.state.settings)
 
 
 def statement_response(request: Request, st: Statement, format: str) -> Response:
@@ -50,14 +56,15 @@ def get_statement(client: str, month: str, request: Request, actor: CurrentActor
                   format: Annotated[Literal["json", "csv", "pdf"], Query(description="json, csv or pdf")] = "json",
                   ) -> Response:
     with db.read() as conn:
-        st = service.statement(conn, actor, client, month, currency=_currency(request))
+        st = service.statement(conn, actor, client, month, currency=_currency(request), tz=_zone(request))
     return statement_response(request, st, format)
 
 
 @router.get("/statements/{client}/{month}/items", summary="The delivered items behind a statement")
-def get_statement_items(client: str, month: str, actor: CurrentActor, db: Db) -> dict[str, object]:
+def get_statement_items(client: str, month: str, request: Request, actor: CurrentActor,
+                        db: Db) -> dict[str, object]:
     with db.read() as conn:
-        rows = service.delivered_items(conn, actor, client, month)
+        rows = service.delivered_items(conn, actor, client, month, tz=_zone(request))
     return {"client": client, "month": month, "items": rows, "count": len(rows)}
 
 
@@ -71,7 +78,8 @@ def billing_page(request: Request, client: str | None = None, month: str | None 
                           N_("Billing statements are for managers and for each client's own users."))
     db = request.app.state.db
     try:
-        period = service.parse_month(month) if month else Month.of(utcnow().date())
+        tz = _zone(request)
+        period = service.parse_month(month, tz=tz) if month else Month.current(tz)
         with db.read() as conn:
             if actor.role is Role.CLIENT:
                 clients = []

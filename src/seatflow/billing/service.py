@@ -1,8 +1,10 @@
 """Monthly statements: delivered units x unit price per project (or, for a project billed by time,
 handling hours x hourly rate), for one client and one month.
 
-Months are calendar months in UTC: an item delivered at 2026-11-30T23:59:59Z is billed in
-November, one at 2026-12-01T00:00:00Z in December. Line amounts are rounded half-up to cents;
+Months are calendar months in the center's time zone (``SEATFLOW_TIMEZONE``, default UTC): in UTC
+an item delivered at 2026-11-30T23:59:59Z is billed in November, one at 2026-12-01T00:00:00Z in
+December; in Asia/Shanghai one delivered at 2026-11-30T17:30Z (01:30 on December 1 there) is billed in
+December. Line amounts are rounded half-up to cents;
 the total is the sum of the rounded lines, so the printed lines always add up to the total.
 Hours are the billable handling time (see ``repository.billable_answer``) rounded half-up to 2
 decimals, and an hours line's amount is those printed hours x the hourly rate, rounded the same way,
@@ -15,13 +17,14 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
+from seatflow.domain.clock import local_today, month_bounds, zone_name
 from seatflow.errors import NotFound, ValidationFailed
 from seatflow.store import catalog
 
@@ -34,8 +37,11 @@ _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 @dataclass(frozen=True)
 class Month:
+    """A calendar month in a time zone (the center's; UTC by default). The zone is not part of equality."""
+
     year: int
     month: int
+    tz: tzinfo = field(default=UTC, compare=False)
 
     @property
     def label(self) -> str:
@@ -43,24 +49,51 @@ class Month:
 
     @property
     def start(self) -> datetime:
-        return datetime(self.year, self.month, 1, tzinfo=UTC)
+        """The UTC instant the month begins: its first day's local midnight."""
+        return month_bounds(self.year, self.month, self.tz)[0]
 
     @property
     def end(self) -> datetime:
-        return self.next().start
+        """The UTC instant the next month begins (excluded)."""
+        return month_bounds(self.year, self.month, self.tz)[1]
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def end_day(self) -> date:
+        """The first day of the next month (excluded), as a local date."""
+        return self.next().first_day
+
+    @property
+    def zone(self) -> str:
+        return zone_name(self.tz)
 
     def next(self) -> Month:
-        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+        if self.month == 12:
+            return Month(self.year + 1, 1, self.tz)
+        return Month(self.year, self.month + 1, self.tz)
 
     def previous(self) -> Month:
-        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+        if self.month == 1:
+            return Month(self.year - 1, 12, self.tz)
+        return Month(self.year, self.month - 1, self.tz)
+
+    def in_zone(self, tz: tzinfo) -> Month:
+        return Month(self.year, self.month, tz)
 
     @classmethod
-    def of(cls, day: date) -> Month:
-        return cls(day.year, day.month)
+    def of(cls, day: date, tz: tzinfo = UTC) -> Month:
+        return cls(day.year, day.month, tz)
+
+    @classmethod
+    def current(cls, tz: tzinfo = UTC, now: datetime | None = None) -> Month:
+        """The month that is running now in ``tz``."""
+        return cls.of(local_today(now, tz), tz)
 
 
-def parse_month(text: str | None, *, field_name: str = "month") -> Month:
+def parse_month(text: str | None, *, field_name: str = "month", tz: tzinfo = UTC) -> Month:
     """'2026-11' -> Month; anything else is a ValidationFailed naming the field."""
     m = _MONTH_RE.match((text or "").strip())
     if not m:
@@ -70,7 +103,14 @@ def parse_month(text: str | None, *, field_name: str = "month") -> Month:
     if not 1 <= month <= 12 or year < 2000:
         raise ValidationFailed(f"{field_name} {text!r} is not a month (months are 01..12, years from 2000)",
                                field=field_name)
-    return Month(year, month)
+    return Month(year, month, tz)
+
+
+def _period(month: str | Month, tz: tzinfo | None) -> Month:
+    """``month`` as a Month in ``tz``; without ``tz`` a Month keeps its own zone and text is UTC."""
+    if isinstance(month, Month):
+        return month if tz is None else month.in_zone(tz)
+    return parse_month(month, tz=tz or UTC)
 
 
 @dataclass(frozen=True)
@@ -129,6 +169,7 @@ class Statement:
     def as_dict(self) -> dict[str, Any]:
         return {"client": self.client, "client_name": self.client_name, "month": self.month.label,
                 "period_start": self.month.start.isoformat(), "period_end": self.month.end.isoformat(),
+                "timezone": self.month.zone,
                 "currency": self.currency, "lines": [line.as_dict() for line in self.lines],
                 "total_units": self.total_units, "total_amount": str(self.total_amount),
                 "total_hours": str(self.total_hours)}
@@ -152,9 +193,10 @@ def resolve_client(conn: Connection, actor: Actor | None, slug: str | None) -> A
 
 
 def statement(conn: Connection, actor: Actor | None, client_slug: str | None, month: str | Month, *,
-              currency: str = "CNY") -> Statement:
-    """The client's statement for ``month`` (text 'YYYY-MM' or a Month)."""
-    period = month if isinstance(month, Month) else parse_month(month)
+              currency: str = "CNY", tz: tzinfo | None = None) -> Statement:
+    """The client's statement for ``month`` (text 'YYYY-MM' or a Month), a calendar month in ``tz``
+    (the center's zone; None: a Month's own zone, UTC for text)."""
+    period = _period(month, tz)
     client = resolve_client(conn, actor, client_slug)
     start, end = period.start, period.end
     units = repo.units_per_project(conn, client.id, start, end)
@@ -186,9 +228,9 @@ def hours_of(ms: int) -> Decimal:
 
 
 def delivered_items(conn: Connection, actor: Actor | None, client_slug: str | None,
-                    month: str | Month) -> list[dict[str, Any]]:
+                    month: str | Month, *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
     """The items behind a statement, one per delivered item (the reconciliation detail)."""
-    period = month if isinstance(month, Month) else parse_month(month)
+    period = _period(month, tz)
     client = resolve_client(conn, actor, client_slug)
     return [{"project": r.project, "external_id": r.external_id, "done_at": r.done_at.isoformat(),
              "unit_price": str(Decimal(str(r.unit_price or 0)))}

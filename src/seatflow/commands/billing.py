@@ -12,6 +12,7 @@ from rich.table import Table
 from seatflow.billing import service
 from seatflow.billing.documents import statement_pdf
 from seatflow.dashboards import daily
+from seatflow.domain.clock import center_zone
 from seatflow.i18n.cli import _, cli_locale
 
 from ._common import CLI_ACTOR, database, new_app, out, settings
@@ -24,13 +25,14 @@ report_app = new_app(_("Reports: a client's daily report (delivered, SLA, qualit
                                          "project, rework and gold left out. Writes CSV and PDF on request."))
 def statement(
     client: Annotated[str, typer.Option("--client", help=_("The client's slug."))],
-    month: Annotated[str, typer.Option("--month", help=_("The month, YYYY-MM (UTC calendar month)."))],
+    month: Annotated[str, typer.Option("--month", help=_(
+        "The month, YYYY-MM: a calendar month in the center's time zone (SEATFLOW_TIMEZONE)."))],
     csv_path: Annotated[Path | None, typer.Option("--csv", help=_("Write the statement as CSV to this file."))] = None,
     pdf_path: Annotated[Path | None, typer.Option("--pdf", help=_("Write the statement as PDF to this file."))] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_("Print JSON instead of a table."))] = False,
 ) -> None:
     conf = settings()
-    period = service.parse_month(month)  # checked before the database is opened
+    period = service.parse_month(month, tz=center_zone(conf))  # checked before the database is opened
     with database(conf) as db, db.read() as conn:
         st = service.statement(conn, CLI_ACTOR, client, period, currency=conf.billing_currency)
     if csv_path is not None:
@@ -63,7 +65,8 @@ def statement(
 @report_app.command("daily", help=_("A client's daily report; prints it, writes a PDF, or emails it (SMTP settings)."))
 def daily_command(
     client: Annotated[str, typer.Option("--client", help=_("The client's slug."))],
-    date: Annotated[str | None, typer.Option("--date", help=_("The day, YYYY-MM-DD (UTC); today by default."))] = None,
+    date: Annotated[str | None, typer.Option("--date", help=_(
+        "The day, YYYY-MM-DD, in the center's time zone (SEATFLOW_TIMEZONE); today by default."))] = None,
     pdf_path: Annotated[Path | None, typer.Option("--pdf", help=_("Write the report as PDF to this file."))] = None,
     email: Annotated[str | None, typer.Option(
         "--email", help=_("Email the report (with the PDF) to this address."))] = None,
@@ -71,7 +74,7 @@ def daily_command(
 ) -> None:
     conf = settings()
     with database(conf) as db, db.read() as conn:
-        report = daily.daily_report(conn, CLI_ACTOR, client, date)
+        report = daily.daily_report(conn, CLI_ACTOR, client, date, tz=center_zone(conf))
     if pdf_path is not None:
         pdf_path.write_bytes(daily.report_pdf(report, cli_locale()))
     if email:

@@ -1,12 +1,13 @@
-"""The daily report of a client: per project, what was delivered that day (UTC), the share done
-within the deadline, quality (review acceptance, gold accuracy) and the backlog at the time of the
-report; as data, a page, a PDF, and optionally an email (SMTP settings in config.py)."""
+"""The daily report of a client: per project, what was delivered that day (a calendar day in the
+center's time zone, ``SEATFLOW_TIMEZONE``, default UTC), the share done within the deadline,
+quality (review acceptance, gold accuracy) and the backlog at the time of the report; as data, a page,
+a PDF, and optionally an email (SMTP settings in config.py)."""
 
 from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, tzinfo
 from email.message import EmailMessage
 from typing import Any
 
@@ -18,7 +19,7 @@ from seatflow.billing.repository import client_projects
 from seatflow.billing.service import resolve_client
 from seatflow.config import Settings
 from seatflow.domain.actors import Actor
-from seatflow.domain.clock import utcnow
+from seatflow.domain.clock import day_bounds, local_today, utcnow, zone_name
 from seatflow.errors import ValidationFailed
 from seatflow.i18n import translations
 
@@ -46,6 +47,11 @@ class DailyReport:
     day: date
     generated_at: datetime
     projects: list[ProjectDay] = field(default_factory=list)
+    tz: tzinfo = UTC  # the zone whose calendar day ``day`` is
+
+    @property
+    def zone(self) -> str:
+        return zone_name(self.tz)
 
     @property
     def delivered(self) -> int:
@@ -70,6 +76,7 @@ class DailyReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "client": self.client, "client_name": self.client_name, "date": self.day.isoformat(),
+            "timezone": self.zone,
             "generated_at": self.generated_at.isoformat(),
             "totals": {"delivered": self.delivered, "sla_met": self.sla_met, "sla_attainment": self.sla_share,
                        "backlog": self.backlog, "backlog_overdue": self.backlog_overdue},
@@ -95,14 +102,14 @@ def parse_day(text: str | None, *, today: date) -> date:
 
 
 def daily_report(conn: Connection, actor: Actor | None, client_slug: str | None, day: str | date | None = None,
-                 *, now: datetime | None = None) -> DailyReport:
-    """The client's report of ``day`` (UTC; today by default). Managers any client, a client user its own."""
+                 *, now: datetime | None = None, tz: tzinfo = UTC) -> DailyReport:
+    """The client's report of ``day``, a calendar day in ``tz`` (the center's zone; today there by default).
+    Managers any client, a client user its own."""
     now = now or utcnow()
-    the_day = day if isinstance(day, date) else parse_day(day, today=now.date())
+    the_day = day if isinstance(day, date) else parse_day(day, today=local_today(now, tz))
     client = resolve_client(conn, actor, client_slug)
-    start = datetime(the_day.year, the_day.month, the_day.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
-    report = DailyReport(client=client.slug, client_name=client.name, day=the_day, generated_at=now)
+    start, end = day_bounds(the_day, tz)  # 23 or 25 hours on a day the clocks change
+    report = DailyReport(client=client.slug, client_name=client.name, day=the_day, generated_at=now, tz=tz)
     for p in client_projects(conn, client.id):
         sc = Scope(ScopeKind.PROJECT, p.slug, p.name, Filter(project_ids=frozenset({int(p.id)})))
         numbers = compute(conn, sc, start=start, end=end, step="hour", now=now)
@@ -134,8 +141,8 @@ def report_pdf(report: DailyReport, locale: str) -> bytes:
                    "n": num(report.backlog), "late": num(report.backlog_overdue)}],
         tables=[pdf.PdfTable(heading=_(N_("Per project")), header=header, rows=rows,
                              numeric=(1, 2, 3, 4, 5, 6), total_row=True)],
-        footer=_(N_("Days are UTC days. Generated %(at)s by Seatflow.")) % {
-            "at": report.generated_at.strftime("%Y-%m-%d %H:%M UTC")},
+        footer=_(N_("Days are calendar days in the time zone %(zone)s. Generated %(at)s by Seatflow.")) % {
+            "zone": report.zone, "at": report.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")},
     )
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from seatflow.api.deps import CurrentActor, Db, actor_from_request
 from seatflow.domain.actors import Actor, Role
+from seatflow.domain.clock import center_zone, zone_name
 from seatflow.errors import Forbidden, NotFound, SeatflowError
 from seatflow.store.catalog import list_clients
 from seatflow.web import charts
@@ -56,11 +57,12 @@ def get_dashboard_csv(chart: str, actor: CurrentActor, db: Db, scope: Scope_ = N
 
 @router.get("/reports/daily/{client}", summary="A client's daily report (JSON or PDF)")
 def get_daily_report(client: str, request: Request, actor: CurrentActor, db: Db,
-                     date: Annotated[str | None, Query(description="YYYY-MM-DD (UTC), today by default")] = None,
+                     date: Annotated[str | None, Query(description="YYYY-MM-DD, a day in the center's time zone "
+                                                       "(SEATFLOW_TIMEZONE), today by default")] = None,
                      format: Annotated[Literal["json", "pdf"], Query(description="json or pdf")] = "json",
                      ) -> Response:
     with db.read() as conn:
-        report = daily.daily_report(conn, actor, client, date)
+        report = daily.daily_report(conn, actor, client, date, tz=center_zone(request.app.state.settings))
     if format == "pdf":
         body = daily.report_pdf(report, pick_locale(request, actor))
         return Response(body, media_type="application/pdf", headers={
@@ -208,12 +210,14 @@ def daily_page(request: Request, client: str | None = None, date: str | None = N
         return error_page(request, actor, 403, N_("Not available"),
                           N_("Daily reports are for managers and for each client's own users."))
     db = request.app.state.db
+    tz = center_zone(request.app.state.settings)
     try:
         with db.read() as conn:
             clients = ([] if actor.role is Role.CLIENT
                        else list(list_clients(conn, client_id=None, offset=0, limit=500)[0]))
             chosen = client or (clients[0].slug if clients else None)
-            report = daily.daily_report(conn, actor, chosen, date) if (chosen or actor.role is Role.CLIENT) else None
+            report = (daily.daily_report(conn, actor, chosen, date, tz=tz)
+                      if (chosen or actor.role is Role.CLIENT) else None)
     except NotFound:
         return error_page(request, actor, 404, N_("Client not found"),
                           N_("This client does not exist or its reports are not open to you."))
@@ -222,7 +226,8 @@ def daily_page(request: Request, client: str | None = None, date: str | None = N
                           N_("Write the day as YYYY-MM-DD, for example 2026-11-27."))
     locale = pick_locale(request, actor)
     return render(request, "daily_report.html", {
-        "report": report, "clients": clients, "duration": lambda s: _duration(s, translator(locale)),
+        "report": report, "clients": clients, "zone": zone_name(tz),
+        "duration": lambda s: _duration(s, translator(locale)),
         "pct": lambda x: "—" if x is None else format_percent(x, format="#,##0.0%", locale=BABEL_LOCALE[locale]),
         "generated": format_datetime(report.generated_at if report else datetime.now(), "yyyy-MM-dd HH:mm",
                                      locale=BABEL_LOCALE[locale]) + " UTC",

@@ -248,8 +248,12 @@ def compute(conn: Connection, sc: Scope, *, start: datetime, end: datetime, step
         at += delta
     n_answers = dict.fromkeys(starts, 0)
     handling: dict[datetime, list[float]] = {s: [] for s in starts}
+    def bucket(at: datetime) -> datetime:
+        # counted from ``start``: a daily report's local day may begin at a half hour in UTC (Asia/Kolkata)
+        return start + delta * ((at - start) // delta)
+
     for row in repo.answers(conn, f, start, end):
-        b = _floor(row.created_at, step)
+        b = bucket(row.created_at)
         if b in n_answers:
             n_answers[b] += 1
             if row.leased_at is not None:
@@ -257,7 +261,7 @@ def compute(conn: Connection, sc: Scope, *, start: datetime, end: datetime, step
     n_done = dict.fromkeys(starts, 0)
     n_met = dict.fromkeys(starts, 0)
     for row in repo.delivered(conn, f, start, end):
-        b = _floor(row.done_at, step)
+        b = bucket(row.done_at)
         if b in n_done:
             n_done[b] += 1
             n_met[b] += int(row.done_at <= row.deadline)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
-from seatflow.domain.clock import utcnow
+from seatflow.domain.clock import local_midnight, local_today, utcnow
 from seatflow.store import quality as quality_repo
 from seatflow.store import reports
 
@@ -36,7 +36,7 @@ class ProjectStatus:
 
 @dataclass(frozen=True)
 class WorkToday:
-    """What one person did since the start of their day (server local time)."""
+    """What one person did since the start of their day (a calendar day in the center's time zone)."""
 
     answers: int
     reviews: int
@@ -47,15 +47,16 @@ class WorkToday:
         return self.answers + self.reviews
 
 
-def start_of_day(now: datetime) -> datetime:
-    """Midnight of ``now``'s day in the server's local time zone, as an aware datetime."""
-    local = now.astimezone()
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_day(now: datetime, tz: tzinfo = UTC) -> datetime:
+    """The UTC instant at which ``now``'s calendar day began in ``tz`` (the center's time zone,
+    SEATFLOW_TIMEZONE; never the server process's own zone)."""
+    return local_midnight(local_today(now, tz), tz)
 
 
-def work_today(conn: Connection, actor: Actor, *, now: datetime | None = None) -> WorkToday:
-    """The actor's own count of answers and reviews today (anyone may ask about themselves)."""
-    since = start_of_day(now or utcnow())
+def work_today(conn: Connection, actor: Actor, *, now: datetime | None = None, tz: tzinfo = UTC) -> WorkToday:
+    """The actor's own count of answers and reviews today, a calendar day in ``tz`` (anyone may ask
+    about themselves)."""
+    since = start_of_day(now or utcnow(), tz)
     answers, reviewed = reports.work_done_since(conn, user_id=actor.id, since=since)
     return WorkToday(answers=answers, reviews=reviewed, since=since)
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from seatflow.api.deps import actor_from_request
 from seatflow.domain.actors import Actor, Role
+from seatflow.domain.clock import center_zone
 from seatflow.errors import Forbidden, NotFound
 from seatflow.i18n import LOCALES
 from seatflow.services import accounts, projects, status
@@ -64,7 +65,7 @@ def home(request: Request) -> Response:
             from .workspace import _asset  # workspace imports this module
 
             rows, total = projects.list_projects(conn, actor, offset=0, limit=HOME_PROJECT_LIMIT)
-            today = status.work_today(conn, actor)
+            today = status.work_today(conn, actor, tz=center_zone(request.app.state.settings))
             attendance = attendance_service.state(conn, actor)
             assigned = (attendance["assigned_project"] or {}).get("id")
             rows = sorted(rows, key=lambda r: r.id != assigned)  # the project a lead moved them to comes first
