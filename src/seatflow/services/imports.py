@@ -198,12 +198,14 @@ def import_records(
         pending.clear()
 
     seen: set[str] = set()
+    clock = [utcnow()]  # one "now" per import batch: its items share created_at (and an SLA deadline)
     try:
         for rec in records:
             report.read += 1
-            pending.append(_item_row(rec, project, work_type, schema, batch_id, sla, seen))
+            pending.append(_item_row(rec, project, work_type, schema, batch_id, sla, seen, clock[0]))
             if len(pending) >= batch_size:
                 flush()
+                clock[0] = utcnow()
         flush()
         status = "ready"
     except SeatflowError as exc:
@@ -218,7 +220,7 @@ def import_records(
 
 
 def _item_row(rec: Record, project: Any, work_type: Any, schema: Any, batch_id: int,
-              sla: timedelta | None, seen: set[str]) -> dict[str, Any]:
+              sla: timedelta | None, seen: set[str], now: datetime | None = None) -> dict[str, Any]:
     data = rec.data
     try:
         ext = data.get("external_id")
@@ -234,7 +236,7 @@ def _item_row(rec: Record, project: Any, work_type: Any, schema: Any, batch_id: 
         priority = data.get("priority", 0)
         if not isinstance(priority, int) or isinstance(priority, bool) or not -1000 <= priority <= 1000:
             raise ValidationFailed("priority must be a whole number from -1000 to 1000", field="priority")
-        now = utcnow()
+        now = now or utcnow()
         if data.get("deadline"):
             deadline = _parse_deadline(data["deadline"])
         else:

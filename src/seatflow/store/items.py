@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, literal, select, true, union_all
+from sqlalchemy import Connection, bindparam, func, literal, select, true, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import batches, items, tasks
@@ -23,18 +23,17 @@ class Inserted(NamedTuple):
 def insert_items_skip_existing(conn: Connection, rows: list[dict[str, Any]]) -> Inserted:
     """Insert items; rows whose (project_id, external_id) exists are skipped.
 
-    On SQLite the rows go as one plain ``executemany`` (``INSERT ... ON CONFLICT DO NOTHING`` without
-    ``RETURNING``: with it, SQLAlchemy sends the rows through its slower insertmanyvalues path, which
-    cost an import almost half of its time) and the new ids are read back as a range: a SQLite write
-    transaction holds the database's only write lock (``BEGIN IMMEDIATE``), so every row with an id
-    above the largest one before the insert is one of these. On PostgreSQL other transactions insert
-    at the same time, so the new ids come back from ``RETURNING``.
+    On SQLite the rows go to the driver as one plain ``executemany`` (see :func:`_sqlite_insert`) and
+    the new ids are read back as a range: a SQLite write transaction holds the database's only write
+    lock (``BEGIN IMMEDIATE``), so every row with an id above the largest one before the insert is one
+    of these. On PostgreSQL other transactions insert at the same time, so the new ids come back from
+    ``RETURNING``.
     """
     if not rows:
         return Inserted(0, 0, 0)
     if conn.dialect.name == "sqlite":
         before = conn.execute(select(func.coalesce(func.max(items.c.id), 0))).scalar_one()
-        conn.execute(sqlite.insert(items).on_conflict_do_nothing(index_elements=["project_id", "external_id"]), rows)
+        _sqlite_insert(conn, rows)
         n, first, last = conn.execute(
             select(func.count(), func.min(items.c.id), func.max(items.c.id)).where(items.c.id > before)
         ).one()
@@ -42,6 +41,45 @@ def insert_items_skip_existing(conn: Connection, rows: list[dict[str, Any]]) -> 
     stmt = postgresql.insert(items).on_conflict_do_nothing(index_elements=["project_id", "external_id"])
     ids = list(conn.execute(stmt.returning(items.c.id), rows).scalars())
     return Inserted(len(ids), min(ids, default=0), max(ids, default=0))
+
+
+_SQLITE_INSERTS: dict[tuple[str, ...], tuple[str, list[tuple[str, Any]]]] = {}
+
+
+def _sqlite_insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of ``rows`` (all with the same keys) as one DBAPI executemany.
+
+    The values are converted exactly as SQLAlchemy would (each column type's own bind processor: the
+    same text for a date, the same JSON), but without its per-row parameter building, and a value seen
+    before in the batch (an import batch shares its created_at and SLA deadline) is converted once:
+    through ``conn.execute`` that bookkeeping cost the import about a quarter of its time (py-spy,
+    bench/RESULTS.md).
+    """
+    keys = tuple(rows[0])
+    plan = _SQLITE_INSERTS.get(keys)
+    if plan is None:
+        stmt = sqlite.insert(items).values({k: bindparam(k) for k in keys}).on_conflict_do_nothing(
+            index_elements=["project_id", "external_id"])
+        compiled = stmt.compile(dialect=conn.dialect)
+        order = list(compiled.positiontup or [])
+        procs = [(name, items.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+                 for name in order]
+        plan = (compiled.string, procs)
+        _SQLITE_INSERTS[keys] = plan
+    sql, procs = plan
+    memo: dict[tuple[str, Any], Any] = {}
+
+    def value(name: str, proc: Any, v: Any) -> Any:
+        if proc is None or v is None:
+            return v
+        if isinstance(v, (dict, list)):  # JSON: converted per row (it is the row's own)
+            return proc(v)
+        key = (name, v)
+        if key not in memo:
+            memo[key] = proc(v)
+        return memo[key]
+
+    conn.exec_driver_sql(sql, [tuple(value(n, p, row[n]) for n, p in procs) for row in rows])
 
 
 def insert_first_tasks(conn: Connection, *, batch_id: int, first_id: int, last_id: int,
