@@ -172,6 +172,20 @@ def get_project(ref: str, actor: CurrentActor, db: Db) -> dict[str, Any]:
         return project_json(projects.get_project(conn, actor, ref))
 
 
+@router.patch("/projects/{project}", summary="Change a project (name, instructions, SLA, price, billing, lease, "
+                                             "pause or resume)")
+def update_project(project: str, actor: CurrentActor, db: Db, body: dict[str, Any]) -> dict[str, Any]:
+    """Body: the fields to change, e.g. ``{"status": "paused"}`` or ``{"sla_minutes": 60, "unit_price": "0.9"}``.
+
+    Changeable: name, instructions, sla_minutes (null: no SLA), unit_price, billing_mode, hourly_rate,
+    lease_seconds (null: the server's default), status (active or paused). slug, client, work_type,
+    label_schema and workflow cannot change (422 naming the field). Answers the project as GET does.
+    """
+    row = transact(db, lambda c: projects.update_project(c, actor, project, body))
+    projects.forget_cached()  # again after the commit: nothing read in between keeps the old settings here
+    return project_json(row)
+
+
 @router.get("/status", summary="Backlog, in progress, done and SLA risk per project")
 def project_status(request: Request, actor: CurrentActor, db: Db, paging: Paging) -> dict[str, Any]:
     """Paged like every list; the rows are under ``projects``."""

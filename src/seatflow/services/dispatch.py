@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Forbidden, NotFound, NoWork
-from seatflow.store import queue
+from seatflow.store import catalog, queue
 from seatflow.store.engine import engine_key
 from seatflow.store.queue import LeasedTask
 
@@ -82,11 +82,13 @@ def next_task(
     queues = queue_cache.get(conn, actor.id, project_id)
     if not queues:
         if project_id is not None:
+            _refuse_paused(conn, actor, project_id)
             raise NotFound(
                 f"project {project_id} is not open to you: ask your team lead for a qualification",
                 field="project_id",
             )
-        raise NoWork("you are not qualified for any active project yet: ask your team lead")
+        raise NoWork("you are not qualified for any active project (a paused project hands out no tasks): "
+                     "ask your team lead")
     # Quality control: suspended (or failed) projects are left out; a worker taking a project's
     # qualification test gets only its gold items; gold is mixed into annotate work at the project's rate.
     qc = quality.plan(conn, actor.id, sorted({pid for pid, _, _ in queues}))
@@ -126,6 +128,20 @@ def next_task(
         raise NoWork("no qualification test item is left for you in this project; ask your team lead",
                      field="project_id")
     raise NoWork("no task is waiting for you right now; try again in a moment")
+
+
+def _refuse_paused(conn: Connection, actor: Actor, project_id: int) -> None:
+    """NoWork naming the pause when a worker asks for a paused project they are qualified for.
+
+    Not ``NotFound``: the project is theirs and comes back when resumed, so a seat asking again later
+    (the workspace does on no-work) goes on by itself. Anyone else learns nothing about the project.
+    """
+    row = catalog.project_by_id(conn, project_id)
+    if row is None or row.status == "active":
+        return
+    if any(s.project_id == project_id for s in catalog.skills_of(conn, actor.id)):
+        raise NoWork(f"project {row.slug} is paused: it hands out no new tasks until a manager resumes it",
+                     field="project_id")
 
 
 def renew(

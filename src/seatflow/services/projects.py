@@ -1,26 +1,48 @@
-"""Projects: create from a spec (YAML/JSON), read with tenant checks, list."""
+"""Projects: create from a spec (YAML/JSON), change what may change, read with tenant checks, list."""
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.domain.workflow import parse_workflow
 from seatflow.errors import Conflict, NotFound, ValidationFailed
 from seatflow.store import catalog
+from seatflow.store.events import append, event_row
 from seatflow.store.tables import projects
 from seatflow.worktypes import get_work_type
 
+from . import dispatch, quality
 from .accounts import check_slug
 
 _FIELDS = {"slug", "name", "client", "work_type", "label_schema", "instructions", "workflow", "sla_minutes",
            "unit_price", "lease_seconds", "billing_mode", "hourly_rate"}
 BILLING_MODES = ("unit", "hours")
 _MAX_RATE = Decimal("99999999.9999")  # projects.hourly_rate is Numeric(12, 4)
+LEASE_SECONDS_RANGE = (10, 86400)  # a project's own lease length, at creation and on update
+STATUSES = ("active", "paused")  # dispatch (store/queue.py qualified_queues) serves 'active' only
+
+# What update_project may change, and why the rest may not.
+CHANGEABLE = ("name", "instructions", "sla_minutes", "unit_price", "billing_mode", "hourly_rate", "lease_seconds",
+              "status")
+_ANSWERS_DEPEND = ("answers already given were validated against it and reviewed in its stages; "
+                   "create a new project instead")
+FIXED = {
+    "slug": "it names the project in URLs, imports, exports and workers' qualifications; create a new project "
+            "instead",
+    "client": "a project belongs to its client for good (items, statements, exports); create a new project "
+              "for the other client",
+    "client_id": "a project belongs to its client for good (items, statements, exports); create a new project "
+                 "for the other client",
+    "work_type": _ANSWERS_DEPEND,
+    "label_schema": _ANSWERS_DEPEND,
+    "workflow": _ANSWERS_DEPEND,
+}
+_MAX_INT = 2**31 - 1  # Integer columns
 
 
 def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) -> int:
@@ -51,7 +73,8 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
     if sla is not None and (not isinstance(sla, int) or sla <= 0):
         raise ValidationFailed("sla_minutes must be a positive whole number", field="sla_minutes")
     lease = spec.get("lease_seconds")
-    if lease is not None and (not isinstance(lease, int) or not 10 <= lease <= 86400):
+    low, high = LEASE_SECONDS_RANGE
+    if lease is not None and (not isinstance(lease, int) or not low <= lease <= high):
         raise ValidationFailed("lease_seconds must be a whole number from 10 to 86400", field="lease_seconds")
     try:
         price = Decimal(str(spec.get("unit_price", "0")))
@@ -116,12 +139,137 @@ def check_billing(mode_in: Any, rate_in: Any) -> tuple[str, Decimal | None]:
     return mode, rate
 
 
-def get_project(conn: Connection, actor: Actor, ref: int | str) -> Any:
-    """A project by id or slug, if the actor may see it (404 otherwise, so nothing leaks)."""
+def update_project(conn: Connection, actor: Actor | None, ref: int | str, changes: Any) -> Any:
+    """Change a project's name, instructions, SLA, price, billing, lease length or status; the new row.
+
+    Admins and managers only (``actor`` None is the trusted CLI); a project the actor may not see is
+    NotFound, one they may see but not change is Forbidden. Everything is checked before anything is
+    written; a field that cannot change (slug, client, work type, label schema, workflow) is refused
+    by name. One ``project``/``update`` event records the changed fields with their old and new
+    values (a status change also as from_state/to_state); no change writes nothing.
+    """
+    row = _project(conn, ref) if actor is None else get_project(conn, actor, ref)
+    if actor is not None:
+        actor.require_manager()
+    if not isinstance(changes, dict):
+        raise ValidationFailed("the changes must be a JSON object of fields and their new values", field="project")
+    for key in changes:
+        if key in FIXED:
+            raise ValidationFailed(f"{key} cannot be changed: {FIXED[key]}", field=str(key))
+    unknown = sorted(str(k) for k in changes if k not in CHANGEABLE)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown field(s) {', '.join(unknown)}; changeable: {', '.join(CHANGEABLE)}", field=unknown[0]
+        )
+    new: dict[str, Any] = {}
+    if "name" in changes:
+        name = changes["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationFailed("name must be a non-empty text", field="name")
+        if len(name.strip()) > 200:
+            raise ValidationFailed("name must be at most 200 characters", field="name")
+        new["name"] = name.strip()
+    if "instructions" in changes:
+        text = changes["instructions"]
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise ValidationFailed("instructions must be text", field="instructions")
+        new["instructions"] = text
+    if "sla_minutes" in changes:
+        sla = changes["sla_minutes"]
+        if sla is not None and (isinstance(sla, bool) or not isinstance(sla, int) or not 0 < sla <= _MAX_INT):
+            raise ValidationFailed("sla_minutes must be a positive whole number, or null for no SLA",
+                                   field="sla_minutes")
+        new["sla_minutes"] = sla
+    if "unit_price" in changes:
+        new["unit_price"] = _check_price(changes["unit_price"])
+    if "lease_seconds" in changes:
+        lease = changes["lease_seconds"]
+        low, high = LEASE_SECONDS_RANGE
+        if lease is not None and (isinstance(lease, bool) or not isinstance(lease, int) or not low <= lease <= high):
+            raise ValidationFailed(
+                f"lease_seconds must be a whole number from {low} to {high}, or null for the server's default",
+                field="lease_seconds")
+        new["lease_seconds"] = lease
+    if "billing_mode" in changes or "hourly_rate" in changes:
+        mode_in = changes["billing_mode"] if "billing_mode" in changes else row.billing_mode
+        if "hourly_rate" in changes:
+            rate_in = changes["hourly_rate"]
+        else:  # keep the rate while the project bills hours; switching to unit drops it
+            rate_in = row.hourly_rate if mode_in == "hours" else None
+        new["billing_mode"], new["hourly_rate"] = check_billing(mode_in, rate_in)
+    if "status" in changes:
+        status = changes["status"]
+        if not isinstance(status, str) or status not in STATUSES:
+            raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}; got {status!r}", field="status")
+        new["status"] = status
+    changed = {k: v for k, v in new.items() if not _same(getattr(row, k), v)}
+    if not changed:
+        return row
+    conn.execute(update(projects).where(projects.c.id == row.id).values(**changed))
+    status_change = "status" in changed
+    append(conn, [event_row(
+        entity="project", kind="update", at=utcnow(), actor_id=None if actor is None else actor.id,
+        client_id=row.client_id, project_id=row.id,
+        from_state=row.status if status_change else None, to_state=changed["status"] if status_change else None,
+        data={"slug": row.slug,
+              "changes": {k: {"old": _plain(getattr(row, k)), "new": _plain(v)} for k, v in changed.items()}},
+    )])
+    forget_cached()
+    return catalog.project_by_id(conn, row.id)
+
+
+def forget_cached() -> None:
+    """Drop this process's caches of project settings (a worker's queues, quality settings), so a
+    changed project (paused, a new lease length or SLA) takes effect here at once. Other processes
+    follow within their cache times (dispatch.QUALIFICATION_CACHE_SECONDS, quality.CACHE_SECONDS)."""
+    dispatch.queue_cache.clear()
+    quality.project_cache.clear()
+
+
+def _check_price(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValidationFailed("unit_price must be a number", field="unit_price")
+    try:
+        price = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationFailed(f"unit_price must be a number; got {value!r}", field="unit_price") from None
+    if not price.is_finite():
+        raise ValidationFailed(f"unit_price must be a number; got {value!r}", field="unit_price")
+    if price < 0:
+        raise ValidationFailed("unit_price must not be negative", field="unit_price")
+    if price > _MAX_RATE or price != price.quantize(Decimal("0.0001")):
+        raise ValidationFailed("unit_price must be at most 99999999.9999 with at most 4 decimals", field="unit_price")
+    return price
+
+
+def _same(old: Any, new: Any) -> bool:
+    if old is None or new is None:
+        return old is None and new is None
+    if isinstance(new, Decimal):
+        return Decimal(old) == new
+    return bool(old == new)
+
+
+def _plain(value: Any) -> Any:
+    """A value for the event's JSON: money as a string with 4 decimals."""
+    if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
+        return str(Decimal(str(value)).quantize(Decimal("0.0001")))
+    return value
+
+
+def _project(conn: Connection, ref: int | str) -> Any:
     row = catalog.project_by_id(conn, int(ref)) if isinstance(ref, int) or str(ref).isdigit() else \
         catalog.project_by_slug(conn, str(ref))
     if row is None:
         raise NotFound(f"project {ref} not found")
+    return row
+
+
+def get_project(conn: Connection, actor: Actor, ref: int | str) -> Any:
+    """A project by id or slug, if the actor may see it (404 otherwise, so nothing leaks)."""
+    row = _project(conn, ref)
     actor.check_client(row.client_id)
     if actor.role is Role.WORKER:
         skills = {s.project_id for s in catalog.skills_of(conn, actor.id)}

@@ -246,7 +246,9 @@ def lease_from_queue(
 
 
 def _assigned_pick(postgres: bool, in_project: bool) -> Select[Any]:
-    cond = [tasks.c.assignee_id == bindparam("user_id"), tasks.c.state == "ready"]
+    cond = [tasks.c.assignee_id == bindparam("user_id"), tasks.c.state == "ready",
+            # a paused project hands out no reworks either (qualified_queues: active projects only)
+            tasks.c.project_id.in_(select(projects.c.id).where(projects.c.status == "active"))]
     if in_project:
         cond.append(tasks.c.project_id == bindparam("project_id"))
     pick = select(tasks.c.id).where(*cond).order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
