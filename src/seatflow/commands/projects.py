@@ -1,8 +1,9 @@
-"""`project create --file` and `status`."""
+"""`project create --file`, `project update` and `status`."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from seatflow.i18n.cli import _
 from seatflow.services import projects, status
 from seatflow.services._tx import transact
 
-from ._common import database, fail, new_app, out, settings
+from ._common import CLI_ACTOR, database, fail, new_app, out, settings
 
 project_app = new_app(_("Projects: a client's work of one work type, with its workflow and SLA."))
 
@@ -61,6 +62,94 @@ def project_create(
                     file=file, field=exc.field, message=exc.detail)) from None
             raise fail(f"{file}: {exc.detail}") from None
     typer.echo(_("created project {slug} (id {id})").format(slug=spec["slug"], id=pid))
+
+
+@project_app.command("update", help=_(
+    "Change a project: name, instructions, SLA, price, billing, lease length; pause or resume it."))
+def project_update(
+    slug: Annotated[str, typer.Argument(help=_("The project's slug (or id)."))],
+    name: Annotated[str | None, typer.Option("--name", help=_("New name."))] = None,
+    instructions_file: Annotated[Path | None, typer.Option(
+        "--instructions-file", help=_("A UTF-8 text file with the new instructions."), exists=True,
+        dir_okay=False)] = None,
+    sla_minutes: Annotated[int | None, typer.Option("--sla-minutes", help=_("New SLA in minutes."))] = None,
+    no_sla: Annotated[bool, typer.Option("--no-sla", help=_("Remove the SLA."))] = False,
+    unit_price: Annotated[str | None, typer.Option("--unit-price", help=_("New price per delivered unit."))] = None,
+    billing_mode: Annotated[str | None, typer.Option("--billing-mode", help=_("unit or hours."))] = None,
+    hourly_rate: Annotated[str | None, typer.Option("--hourly-rate", help=_(
+        "Price per handling hour (billing mode hours)."))] = None,
+    lease_seconds: Annotated[int | None, typer.Option("--lease-seconds", help=_(
+        "The project's own lease length, 10 to 86400 seconds."))] = None,
+    pause: Annotated[bool, typer.Option("--pause", help=_("Pause: dispatch hands out no new tasks of it."))] = False,
+    resume: Annotated[bool, typer.Option("--resume", help=_("Resume a paused project."))] = False,
+) -> None:
+    if sla_minutes is not None and no_sla:
+        raise fail(_("give --sla-minutes or --no-sla, not both"))
+    if pause and resume:
+        raise fail(_("give --pause or --resume, not both"))
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if instructions_file is not None:
+        try:
+            changes["instructions"] = instructions_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise fail(_("{file}: not UTF-8 text").format(file=instructions_file)) from None
+    if sla_minutes is not None or no_sla:
+        changes["sla_minutes"] = None if no_sla else sla_minutes
+    if unit_price is not None:
+        changes["unit_price"] = unit_price
+    if billing_mode is not None:
+        changes["billing_mode"] = billing_mode
+    if hourly_rate is not None:
+        changes["hourly_rate"] = hourly_rate
+    if lease_seconds is not None:
+        changes["lease_seconds"] = lease_seconds
+    if pause or resume:
+        changes["status"] = "paused" if pause else "active"
+    if not changes:
+        raise fail(_("nothing to change: give at least one option (see seatflow project update --help)"))
+
+    def run(conn: Any) -> tuple[Any, Any]:
+        before = projects.get_project(conn, CLI_ACTOR, slug)
+        return before, projects.update_project(conn, None, slug, changes)
+
+    with database(settings()) as db:
+        try:
+            before, after = transact(db, run)
+        except SeatflowError as exc:
+            if exc.field:
+                raise fail(_("project {slug}: field {field!r}: {message}").format(
+                    slug=slug, field=exc.field, message=exc.detail)) from None
+            raise fail(_("project {slug}: {message}").format(slug=slug, message=exc.detail)) from None
+    changed = [f for f in projects.CHANGEABLE if _key(getattr(before, f)) != _key(getattr(after, f))]
+    if not changed:
+        typer.echo(_("project {slug}: nothing changed").format(slug=after.slug))
+        return
+    typer.echo(_("project {slug} changed:").format(slug=after.slug))
+    for f in changed:
+        typer.echo(_("  {field}: {old} -> {new}").format(
+            field=f, old=_shown(getattr(before, f)), new=_shown(getattr(after, f))))
+    if "status" in changed:
+        typer.echo(_("running servers follow within 10 seconds") if after.status == "active" else
+                   _("running servers hand out no new tasks of it within 10 seconds; leases held now may "
+                     "still be submitted"))
+
+
+def _key(value: Any) -> Any:
+    return Decimal(str(value)) if isinstance(value, (Decimal, float)) else value
+
+
+def _shown(value: Any) -> str:
+    """A field's value for the change list: money with 4 decimals, long text shortened, none as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, (Decimal, float)):
+        return str(Decimal(str(value)).quantize(Decimal("0.0001")))
+    text = " ".join(str(value).split())
+    if not text:
+        return '""'
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @project_app.command("from-labelstudio", help=_(
