@@ -432,7 +432,10 @@ def test_report_page_client_staff_worker_and_languages(center: Center) -> None:
     assert _page(center, "ann1", url).status_code == 403
     assert _page(center, "globex-ops", url).status_code == 404
     assert _page(center, "acme-ops", "/quality/report?project=acme-web&batch=abc").status_code == 422
-    assert _page(center, "acme-ops", "/quality/report").status_code == 200  # the chooser
+    chooser = _page(center, "acme-ops", "/quality/report")  # several projects: the chooser
+    assert chooser.status_code == 200 and 'id="report-totals"' not in chooser.text
+    only = _page(center, "globex-ops", "/quality/report")  # one project: its report at once
+    assert only.status_code == 200 and 'id="report-totals"' in only.text and "globex-tickets" in only.text
 
 
 def test_inspection_pages_start_and_judge(center: Center) -> None:

@@ -90,6 +90,8 @@ def report_page(request: Request) -> Response:
     _ = translator(pick_locale(request, actor))
     with _db(request).read() as conn:
         visible, _total = projects.list_projects(conn, actor, offset=0, limit=500)
+        if not project_ref and len(visible) == 1:  # nothing to choose between: open its report
+            project_ref = visible[0].slug
         rep = None
         batches: list[Any] = []
         in_work = 0
