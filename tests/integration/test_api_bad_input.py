@@ -308,6 +308,11 @@ PROJECT = {"slug": "acme-new", "name": "New", "client": "acme", "work_type": "mo
     ({"label_schema": {"reasons": []}}, 422, "label_schema.reasons", ""),
     ({"sla_minutes": -5}, 422, "sla_minutes", "positive"),
     ({"unit_price": "cheap"}, 422, "unit_price", "number"),
+    ({"unit_price": "1e20"}, 422, "unit_price", "at most 99999999.9999"),  # was a database error on PostgreSQL
+    ({"unit_price": "0.123456"}, 422, "unit_price", "at most 4 decimals"),
+    ({"unit_price": True}, 422, "unit_price", "number"),
+    ({"sla_minutes": 10**15}, 422, "sla_minutes", "positive whole number"),
+    ({"sla_minutes": True}, 422, "sla_minutes", "positive whole number"),
     ({"lease_seconds": 1}, 422, "lease_seconds", "10 to 86400"),
     ({"deadline": "soon"}, 422, "deadline", "unknown field"),
 ])

@@ -69,19 +69,12 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
         schema_in = work_type.demo_schema()
     schema = work_type.parse_schema(schema_in)
     wf = parse_workflow(spec.get("workflow", "annotate(overlap=1)"))
-    sla = spec.get("sla_minutes")
-    if sla is not None and (not isinstance(sla, int) or sla <= 0):
-        raise ValidationFailed("sla_minutes must be a positive whole number", field="sla_minutes")
+    sla = _check_sla(spec.get("sla_minutes"))
     lease = spec.get("lease_seconds")
     low, high = LEASE_SECONDS_RANGE
     if lease is not None and (not isinstance(lease, int) or not low <= lease <= high):
         raise ValidationFailed("lease_seconds must be a whole number from 10 to 86400", field="lease_seconds")
-    try:
-        price = Decimal(str(spec.get("unit_price", "0")))
-    except InvalidOperation:
-        raise ValidationFailed("unit_price must be a number", field="unit_price") from None
-    if price < 0:
-        raise ValidationFailed("unit_price must not be negative", field="unit_price")
+    price = _check_price(spec.get("unit_price", 0))
     mode, rate = check_billing(spec.get("billing_mode"), spec.get("hourly_rate"))
     if catalog.project_by_slug(conn, slug):
         raise Conflict(f"a project with slug {slug!r} exists already", field="slug")
@@ -177,11 +170,7 @@ def update_project(conn: Connection, actor: Actor | None, ref: int | str, change
             raise ValidationFailed("instructions must be text", field="instructions")
         new["instructions"] = text
     if "sla_minutes" in changes:
-        sla = changes["sla_minutes"]
-        if sla is not None and (isinstance(sla, bool) or not isinstance(sla, int) or not 0 < sla <= _MAX_INT):
-            raise ValidationFailed("sla_minutes must be a positive whole number, or null for no SLA",
-                                   field="sla_minutes")
-        new["sla_minutes"] = sla
+        new["sla_minutes"] = _check_sla(changes["sla_minutes"])
     if "unit_price" in changes:
         new["unit_price"] = _check_price(changes["unit_price"])
     if "lease_seconds" in changes:
@@ -226,6 +215,14 @@ def forget_cached() -> None:
     follow within their cache times (dispatch.QUALIFICATION_CACHE_SECONDS, quality.CACHE_SECONDS)."""
     dispatch.queue_cache.clear()
     quality.project_cache.clear()
+
+
+def _check_sla(sla: Any) -> int | None:
+    """Minutes from an item's arrival to its deadline: a positive whole number, or None (no SLA)."""
+    if sla is not None and (isinstance(sla, bool) or not isinstance(sla, int) or not 0 < sla <= _MAX_INT):
+        raise ValidationFailed("sla_minutes must be a positive whole number, or null for no SLA",
+                               field="sla_minutes")
+    return sla
 
 
 def _check_price(value: Any) -> Decimal:
