@@ -39,6 +39,9 @@ def _prices(center: Center) -> None:
         for slug, price in PRICES.items():
             conn.execute(update(tables.projects).where(tables.projects.c.slug == slug)
                          .values(unit_price=Decimal(price)))
+            conn.execute(update(tables.project_prices)  # the terms since creation (price history, 0010)
+                         .where(tables.project_prices.c.project_id == center.seed.projects[slug])
+                         .values(unit_price=Decimal(price)))
 
 
 def _review(center: Center, username: str, lease_id: int, verdict: str) -> None:
@@ -277,6 +280,9 @@ RATE = "37.5"
 def _by_hours(center: Center, slug: str, rate: str) -> None:
     with center.db.write() as conn:
         conn.execute(update(tables.projects).where(tables.projects.c.slug == slug)
+                     .values(billing_mode="hours", hourly_rate=Decimal(rate)))
+        conn.execute(update(tables.project_prices)  # the terms since creation (price history, 0010)
+                     .where(tables.project_prices.c.project_id == center.seed.projects[slug])
                      .values(billing_mode="hours", hourly_rate=Decimal(rate)))
 
 

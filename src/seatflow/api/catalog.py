@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatflow.domain.actors import Role
+from seatflow.domain.clock import center_zone
 from seatflow.errors import NotFound
 from seatflow.services import accounts, projects, status
 from seatflow.services._tx import transact
@@ -174,14 +175,17 @@ def get_project(ref: str, actor: CurrentActor, db: Db) -> dict[str, Any]:
 
 @router.patch("/projects/{project}", summary="Change a project (name, instructions, SLA, price, billing, lease, "
                                              "pause or resume)")
-def update_project(project: str, actor: CurrentActor, db: Db, body: dict[str, Any]) -> dict[str, Any]:
+def update_project(project: str, request: Request, actor: CurrentActor, db: Db,
+                   body: dict[str, Any]) -> dict[str, Any]:
     """Body: the fields to change, e.g. ``{"status": "paused"}`` or ``{"sla_minutes": 60, "unit_price": "0.9"}``.
 
     Changeable: name, instructions, sla_minutes (null: no SLA), unit_price, billing_mode, hourly_rate,
     lease_seconds (null: the server's default), status (active or paused). slug, client, work_type,
     label_schema and workflow cannot change (422 naming the field). Answers the project as GET does.
+    A new price applies from the current month in the center's time zone (earlier months keep theirs).
     """
-    row = transact(db, lambda c: projects.update_project(c, actor, project, body))
+    tz = center_zone(request.app.state.settings)
+    row = transact(db, lambda c: projects.update_project(c, actor, project, body, tz=tz))
     projects.forget_cached()  # again after the commit: nothing read in between keeps the old settings here
     return project_json(row)
 

@@ -4,7 +4,9 @@ handling hours x hourly rate), for one client and one month.
 Months are calendar months in the center's time zone (``SEATFLOW_TIMEZONE``, default UTC): in UTC
 an item delivered at 2026-11-30T23:59:59Z is billed in November, one at 2026-12-01T00:00:00Z in
 December; in Asia/Shanghai one delivered at 2026-11-30T17:30Z (01:30 on December 1 there) is billed in
-December. Line amounts are rounded half-up to cents;
+December. Each project is priced with its terms for the month (``project_prices``: the row with the
+greatest effective_month <= the month), so a later price change leaves the month as it was billed.
+Line amounts are rounded half-up to cents;
 the total is the sum of the rounded lines, so the printed lines always add up to the total.
 Hours are the billable handling time (see ``repository.billable_answer``) rounded half-up to 2
 decimals, and an hours line's amount is those printed hours x the hourly rate, rounded the same way,
@@ -202,7 +204,7 @@ def statement(conn: Connection, actor: Actor | None, client_slug: str | None, mo
     units = repo.units_per_project(conn, client.id, start, end)
     reworked = repo.reworked_per_project(conn, client.id, start, end)
     gold = repo.gold_answers_per_project(conn, client.id, start, end)
-    projects = repo.client_projects(conn, client.id)
+    projects = repo.client_projects_priced(conn, client.id, period.label)  # the terms of this month
     handled = (repo.handling_ms_per_project(conn, client.id, start, end)
                if any(p.billing_mode == "hours" for p in projects) else {})
     lines = []
@@ -234,7 +236,7 @@ def delivered_items(conn: Connection, actor: Actor | None, client_slug: str | No
     client = resolve_client(conn, actor, client_slug)
     return [{"project": r.project, "external_id": r.external_id, "done_at": r.done_at.isoformat(),
              "unit_price": str(Decimal(str(r.unit_price or 0)))}
-            for r in repo.delivered_items(conn, client.id, period.start, period.end)]
+            for r in repo.delivered_items(conn, client.id, period.start, period.end, period.label)]
 
 
 CSV_HEADER = ("client", "month", "project", "project_name", "work_type", "units", "unit_price", "amount",

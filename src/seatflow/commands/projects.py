@@ -11,6 +11,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from seatflow.domain.clock import center_zone
 from seatflow.errors import SeatflowError
 from seatflow.i18n.cli import _
 from seatflow.services import projects, status
@@ -112,9 +113,10 @@ def project_update(
 
     def run(conn: Any) -> tuple[Any, Any]:
         before = projects.get_project(conn, CLI_ACTOR, slug)
-        return before, projects.update_project(conn, None, slug, changes)
+        return before, projects.update_project(conn, None, slug, changes, tz=center_zone(conf))
 
-    with database(settings()) as db:
+    conf = settings()
+    with database(conf) as db:
         try:
             before, after = transact(db, run)
         except SeatflowError as exc:

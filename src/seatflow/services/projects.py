@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from seatflow.domain.actors import Actor, Role
-from seatflow.domain.clock import utcnow
+from seatflow.domain.clock import local_today, utcnow
 from seatflow.domain.workflow import parse_workflow
 from seatflow.errors import Conflict, NotFound, ValidationFailed
 from seatflow.store import catalog
 from seatflow.store.events import append, event_row
-from seatflow.store.tables import projects
+from seatflow.store.tables import project_prices, projects
 from seatflow.worktypes import get_work_type
 
 from . import dispatch, quality
@@ -43,6 +45,8 @@ FIXED = {
     "workflow": _ANSWERS_DEPEND,
 }
 _MAX_INT = 2**31 - 1  # Integer columns
+PRICE_TERMS = ("unit_price", "billing_mode", "hourly_rate")  # what project_prices keeps per month
+FIRST_MONTH = "2000-01"  # a new project's terms apply from before any billable month
 
 
 def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) -> int:
@@ -78,7 +82,8 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
     mode, rate = check_billing(spec.get("billing_mode"), spec.get("hourly_rate"))
     if catalog.project_by_slug(conn, slug):
         raise Conflict(f"a project with slug {slug!r} exists already", field="slug")
-    return catalog.insert(
+    now = utcnow()
+    project_id = catalog.insert(
         conn,
         projects,
         {
@@ -94,9 +99,13 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
             "lease_seconds": lease,
             "billing_mode": mode,
             "hourly_rate": rate,
-            "created_at": utcnow(),
+            "created_at": now,
         },
     )
+    _set_terms(conn, client_id=client.id, project_id=project_id, month=FIRST_MONTH,
+               terms={"unit_price": price, "billing_mode": mode, "hourly_rate": rate}, now=now,
+               by=None if actor is None else actor.id)
+    return project_id
 
 
 def check_billing(mode_in: Any, rate_in: Any) -> tuple[str, Decimal | None]:
@@ -132,7 +141,8 @@ def check_billing(mode_in: Any, rate_in: Any) -> tuple[str, Decimal | None]:
     return mode, rate
 
 
-def update_project(conn: Connection, actor: Actor | None, ref: int | str, changes: Any) -> Any:
+def update_project(conn: Connection, actor: Actor | None, ref: int | str, changes: Any, *,
+                   tz: tzinfo = UTC) -> Any:
     """Change a project's name, instructions, SLA, price, billing, lease length or status; the new row.
 
     Admins and managers only (``actor`` None is the trusted CLI); a project the actor may not see is
@@ -140,6 +150,11 @@ def update_project(conn: Connection, actor: Actor | None, ref: int | str, change
     written; a field that cannot change (slug, client, work type, label schema, workflow) is refused
     by name. One ``project``/``update`` event records the changed fields with their old and new
     values (a status change also as from_state/to_state); no change writes nothing.
+
+    A change of unit_price, billing_mode or hourly_rate also writes the project's terms for the
+    current billing month in ``tz`` (the center's zone) to ``project_prices``, replacing that month's
+    row if it was changed already this month: a month is billed at the last terms set for it, and
+    earlier months keep theirs.
     """
     row = _project(conn, ref) if actor is None else get_project(conn, actor, ref)
     if actor is not None:
@@ -196,10 +211,16 @@ def update_project(conn: Connection, actor: Actor | None, ref: int | str, change
     changed = {k: v for k, v in new.items() if not _same(getattr(row, k), v)}
     if not changed:
         return row
+    now = utcnow()
     conn.execute(update(projects).where(projects.c.id == row.id).values(**changed))
+    if any(k in changed for k in PRICE_TERMS):
+        today = local_today(now, tz)
+        _set_terms(conn, client_id=row.client_id, project_id=row.id, month=f"{today.year:04d}-{today.month:02d}",
+                   terms={k: changed.get(k, getattr(row, k)) for k in PRICE_TERMS}, now=now,
+                   by=None if actor is None else actor.id)
     status_change = "status" in changed
     append(conn, [event_row(
-        entity="project", kind="update", at=utcnow(), actor_id=None if actor is None else actor.id,
+        entity="project", kind="update", at=now, actor_id=None if actor is None else actor.id,
         client_id=row.client_id, project_id=row.id,
         from_state=row.status if status_change else None, to_state=changed["status"] if status_change else None,
         data={"slug": row.slug,
@@ -207,6 +228,19 @@ def update_project(conn: Connection, actor: Actor | None, ref: int | str, change
     )])
     forget_cached()
     return catalog.project_by_id(conn, row.id)
+
+
+def _set_terms(conn: Connection, *, client_id: int, project_id: int, month: str, terms: dict[str, Any],
+               now: Any, by: int | None) -> None:
+    """Write the project's price terms from ``month`` ('YYYY-MM'), replacing that month's row if any."""
+    values = {"client_id": client_id, "project_id": project_id, "effective_month": month, **terms,
+              "created_at": now, "created_by": by}
+    ins = (postgresql.insert(project_prices) if conn.dialect.name == "postgresql"
+           else sqlite.insert(project_prices))
+    conn.execute(ins.values(values).on_conflict_do_update(
+        index_elements=["project_id", "effective_month"],
+        set_={**terms, "created_at": now, "created_by": by},
+    ))
 
 
 def forget_cached() -> None:

@@ -115,6 +115,26 @@ projects = Table(
     Column("hourly_rate", Numeric(12, 4)),
 )
 
+# A project's price terms per billing month (migration 0010): the row with the greatest
+# effective_month ('YYYY-MM', a month of the center's time zone) <= M prices month M, so a price change
+# never rewrites an earlier month's statement. Creation writes '2000-01'; a change writes (or, within
+# the month, replaces) the row of the current month. projects' own columns hold the current terms.
+project_prices = Table(
+    "project_prices",
+    metadata,
+    _pk(),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False),
+    Column("project_id", Id, ForeignKey("projects.id"), nullable=False),
+    Column("effective_month", String(7), nullable=False),
+    Column("unit_price", Numeric(12, 4), nullable=False),
+    Column("billing_mode", String(8), nullable=False),
+    Column("hourly_rate", Numeric(12, 4)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", Id, ForeignKey("users.id")),
+    UniqueConstraint("project_id", "effective_month"),
+    Index("ix_project_prices_client", "client_id", "effective_month"),
+)
+
 qualifications = Table(
     "qualifications",
     metadata,
