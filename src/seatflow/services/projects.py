@@ -125,19 +125,10 @@ def check_billing(mode_in: Any, rate_in: Any) -> tuple[str, Decimal | None]:
         return mode, None
     if mode != "hours":
         raise ValidationFailed("hourly_rate is only for projects with billing_mode hours", field="hourly_rate")
-    if isinstance(rate_in, bool) or not isinstance(rate_in, (int, float, str, Decimal)):
-        raise ValidationFailed("hourly_rate must be a number", field="hourly_rate")
-    try:
-        rate = Decimal(str(rate_in).strip())
-    except InvalidOperation:
-        raise ValidationFailed(f"hourly_rate must be a number; got {rate_in!r}", field="hourly_rate") from None
-    if not rate.is_finite():
-        raise ValidationFailed(f"hourly_rate must be a number; got {rate_in!r}", field="hourly_rate")
+    rate = _decimal(rate_in, "hourly_rate")
     if rate <= 0:
         raise ValidationFailed("hourly_rate must be greater than 0", field="hourly_rate")
-    if rate > _MAX_RATE or rate != rate.quantize(Decimal("0.0001")):
-        raise ValidationFailed("hourly_rate must be at most 99999999.9999 with at most 4 decimals",
-                               field="hourly_rate")
+    _fits_column(rate, "hourly_rate")
     return mode, rate
 
 
@@ -260,19 +251,30 @@ def _check_sla(sla: Any) -> int | None:
 
 
 def _check_price(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise ValidationFailed("unit_price must be a number", field="unit_price")
-    try:
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationFailed(f"unit_price must be a number; got {value!r}", field="unit_price") from None
-    if not price.is_finite():
-        raise ValidationFailed(f"unit_price must be a number; got {value!r}", field="unit_price")
+    price = _decimal(value, "unit_price")
     if price < 0:
         raise ValidationFailed("unit_price must not be negative", field="unit_price")
-    if price > _MAX_RATE or price != price.quantize(Decimal("0.0001")):
-        raise ValidationFailed("unit_price must be at most 99999999.9999 with at most 4 decimals", field="unit_price")
+    _fits_column(price, "unit_price")
     return price
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    """A finite number given as a number or text (not a boolean), as a Decimal; else a ValidationFailed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValidationFailed(f"{field} must be a number", field=field)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationFailed(f"{field} must be a number; got {value!r}", field=field) from None
+    if not number.is_finite():
+        raise ValidationFailed(f"{field} must be a number; got {value!r}", field=field)
+    return number
+
+
+def _fits_column(number: Decimal, field: str) -> None:
+    """Prices are Numeric(12, 4): a larger or finer number is a 422 here, not a database error."""
+    if number > _MAX_RATE or number != number.quantize(Decimal("0.0001")):
+        raise ValidationFailed(f"{field} must be at most 99999999.9999 with at most 4 decimals", field=field)
 
 
 def _same(old: Any, new: Any) -> bool:
