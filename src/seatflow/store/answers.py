@@ -201,11 +201,16 @@ def insert_task(conn: Connection, row: dict[str, Any]) -> int:
     return int(conn.execute(tasks.insert().returning(tasks.c.id), row).scalar_one())
 
 
+# A constant IN list as SQL text: ``state.in_((...))`` is an "expanding" parameter that SQLAlchemy
+# re-renders into the statement on every execution (4 % of the server's CPU under dispatch load, py-spy).
+_OPEN_TASK = text("tasks.state IN ('ready', 'leased')")
+
+
 def _accepted_answers_query() -> Any:
     open_tasks = (
         select(func.count())
         .select_from(tasks)
-        .where(tasks.c.item_id == bindparam("b_item"), tasks.c.state.in_(("ready", "leased")))
+        .where(tasks.c.item_id == bindparam("b_item"), _OPEN_TASK)
         .scalar_subquery()
     )
     fixed = (
@@ -251,7 +256,7 @@ def count_open_tasks(conn: Connection, item_id: int) -> int:
     return int(
         conn.execute(
             select(func.count()).select_from(tasks).where(
-                tasks.c.item_id == item_id, tasks.c.state.in_(("ready", "leased"))
+                tasks.c.item_id == item_id, _OPEN_TASK
             )
         ).scalar_one()
     )
