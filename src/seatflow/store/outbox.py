@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, func, select, text, update
+from sqlalchemy import Connection, Engine, Integer, bindparam, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .tables import clients, outbox, webhook_attempts
@@ -90,6 +90,26 @@ def forget_new_events(engine: Engine, wake: Callable[[], None]) -> None:
 _DUE = text("outbox.state IN ('pending', 'delivering')")
 
 
+def _claim_due_statement(postgres: bool) -> Any:
+    due = (select(outbox.c.id).where(_DUE, outbox.c.next_attempt_at <= bindparam("b_now"))
+           .order_by(outbox.c.next_attempt_at).limit(bindparam("b_limit", type_=Integer)))
+    if postgres:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()))
+        .values(state="delivering", attempts=outbox.c.attempts + 1,
+                next_attempt_at=bindparam("b_until", type_=outbox.c.next_attempt_at.type))
+        .returning(outbox.c.id, outbox.c.client_id, outbox.c.topic, outbox.c.payload, outbox.c.idempotency_key,
+                   outbox.c.target_url, outbox.c.attempts, outbox.c.created_at)
+    )
+
+
+# Every deliverer runs it at each wake and poll: built once (a statement built per call paid its
+# construction and cache key each time, ~3 % of a server's CPU under dispatch load in py-spy).
+_CLAIM_DUE = {postgres: _claim_due_statement(postgres) for postgres in (False, True)}
+
+
 def claim_due(conn: Connection, *, now: datetime, claim_until: datetime, limit: int) -> list[Any]:
     """Take up to ``limit`` due events, oldest first: state 'delivering', attempts + 1, and
     ``next_attempt_at`` = ``claim_until`` (the claim's expiry and the token that completes it).
@@ -97,18 +117,9 @@ def claim_due(conn: Connection, *, now: datetime, claim_until: datetime, limit: 
     PostgreSQL skips rows another deliverer is taking (FOR UPDATE SKIP LOCKED); SQLite runs the
     statement inside its one writer's immediate transaction.
     """
-    due = select(outbox.c.id).where(_DUE, outbox.c.next_attempt_at <= now).order_by(outbox.c.next_attempt_at)
-    due = due.limit(limit)
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    stmt = (
-        update(outbox)
-        .where(outbox.c.id.in_(due.scalar_subquery()))
-        .values(state="delivering", attempts=outbox.c.attempts + 1, next_attempt_at=claim_until)
-        .returning(outbox.c.id, outbox.c.client_id, outbox.c.topic, outbox.c.payload, outbox.c.idempotency_key,
-                   outbox.c.target_url, outbox.c.attempts, outbox.c.created_at)
-    )
-    return sorted(conn.execute(stmt), key=lambda r: r.id)
+    stmt = _CLAIM_DUE[conn.dialect.name == "postgresql"]
+    rows = conn.execute(stmt, {"b_now": now, "b_until": claim_until, "b_limit": limit})
+    return sorted(rows, key=lambda r: r.id)
 
 
 def webhooks_of(conn: Connection, client_ids: Iterable[int]) -> dict[int, Any]:
