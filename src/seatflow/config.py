@@ -154,6 +154,32 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=600, description="How long to wait for the SMTP server before giving up."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        """Empty, or a URL of SQLite or PostgreSQL whose driver is installed: a wrong one is named here
+        (a configuration error) rather than failing deep inside SQLAlchemy when the engine is made."""
+        value = value.strip()
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        example = "postgresql+psycopg://user@host/dbname, or empty for SQLite in SEATFLOW_HOME"
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(f"not a database URL; write e.g. {example}") from None
+        shown = url.render_as_string(hide_password=True)
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"{shown!r}: Seatflow runs on SQLite or PostgreSQL; write e.g. {example}")
+        try:
+            url.get_dialect().import_dbapi()
+        except (NoSuchModuleError, ImportError) as exc:
+            raise ValueError(f"{shown!r}: its driver cannot be loaded ({exc}); "
+                             f"for PostgreSQL use postgresql+psycopg://...") from None
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -380,6 +380,13 @@ def test_a_bad_setting_is_named(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> No
     assert result.stderr.startswith("error: configuration error: SEATFLOW_LEASE_SECONDS:")
 
 
+def test_a_database_url_of_another_database_is_a_configuration_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEATFLOW_DATABASE_URL", "mysql://app:hunter2@db/seatflow")
+    result = cli("status", code=2)  # was a traceback from SQLAlchemy (NoSuchModuleError / ModuleNotFoundError)
+    assert result.stderr.startswith("error: configuration error: SEATFLOW_DATABASE_URL:"), result.stderr
+    assert "SQLite or PostgreSQL" in result.stderr and "hunter2" not in result.stderr
+
+
 # -- serve, for real -----------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as s:

@@ -62,3 +62,26 @@ def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, value: s
     assert "lease_seconds" in message
     assert complaint in message
     assert repr(value) in message  # the offending value is shown too
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("foo://x", "Seatflow runs on SQLite or PostgreSQL"),
+    ("mysql://app@db/seatflow", "Seatflow runs on SQLite or PostgreSQL"),
+    ("not a url", "not a database URL"),
+    ("postgresql+nodriver://app:hunter2@db/seatflow", "its driver cannot be loaded"),
+])
+def test_a_database_url_seatflow_cannot_use_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, url: str, says: str
+) -> None:
+    monkeypatch.setenv("SEATFLOW_DATABASE_URL", url)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    error = caught.value.errors()[0]
+    assert error["loc"] == ("database_url",) and says in error["msg"]
+    assert "hunter2" not in error["msg"], "the password is never shown"
+
+
+@pytest.mark.parametrize("url", ["", "sqlite:////srv/seatflow/seatflow.db", "postgresql+psycopg://app@db/seatflow"])
+def test_sqlite_and_postgresql_urls_are_accepted(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("SEATFLOW_DATABASE_URL", url)
+    assert Settings().database_url == url
