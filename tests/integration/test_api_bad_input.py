@@ -55,6 +55,8 @@ def test_every_4xx_is_one_problem_shape(center: Center) -> None:
         ("manager", "GET", "/api/v1/projects?limit=100000", None, 422, "limit"),
         ("manager", "GET", "/api/v1/items/abc", None, 422, "item_id"),
         ("manager", "POST", "/api/v1/users", {"username": "x y", "role": "worker"}, 422, "username"),
+        ("manager", "POST", "/api/v1/clients", {"slug": "ftp-co", "name": "F", "webhook_url": "ftp://x/y"}, 422,
+         "webhook_url"),
         ("ann1", "POST", f"/api/v1/leases/{lease['lease_id']}/submit",
          {"answer": {"decision": "maybe"}, "idempotency_key": "k"}, 422, "answer.decision"),
         ("ann1", "POST", "/api/v1/leases/heartbeat", {"lease_ids": ["one"]}, 422, "lease_ids[0]"),

@@ -180,6 +180,24 @@ def test_client_add_twice_is_a_conflict(cli: Cli) -> None:
     assert cli.count(tables.clients) == 1
 
 
+def test_client_add_checks_the_webhook_url_and_prints_its_signing_secret(cli: Cli) -> None:
+    bad = cli("client", "add", "acme", "--name", "ACME", "--webhook-url", "ftp://hooks.example.com/x", code=1)
+    assert bad.stderr.strip() == ("error: webhook_url 'ftp://hooks.example.com/x' must be an absolute http:// or "
+                                  "https:// URL")
+    assert cli.count(tables.clients) == 0
+    added = cli("client", "add", "acme", "--name", "ACME", "--webhook-url", "https://hooks.example.com/seatflow")
+    secret = added.stdout.split("webhook signing secret: ")[1].split()[0]
+    assert "shown only once" in added.stderr
+    db = cli.db()
+    try:
+        with db.read() as conn:
+            row = catalog.client_by_slug(conn, "acme")
+    finally:
+        db.dispose()
+    assert row.webhook_url == "https://hooks.example.com/seatflow" and row.webhook_secret == secret
+    assert "secret" not in cli("client", "add", "plain", "--name", "No hooks").stdout
+
+
 def test_team_grant_and_token(center: Cli) -> None:
     center("team", "add", "Team A")
     center("user", "add", "g1", "--team", "Team A", "--generate")

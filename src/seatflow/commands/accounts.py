@@ -91,9 +91,19 @@ def client_add(
     name: Annotated[str, typer.Option(help=_("The client's name."))],
     webhook_url: Annotated[str | None, typer.Option(help=_("Where results are delivered."))] = None,
 ) -> None:
+    def add(conn: Connection) -> tuple[int, str | None]:
+        cid = accounts.create_client(conn, None, slug=slug, name=name, webhook_url=webhook_url)
+        row = catalog.client_by_slug(conn, slug)
+        return cid, row.webhook_secret if row is not None and row.webhook_url else None
+
     with database(settings()) as db:
-        cid = transact(db, lambda c: accounts.create_client(c, None, slug=slug, name=name, webhook_url=webhook_url))
+        cid, secret = transact(db, add)
     typer.echo(_("added client {slug} (id {id})").format(slug=slug, id=cid))
+    if secret:
+        # The signing secret is made with the client; without it the receiver cannot check a signature.
+        typer.echo(_("webhook signing secret: {secret}").format(secret=secret))
+        typer.echo(_("Keep it: it is shown only once. A receiver checks each event's Seatflow-Signature "
+                     "with it (docs/webhooks.md)."), err=True)
 
 
 @team_app.command("add", help=_("Add a team."))

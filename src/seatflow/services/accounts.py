@@ -49,8 +49,23 @@ def create_client(conn: Connection, actor: Actor | None, *, slug: str, name: str
         raise ValidationFailed("name must not be empty", field="name")
     if catalog.client_by_slug(conn, slug):
         raise Conflict(f"a client with slug {slug!r} exists already", field="slug")
+    if webhook_url is not None and webhook_url.strip():
+        webhook_url = _checked_webhook_url(webhook_url)
+    else:
+        webhook_url = None
     return catalog.insert(conn, clients, {"slug": slug, "name": name.strip(), "webhook_url": webhook_url,
                                           "webhook_secret": secrets.token_hex(32), "created_at": utcnow()})
+
+
+def _checked_webhook_url(url: str) -> str:
+    """The same rules as setting the webhook later (PUT .../webhook), named by this field."""
+    from seatflow.services.deliveries import check_url
+
+    try:
+        return check_url(url)
+    except ValidationFailed as exc:
+        detail = "webhook_url" + exc.detail[len("url"):] if exc.detail.startswith("url") else exc.detail
+        raise ValidationFailed(detail, field="webhook_url") from None
 
 
 def create_team(conn: Connection, actor: Actor | None, *, name: str) -> int:
