@@ -157,6 +157,16 @@ def test_cli_plan_from_history_and_from_a_file(history: Center, db_url: str, tmp
     assert neither.exit_code == 1 and "--project" in neither.stderr
     missing = runner.invoke(cli_app, ["staffing", "plan", "--project", "nope", "--aht", "180"])
     assert missing.exit_code == 1 and "not found" in missing.stderr
+    # A bad option is named once, as the option (it was "peak: peak '...'", "shifts: shifts: ...").
+    for args, message in (
+        (["--peak", "3x:2026-13-01..2026-12-14"], "error: --peak '3x:2026-13-01..2026-12-14': not a calendar date"),
+        (["--shifts", "8x"], "error: --shifts: '8x' is not a length in hours such as 8h"),
+        (["--target", "2"], "error: --target must be a share above 0 and below 1, e.g. 0.8 (got 2.0)"),
+        (["--max-occupancy", "2"], "error: --max-occupancy must be at most 1 (got 2)"),
+        (["--days", "99"], "error: --days must be 1 to 31 (got 99)"),
+    ):
+        wrong = runner.invoke(cli_app, ["staffing", "plan", "--project", "acme-mod", "--aht", "180", *args])
+        assert wrong.exit_code == 1 and wrong.stderr.strip() == message, wrong.stderr
 
 
 # --- the page ------------------------------------------------------------------------------------------------

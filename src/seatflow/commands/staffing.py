@@ -70,6 +70,21 @@ def _print(plan: Plan) -> None:
                         "but may not be the cheapest"))
 
 
+# Fields of the staffing services that are options of `staffing plan`: an error names the option.
+_OPTIONS = {"project", "forecast", "target", "within", "patience", "max_occupancy", "interval", "peak", "shifts",
+            "start", "days", "weeks"}
+
+
+def _named(field: str, detail: str) -> str:
+    """The message with its field named once, as the option when there is one (``--peak '2x:...': ...``),
+    not ``peak: peak '2x:...': ...``."""
+    name = "--" + field.replace("_", "-") if field in _OPTIONS else field
+    for lead in (f"{field}: ", f"{field} "):
+        if detail.startswith(lead):
+            return name + detail[len(field):]
+    return f"{name}: {detail}"
+
+
 @staffing_app.command("plan", help=_(
     "Seats required per interval for a service-level target, from a project's history or a forecast CSV, "
     "and the shifts that cover them with the fewest person-hours."))
@@ -118,9 +133,8 @@ def plan_command(
                                                interval_minutes=interval, weeks=weeks)
         plan = build(fcast, conf, peaks=peaks, project=slug)
     except SeatflowError as exc:
-        field = exc.field
-        if field and not exc.detail.startswith(str(forecast)):
-            raise fail(f"{field}: {exc.detail}") from None
+        if exc.field and not exc.detail.startswith(str(forecast)):
+            raise fail(_named(exc.field, exc.detail)) from None
         raise fail(exc.detail) from None
     if as_csv:
         typer.echo(to_csv(plan), nl=False)
