@@ -27,6 +27,10 @@ router = APIRouter(prefix="/api/v1", tags=["work"])
 class NextRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     project_id: int | None = Field(default=None, description="Only this project (default: any you may work on)")
+    request_key: str | None = Field(
+        default=None, min_length=1, max_length=128,
+        description="Client-chosen, new for each new task wanted; a retry of this request reuses it and gets the "
+        "same lease back while it is live (409 once it has ended) instead of a second one")
 
 
 class LeaseIds(BaseModel):
@@ -62,10 +66,12 @@ def lease_next(app_state: Any, actor: Actor, body: NextRequest | None) -> dict[s
     """POST /leases, once the caller and the body are known (the route below and api/hot_path.py)."""
     store = app_state.media  # local folder (signed /media links) or S3 (presigned URLs)
     project_id = body.project_id if body else None
+    request_key = body.request_key if body else None
     seconds = int(app_state.settings.lease_seconds)
 
     def run(conn: Any) -> dict[str, Any]:
-        leased = dispatch.next_task(conn, actor, project_id=project_id, lease_seconds=seconds)
+        leased = dispatch.next_task(conn, actor, project_id=project_id, lease_seconds=seconds,
+                                    request_key=request_key)
         return items.describe_lease(conn, leased, lambda ref: store.url_for(ref, actor.id))
 
     app_state.reaper.maybe_run()

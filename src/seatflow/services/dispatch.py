@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
-from seatflow.errors import Forbidden, NotFound, NoWork
+from seatflow.errors import Conflict, Forbidden, NotFound, NoWork, ValidationFailed
 from seatflow.store import catalog, queue
 from seatflow.store.engine import engine_key
 from seatflow.store.queue import LeasedTask
@@ -68,16 +68,47 @@ def next_task(
     project_id: int | None = None,
     lease_seconds: int = DEFAULT_LEASE_SECONDS,
     now: datetime | None = None,
+    request_key: str | None = None,
 ) -> LeasedTask:
     """Lease the best task for ``actor``: own rework first, then by priority and deadline.
 
     Only projects the worker is qualified for; never an item the worker already annotated or
     reviewed. Raises NoWork when nothing is available. Run it inside ``transact`` (it raises
     Retry when it lost a race to a concurrent lease of the same worker).
+
+    ``request_key`` (the client's, 1-128 characters): a request that repeats the key of an earlier
+    one gets that lease back while it is live, instead of a second lease that would keep its item
+    from everyone until it expired (a retry after a lost answer); once that lease has ended the key
+    is refused (Conflict). Two leases then cost two more statements: a lookup and writing the key.
     """
     if actor.role is Role.CLIENT:
         raise Forbidden("client accounts do not take tasks")
     now = now or utcnow()
+    if request_key is None:
+        return _next_task(conn, actor, project_id=project_id, lease_seconds=lease_seconds, now=now)
+    key = request_key.strip()
+    if not key or len(key) > 128:
+        raise ValidationFailed("request_key must be 1 to 128 characters", field="request_key")
+    earlier = queue.keyed_lease(conn, user_id=actor.id, key=key, now=now)
+    if earlier is not None:
+        if earlier.task is None:
+            raise Conflict(f"request_key {key!r} was already used for lease {earlier.lease_id}, which has ended "
+                           "(submitted, released or expired): send a new key to take a new task",
+                           field="request_key")
+        if project_id is not None and earlier.task.project_id != project_id:
+            raise Conflict(f"request_key {key!r} was already used for lease {earlier.lease_id} in another project: "
+                           "send a new key for each new request", field="request_key")
+        return earlier.task
+    leased = _next_task(conn, actor, project_id=project_id, lease_seconds=lease_seconds, now=now)
+    try:
+        queue.set_request_key(conn, lease_id=leased.lease_id, key=key)
+    except IntegrityError as exc:  # a concurrent request with this key leased first: run again, find it
+        raise Retry(str(exc)) from exc
+    return leased
+
+
+def _next_task(conn: Connection, actor: Actor, *, project_id: int | None, lease_seconds: int,
+               now: datetime) -> LeasedTask:
     queue.relax_commit_durability(conn)
     queues = queue_cache.get(conn, actor.id, project_id)
     if not queues:

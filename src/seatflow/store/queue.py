@@ -281,6 +281,41 @@ def lease_assigned(conn: Connection, *, user_id: int, project_id: int | None, no
     return _finish_lease_sqlite(conn, row, user_id, now, expires, touch=False)
 
 
+# --- lease request keys (a retried POST /leases gets its lease back) ---------------------------------
+
+_KEYED_LEASE = (
+    select(leases.c.id.label("lease_id"), leases.c.expires_at, leases.c.ended_at, tasks.c.id, tasks.c.item_id,
+           tasks.c.client_id, tasks.c.project_id, tasks.c.kind, tasks.c.stage, tasks.c.slot,
+           tasks.c.target_submission_id, tasks.c.state.label("task_state"), tasks.c.lease_id.label("task_lease_id"))
+    .join(tasks, tasks.c.id == leases.c.task_id)
+    .where(leases.c.user_id == bindparam("user_id"), leases.c.request_key == bindparam("key"))
+)
+
+
+@dataclass(frozen=True)
+class KeyedLease:
+    """The lease an earlier request with the same key made; ``task`` is set while it is still live."""
+
+    lease_id: int
+    task: LeasedTask | None
+
+
+def keyed_lease(conn: Connection, *, user_id: int, key: str, now: datetime) -> KeyedLease | None:
+    """The caller's lease made under ``key``, if any (served by ix_leases_user_request_key)."""
+    row = conn.execute(_KEYED_LEASE, {"user_id": user_id, "key": key}).first()
+    if row is None:
+        return None
+    live = (row.ended_at is None and row.expires_at > now and row.task_state == "leased"
+            and row.task_lease_id == row.lease_id)
+    return KeyedLease(int(row.lease_id), _leased(row, row.lease_id, row.expires_at) if live else None)
+
+
+def set_request_key(conn: Connection, *, lease_id: int, key: str) -> None:
+    """Record the request key of a new lease. A concurrent request with the same key that leased
+    first makes this fail on the unique index (IntegrityError): the caller runs again and finds it."""
+    conn.execute(update(leases).where(leases.c.id == lease_id).values(request_key=key))
+
+
 def lease_lengths(conn: Connection, *, user_id: int, lease_ids: list[int]) -> dict[int, int | None]:
     """lease id -> the project's own lease seconds (None: the server default), for the caller's live leases."""
     rows = conn.execute(

@@ -263,6 +263,11 @@ leases = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("ended_at", UTCDateTime()),
     Column("end_reason", String(16)),
+    # The client's key of the request that made the lease (migration 0011): a retry with the same key
+    # gets this lease back instead of a second one (services/dispatch.py, next_task).
+    Column("request_key", String(128)),
+    Index("ix_leases_user_request_key", "user_id", "request_key", unique=True,
+          postgresql_where=text("request_key IS NOT NULL"), sqlite_where=text("request_key IS NOT NULL")),
 )
 
 # Who has touched an item: dispatch never gives a worker an item they annotated or reviewed.
