@@ -149,6 +149,12 @@ class Center:
             return len(list(conn.execute(select(t.c.id).where(t.c.leased_by == self.users[username],
                                                                t.c.state == "leased"))))
 
+    def leases_taken(self, username: str) -> int:
+        """Every lease ``username`` was ever given (held, submitted, released or expired)."""
+        with self.db.read() as conn:
+            return len(list(conn.execute(select(tables.leases.c.id).where(
+                tables.leases.c.user_id == self.users[username]))))
+
     def label_schema(self, project: str) -> dict[str, Any]:
         with self.db.read() as conn:
             return dict(conn.execute(select(tables.projects.c.label_schema).where(
@@ -837,6 +843,39 @@ def test_answers_wait_in_the_browser_while_the_server_is_unreachable(browser: Br
     seat.saved()  # sent by the page that came after the reload
     assert center.submissions("li.na", "comments")[waiting] == {"decision": "reject", "reasons": ["fraud"],
                                                                  "note": None}
+    seat.leave()
+
+
+def test_a_lease_whose_answer_is_lost_is_asked_for_again_with_its_key(browser: Browser, center: Center) -> None:
+    """The first POST /leases reaches the server, but its answer is lost on the way back (the network
+    fails). The workspace asks again with the same request_key and is given that same lease: no
+    second lease keeps an item away from everyone until it runs out."""
+    seat = Seat(browser, center, "li.na", "en")
+    seat.watch.allowed.add(0)
+    page = seat.page
+    keys: list[str] = []
+    lost: list[dict[str, Any]] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        keys.append(route.request.post_data_json["request_key"])
+        if lost:
+            route.continue_()
+            return
+        answer = route.fetch()  # the server leases...
+        assert answer.status == 201, answer.text()
+        lost.append(answer.json())
+        route.abort("connectionfailed")  # ...and the page never hears of it
+
+    page.route("**/api/v1/leases", lose_the_first_answer)
+    before = center.leases_taken("li.na")
+    lease = seat.open("comments")
+    prepared = seat.next_prepared()
+    seat.settle()
+    page.unroute("**/api/v1/leases")
+    assert lease["lease_id"] == lost[0]["lease_id"], "the retry was given another lease than the lost one"
+    assert keys[0] == keys[1] and len(set(keys)) == len(keys) - 1, keys
+    assert center.leases_taken("li.na") - before == 2, "a lease was made twice: the current and the prepared only"
+    assert prepared["lease_id"] != lease["lease_id"]
     seat.leave()
 
 

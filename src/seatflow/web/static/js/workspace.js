@@ -43,6 +43,7 @@
     fillTimer: null,
     noWorkUntil: 0,
     leaseFailures: 0,
+    leaseKey: null, // request_key of the lease being asked for (see fill)
     waiting: null, // a slot we wait on to show
     fixing: false,
     done: 0,
@@ -292,9 +293,13 @@
       return;
     }
     state.fetching = true;
-    api("/api/v1/leases", { project_id: cfg.project.id }).then(
+    // One key per task wanted, kept across retries: when a lease's answer is lost on the way (network,
+    // 5xx from a proxy), the retry gets that same lease back instead of leaving it held for nothing.
+    if (!state.leaseKey) state.leaseKey = newKey();
+    api("/api/v1/leases", { project_id: cfg.project.id, request_key: state.leaseKey }).then(
       function (lease) {
         state.fetching = false;
+        state.leaseKey = null;
         state.leaseFailures = 0;
         state.noWorkUntil = 0;
         state.ahead.push(prepare(lease));
@@ -307,6 +312,11 @@
           state.noWorkUntil = Date.now() + NO_WORK_RETRY_MS;
           scheduleFill(NO_WORK_RETRY_MS);
           if (!state.current && !state.ahead.length) setPhase("empty");
+          return;
+        }
+        if (err.status !== 0 && err.status < 500) state.leaseKey = null; // answered: no lease was made
+        if (isProblem(err, "conflict") && err.problem.field === "request_key") {
+          scheduleFill(0); // the lease of that key ended while we retried: ask again with a new key
           return;
         }
         if (err.status === 0 || err.status >= 500 || err.status === 429) {
