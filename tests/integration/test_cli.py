@@ -351,6 +351,15 @@ def test_export_round_trip(center: Cli, tmp_path: Path) -> None:
     assert "imported 5" in center("import", "reviews-copy", str(out)).stdout
     assert external_ids(center, "reviews-copy") == sorted(expected)
     assert "not found" in center("export", "nope", code=1).stderr
+    # a batch that is not the project's is named, not an empty export that exits 0
+    batch = json.loads(out.read_text(encoding="utf-8").splitlines()[0])["batch_id"]
+    for args in (["reviews", "--batch", "999"], ["reviews-copy", "--batch", str(batch)],
+                 ["reviews", "--batch", "999", "--format", "csv", "--out", str(tmp_path / "b.csv")]):
+        missing = center("export", *args, code=1)
+        message = f"error: batch {args[2]} not found in project {args[0]}"
+        assert missing.stderr.strip() == message, missing.stderr
+    assert not (tmp_path / "b.csv").exists()
+    assert center("export", "reviews", "--batch", str(batch)).stdout == stdout
 
 
 # -- status, get, settings -----------------------------------------------------------------------

@@ -40,7 +40,7 @@ def export(ref: str, request: Request, actor: CurrentActor, db: Db,
            format: Annotated[ExportFormat, Query(description="jsonl, csv, coco, labelstudio, yolo or voc")] = "jsonl",
            batch_id: int | None = None) -> StreamingResponse:
     with db.read() as conn:  # access and format are checked before the stream starts: errors are proper 4xx
-        project = exports.exportable_project(conn, actor, ref)
+        project = exports.exportable_project(conn, actor, ref, batch_id=batch_id)
     exports.check_format(project, format)
     name, media_type = exports.download_name(project, format)
     return StreamingResponse(exports.stream(db, actor, project, format, batch_id=batch_id), media_type=media_type,

@@ -106,7 +106,7 @@ def get_item(item_id: int, actor: CurrentActor, db: Db) -> dict[str, Any]:
 @router.get("/projects/{ref}/export.jsonl", summary="Export accepted results as JSONL (streamed)")
 def export_jsonl(ref: str, actor: CurrentActor, db: Db, batch_id: int | None = None) -> StreamingResponse:
     with db.read() as conn:  # check access before the stream starts, so errors are proper 4xx
-        project = exports.exportable_project(conn, actor, ref)
+        project = exports.exportable_project(conn, actor, ref, batch_id=batch_id)
 
     def lines() -> Iterator[bytes]:
         with db.read() as conn:

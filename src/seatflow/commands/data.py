@@ -214,7 +214,7 @@ def export_command(
         return
     with database(conf) as db:
         with db.read() as conn:
-            row = projects.get_project(conn, CLI_ACTOR, project)
+            row = exports.exportable_project(conn, CLI_ACTOR, project, batch_id=batch)
             total = None
             if batch is None:
                 total = next((s.done for s in status.project_status(conn, None) if s.id == row.id), None)
@@ -240,7 +240,7 @@ def _export_format(conf: Settings, project: str, out: str, batch: int | None, fm
                                                                           formats=", ".join(EXPORT_FORMATS)))
     with database(conf) as db:
         with db.read() as conn:
-            row = projects.get_project(conn, CLI_ACTOR, project)
+            row = exports.exportable_project(conn, CLI_ACTOR, project, batch_id=batch)
             module = exports.check_format(row, fmt)
             total = exports.count_done(conn, row.id, batch)
         if out == "-":

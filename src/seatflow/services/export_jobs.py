@@ -104,7 +104,7 @@ class ExportJobs:
               with_media: bool = False) -> ExportJob:
         """Check access and format now (errors are the caller's), then write the export in a thread."""
         with self.db.read() as conn:
-            project = exports.exportable_project(conn, actor, project_ref)
+            project = exports.exportable_project(conn, actor, project_ref, batch_id=batch_id)
             exports.check_format(project, fmt)
             total = exports.count_done(conn, project.id, batch_id)
         job = ExportJob(id=secrets.token_hex(8), project_id=project.id, project_slug=project.slug,

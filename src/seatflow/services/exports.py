@@ -16,23 +16,34 @@ from typing import Any
 from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
-from seatflow.errors import Forbidden, ValidationFailed
+from seatflow.errors import Forbidden, NotFound, ValidationFailed
 from seatflow.formats import export_format, manifest
 from seatflow.formats._common import Entry, ExportContext, ExportRow, answer_in_force, clean_aggregate
 from seatflow.formats._output import write_file, write_folder, write_zip, zip_stream
 from seatflow.media import MediaStore
 from seatflow.store import items as repo
 from seatflow.store import quality as quality_repo
+from seatflow.store.acceptance import batch_of
 from seatflow.store.engine import Database
 
 from .projects import get_project
 
 
-def exportable_project(conn: Connection, actor: Actor, project_ref: str | int) -> Any:
-    """The project, if ``actor`` may export its results: staff and the project's client, never a worker."""
+def exportable_project(conn: Connection, actor: Actor, project_ref: str | int, *,
+                       batch_id: int | None = None) -> Any:
+    """The project, if ``actor`` may export its results: staff and the project's client, never a worker.
+
+    With ``batch_id`` the batch must be one of the project's: an export of a batch that is not there
+    is a 404 naming it, not an empty file that looks like "nothing accepted yet".
+    """
     if actor.role is Role.WORKER:
         raise Forbidden("workers cannot export results; they see items only through their leases")
-    return get_project(conn, actor, project_ref)
+    project = get_project(conn, actor, project_ref)
+    if batch_id is not None:
+        batch = batch_of(conn, batch_id)
+        if batch is None or batch.project_id != project.id:
+            raise NotFound(f"batch {batch_id} not found in project {project.slug}", field="batch_id")
+    return project
 
 
 AGGREGATE_CHUNK = 500
@@ -64,7 +75,7 @@ def jsonl_lines(conn: Connection, actor: Actor, project_ref: str | int, *, batch
 
     Worker ids are included for center staff, never for client users.
     """
-    project = exportable_project(conn, actor, project_ref)
+    project = exportable_project(conn, actor, project_ref, batch_id=batch_id)
     show_workers = actor.is_staff if include_workers is None else (include_workers and actor.is_staff)
     for row, aggregate, confidence in with_aggregates(conn, repo.stream_done_items(conn, project.id, batch_id)):
         results: list[dict[str, Any]] = row.result or []
@@ -177,7 +188,7 @@ def export_to_path(db: Database, actor: Actor, project_ref: str | int, fmt: str,
     """
     started = datetime.now(UTC)
     with db.read() as conn:
-        project = exportable_project(conn, actor, project_ref)
+        project = exportable_project(conn, actor, project_ref, batch_id=batch_id)
         module = check_format(project, fmt)
         ctx = export_context(project, batch_id=batch_id, media=media)
         files = entries(conn, actor, project, fmt, ctx, batch_id=batch_id, on_row=on_row)
