@@ -252,6 +252,30 @@ def test_import_stops_at_a_malformed_line_and_keeps_what_came_before(center: Cli
     assert external_ids(center, "reviews") == ["r1", "r2", "r3", "r4"]
 
 
+def test_import_of_a_file_that_is_not_utf8_names_its_line(center: Cli, tmp_path: Path) -> None:
+    # A CSV saved by a spreadsheet as GBK: a traceback (UnicodeDecodeError) before, with and without --format.
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("external_id,text\ng1,fine\ng2,快递很快\n".encode("gbk"))
+    error = center("import", "reviews", str(gbk), code=1).stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {gbk}:3: not UTF-8 text (byte 4 of the line is 0xbf); save the file as UTF-8")
+    assert "1 item(s) before it were imported" in error
+    assert external_ids(center, "reviews") == ["g1"]
+    checked = center("import", "reviews", str(gbk), "--format", "csv", code=1).stderr.strip().splitlines()[-1]
+    assert "gbk.csv:3: not UTF-8 text" in checked and checked.endswith("nothing was imported")
+    jsonl = tmp_path / "latin.jsonl"
+    jsonl.write_bytes('{"external_id": "l1", "text": "café"}\n'.encode("latin-1"))
+    assert "latin.jsonl:1: not UTF-8 text" in center("import", "reviews", str(jsonl), code=1).stderr
+    assert "latin.jsonl:1: not UTF-8 text" in center("import", "reviews", str(jsonl), "--format", "jsonl",
+                                                     code=1).stderr
+    # a UTF-8 file with a BOM and CRLF line ends (what spreadsheets write) imports; a cut line names its end
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffexternal_id,text\r\nb1,好评\r\n".encode())
+    assert "imported 1" in center("import", "reviews", str(bom)).stdout
+    cut = write_jsonl(tmp_path / "cut.jsonl", ['{"external_id": "c1", "text": "x"'])
+    assert "cut.jsonl:1: not valid JSON (Expecting ',' delimiter at column 34)" in center(
+        "import", "reviews", str(cut), code=1).stderr
+
+
 def test_import_names_the_field_of_a_bad_record(center: Cli, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "items.jsonl", ['{"external_id": "a", "text": "ok"}',
                                                   '{"external_id": "b", "txt": "typo"}'])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,25 +56,40 @@ class ImportReport:
         return dict(self.__dict__)
 
 
-def read_jsonl(path: Path) -> Iterator[Record]:
-    with path.open("r", encoding="utf-8") as fh:
+def utf8_lines(path: Path) -> Generator[str, None, None]:
+    """The file's lines (endings kept, a leading BOM dropped), decoded one by one so that a file that is
+    not UTF-8 (a CSV saved as GBK, say) stops at its line, named, instead of somewhere in a chunk."""
+    with path.open("rb") as fh:
         for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ImportFailed(f"{path.name}:{n}: not valid JSON ({exc.msg} at column {exc.colno})",
-                                   file=str(path), line=n) from None
-            if not isinstance(data, dict):
-                raise ImportFailed(f"{path.name}:{n}: each line must be a JSON object", file=str(path), line=n)
-            yield Record(str(path), n, data)
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ImportFailed(f"{path.name}:{n}: not UTF-8 text (byte {exc.start + 1} of the line is "
+                                   f"0x{raw[exc.start]:02x}); save the file as UTF-8 (not GBK or another "
+                                   f"encoding) and import it again", file=str(path), line=n) from None
+
+
+def read_jsonl(path: Path) -> Iterator[Record]:
+    for n, raw in enumerate(utf8_lines(path), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw.rstrip("\r\n"))  # a column past the end of the line, not "line 2 column 1"
+        except json.JSONDecodeError as exc:
+            raise ImportFailed(f"{path.name}:{n}: not valid JSON ({exc.msg} at column {exc.colno})",
+                               file=str(path), line=n) from None
+        if not isinstance(data, dict):
+            raise ImportFailed(f"{path.name}:{n}: each line must be a JSON object", file=str(path), line=n)
+        yield Record(str(path), n, data)
 
 
 def read_csv(path: Path) -> Iterator[Record]:
     """CSV with a header; columns named like payload fields; JSON in a ``payload`` column is merged."""
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
+    lines = utf8_lines(path)
+    try:
+        reader = csv.DictReader(lines)
         if not reader.fieldnames:
             raise ImportFailed(f"{path.name}:1: the CSV file has no header row", file=str(path), line=1)
         for row in reader:
@@ -95,6 +110,8 @@ def read_csv(path: Path) -> Iterator[Record]:
                 elif value != "":
                     data[key] = _scalar(value)
             yield Record(str(path), n, data)
+    finally:
+        lines.close()
 
 
 def _scalar(value: str) -> Any:
