@@ -23,6 +23,7 @@ from seatflow.dashboards import daily
 from seatflow.domain.clock import utcnow
 from seatflow.errors import ValidationFailed
 from seatflow.services import accounts
+from seatflow.services.imports import Record, import_records
 from seatflow.store import tables
 
 from . import _pdf as pdf
@@ -371,3 +372,31 @@ def test_gold_accuracy_and_gold_left_out_of_the_backlog(center: Center) -> None:
     assert d["totals"]["delivered"] == 0 and d["backlog"]["items"] == 3
     ann1 = center.get("ann1", "/api/v1/dashboards").json()
     assert (ann1["totals"]["gold_answers"], ann1["totals"]["gold_accuracy"]) == (1, 1.0)
+
+
+@pytest.mark.parametrize("n", [20, 21])
+def test_backlog_age_percentiles_bands_and_overdue_at_exact_ranks(center: Center, n: int) -> None:
+    """acme-text's backlog of ``n`` items that arrived 1, 2, ... n hours ago (minus a minute): the
+    median age is the item at rank n // 2 from the oldest, the p90 age the one at rank
+    n - 1 - 9n // 10, the same on both databases (PostgreSQL computes them with percentile_disc,
+    SQLite probes the ranks); age bands and the overdue count come from the same pass."""
+    more = [Record("more", k, {"external_id": f"more-{k}", "payload": {"text": f"item {k}"}}) for k in range(4, n + 1)]
+    assert import_records(center.db, None, "acme-text", more, source="more").error is None
+    now = utcnow()
+    with center.db.write() as conn:
+        ids = list(conn.execute(tables.items.select().with_only_columns(tables.items.c.id)
+                                .where(tables.items.c.project_id == center.seed.projects["acme-text"])
+                                .order_by(tables.items.c.id)).scalars())
+        assert len(ids) == n
+        for hours, item_id in enumerate(ids, start=1):  # item k arrived k hours ago; the first 3 are overdue
+            conn.execute(update(tables.items).where(tables.items.c.id == item_id).values(
+                created_at=now - timedelta(hours=hours, minutes=-1),
+                deadline=now - timedelta(minutes=5) if hours <= 3 else now + timedelta(days=1)))
+    b = center.get("manager", "/api/v1/dashboards?scope=project&key=acme-text&hours=24").json()["backlog"]
+    ages = sorted((timedelta(hours=h, minutes=-1).total_seconds() for h in range(1, n + 1)), reverse=True)
+    assert b["items"] == n and b["overdue"] == 3
+    assert b["oldest_seconds"] == pytest.approx(ages[0], abs=30)
+    assert b["p50_seconds"] == pytest.approx(ages[n // 2], abs=30)
+    assert b["p90_seconds"] == pytest.approx(ages[n - 1 - (9 * n) // 10], abs=30)
+    # bands: < 1 h, 1-4 h, 4-24 h, 24-72 h, older (arrivals k h - 1 min ago, k = 1..n)
+    assert [x["items"] for x in b["age_bands"]] == [1, 3, min(n, 24) - 4, max(0, n - 24), 0]

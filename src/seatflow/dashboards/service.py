@@ -284,16 +284,13 @@ def compute(conn: Connection, sc: Scope, *, start: datetime, end: datetime, step
         for uid in f.user_ids or ():
             ids |= _projects_of_user(conn, uid)
         backlog_filter = Filter(project_ids=frozenset(ids))
-    d.backlog, oldest = repo.backlog_size(conn, backlog_filter)
-    if oldest is not None:
-        d.backlog_oldest_seconds = (now - oldest).total_seconds()
-        p50 = repo.backlog_arrival_at(conn, backlog_filter, d.backlog // 2)
-        p90 = repo.backlog_arrival_at(conn, backlog_filter, d.backlog - 1 - (d.backlog * 9) // 10)
-        d.backlog_p50_seconds = (now - p50).total_seconds() if p50 else None
-        d.backlog_p90_seconds = (now - p90).total_seconds() if p90 else None
-    d.backlog_overdue = repo.backlog_overdue(conn, backlog_filter, now)
-    d.backlog_bands = repo.backlog_by_age(conn, backlog_filter, [now - timedelta(hours=0)] + [
+    waiting = repo.backlog(conn, backlog_filter, now, [now - timedelta(hours=0)] + [
         now - timedelta(hours=h) for h in AGE_BANDS])
+    d.backlog, d.backlog_overdue, d.backlog_bands = waiting.size, waiting.overdue, waiting.bands
+    if waiting.oldest is not None:
+        d.backlog_oldest_seconds = (now - waiting.oldest).total_seconds()
+        d.backlog_p50_seconds = (now - waiting.p50_at).total_seconds() if waiting.p50_at else None
+        d.backlog_p90_seconds = (now - waiting.p90_at).total_seconds() if waiting.p90_at else None
     d.reviews_accepted, d.reviews = repo.reviews(conn, f, start, end)
     d.gold_passed, d.gold_answers = repo.gold(conn, f, start, end)
     return d
