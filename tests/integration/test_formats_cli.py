@@ -100,6 +100,21 @@ def test_coco_in_and_out_on_the_command_line(cli_db: Database, tmp_path: Path) -
     assert "labels/street/a.txt does not match its checksum" in err and count_items(cli_db, "street3") == 0
 
 
+@pytest.mark.parametrize("fmt", ["coco", "labelstudio"])
+def test_broken_json_is_one_line_naming_the_file(cli_db: Database, tmp_path: Path, fmt: str) -> None:
+    # ijson's C backend said b'lexical error: ...\n <the text> \n (right here) ------^\n' over three lines
+    make_project(cli_db, "faces", "image_annotation", FACE_SCHEMA)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes('{"images": [{"file_name": "café.jpg"}]}'.encode("latin-1"))
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"images": [', encoding="utf-8")
+    for path, says in ((latin, "save the file as UTF-8"), (cut, "premature EOF")):
+        err = run("import", "faces", str(path), "--format", fmt, code=1).stderr
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(f"error: {path.name}: not valid JSON (") and says in last, err
+        assert last.endswith("nothing was imported") and "b'" not in last and "right here" not in err
+
+
 def test_gold_answers_are_hidden_from_workers(center: Center) -> None:
     resp = center.post("manager", "/api/v1/projects/acme-faces/items", json={"items": [
         {"external_id": "face-9", "priority": 1000, "payload": {

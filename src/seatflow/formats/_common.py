@@ -127,6 +127,19 @@ class FnSource(RecordSource):
         return self.fn(write)
 
 
+def json_error(exc: Exception) -> str:
+    """A JSON parser's complaint on one line. ijson's C backend gives bytes over three lines (the message,
+    the text around the place and a caret); the error must stay one readable line."""
+    message: Any = exc.args[0] if exc.args else ""
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    lines = str(message).strip().splitlines()
+    text = lines[0].strip() if lines else type(exc).__name__
+    if "UTF8" in text or "UTF-8" in text:
+        text += "; save the file as UTF-8"
+    return text
+
+
 def bad(where: str, message: str, *, file: Path | str, line: int | None = None, field: str | None = None) -> NoReturn:
     """Stop the import: the message starts with the place in the input (file, line or element, field)."""
     text = f"{where}: {field}: {message}" if field else f"{where}: {message}"

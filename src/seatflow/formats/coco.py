@@ -51,6 +51,7 @@ from ._common import (
     attach,
     bad,
     finite,
+    json_error,
     pair_keypoints,
     points_extent,
 )
@@ -128,9 +129,10 @@ class CocoSource(RecordSource):
                         raise ImportFailed(f"{self.path.name}: a COCO file is a JSON object with 'images', "
                                            "'annotations' and 'categories'", file=str(self.path))
         except ijson.JSONError as exc:
-            raise ImportFailed(f"{self.path.name}: not valid JSON ({exc})", file=str(self.path)) from None
+            raise ImportFailed(f"{self.path.name}: not valid JSON ({json_error(exc)})", file=str(self.path)) from None
         except ijson.IncompleteJSONError as exc:  # pragma: no cover - a subclass of JSONError in most backends
-            raise ImportFailed(f"{self.path.name}: the JSON ends too early ({exc})", file=str(self.path)) from None
+            raise ImportFailed(f"{self.path.name}: the JSON ends too early ({json_error(exc)})",
+                               file=str(self.path)) from None
         if "images" not in seen_keys:
             raise ImportFailed(f"{self.path.name}: no 'images' list; is this a COCO instances or keypoints file?",
                                file=str(self.path), field="images")

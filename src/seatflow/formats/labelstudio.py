@@ -45,6 +45,7 @@ from ._common import (
     attach,
     bad,
     clean_number,
+    json_error,
 )
 
 NAME = "labelstudio"
@@ -288,7 +289,8 @@ class TaskSource(RecordSource):
             try:
                 yield from enumerate(ijson.items(fh, prefix, use_float=True))
             except ijson.JSONError as exc:
-                raise ImportFailed(f"{self.path.name}: not valid JSON ({exc})", file=str(self.path)) from None
+                raise ImportFailed(f"{self.path.name}: not valid JSON ({json_error(exc)})",
+                                   file=str(self.path)) from None
 
     def records(self, *, write: bool) -> Iterator[FormatRecord]:
         for n, task in self._tasks():
