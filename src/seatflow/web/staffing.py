@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from seatflow.api.deps import actor_from_request
 from seatflow.domain.actors import STAFF, Actor
 from seatflow.errors import NotFound, SeatflowError, ValidationFailed
-from seatflow.services import status
+from seatflow.services import projects as project_service
 from seatflow.staffing.chart import build_chart
 from seatflow.staffing.forecast import INTERVALS, parse_peak, parse_time
 from seatflow.staffing.plan import Plan, Settings, iso, make_plan, to_csv
@@ -121,11 +121,15 @@ def _plan_csv_rows(plan: Plan) -> str:
     return buf.getvalue()
 
 
+CHOOSER_LIMIT = 5000  # projects offered in the page's project list
+
+
 def _page(request: Request, actor: Actor, form: dict[str, str], *, plan: Plan | None = None,
           error: str | None = None, error_field: str | None = None, status_code: int = 200,
           csv_error: dict[str, Any] | None = None) -> Response:
     with _db(request).read() as conn:
-        projects = status.project_status(conn, actor)
+        # the chooser needs names only: not project_status, whose counts read every item (0.6 s at 1,000,000)
+        projects, _ = project_service.list_projects(conn, actor, offset=0, limit=CHOOSER_LIMIT)
     return render(request, "staffing.html", {
         "form": form, "projects": projects, "plan": plan, "chart": build_chart(plan) if plan else None,
         "forecast_csv": _plan_csv_rows(plan) if plan else "", "error": error, "csv_error": csv_error,
