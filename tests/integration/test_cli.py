@@ -438,6 +438,13 @@ def test_a_database_url_of_another_database_is_a_configuration_error(cli: Cli, m
     assert "SQLite or PostgreSQL" in result.stderr and "hunter2" not in result.stderr
 
 
+def test_serve_with_an_unknown_log_level_is_a_usage_error(cli: Cli) -> None:
+    # it printed the banner, then died in uvicorn with KeyError: 'loud'
+    result = cli("serve", "--log-level", "loud", "--port", str(_free_port()), code=2)
+    assert "'loud' is not a log level; use debug, info, warning or error" in result.stderr
+    assert "Seatflow" not in result.stdout
+
+
 # -- serve, for real -----------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as s:

@@ -19,6 +19,7 @@ from seatflow.i18n.cli import _
 from ._common import database, fail, out, safe_url, settings
 
 Host = Annotated[str, typer.Option(help=_("Address to listen on (0.0.0.0: every interface)."))]
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's names
 Port = Annotated[int, typer.Option(min=1, max=65535, help=_("Port to listen on."))]
 
 
@@ -71,7 +72,10 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=256, help=_("Processes (use more with PostgreSQL)."))] = 1,
     log_level: Annotated[str, typer.Option(help=_("debug, info, warning or error."))] = "info",
 ) -> None:
-    run_server(settings(), host=host, port=port, workers=workers, log_level=log_level)
+    if log_level.lower() not in LOG_LEVELS:  # was a KeyError traceback from uvicorn after the banner
+        raise typer.BadParameter(_("{value!r} is not a log level; use debug, info, warning or error").format(
+            value=log_level), param_hint="'--log-level'")
+    run_server(settings(), host=host, port=port, workers=workers, log_level=log_level.lower())
 
 
 def demo(
