@@ -171,6 +171,11 @@ def test_user_add_generates_or_asks_for_a_password(cli: Cli) -> None:
         db.dispose()
     again = cli("user", "add", "erin", "--generate", code=1)
     assert "exists already" in again.stderr
+    # no terminal to ask on (a script, stdin closed): it said only "Aborted."
+    silent = cli("user", "add", "gina", input="", code=1)
+    assert silent.stderr.strip().splitlines()[-1] == ("error: no password was typed for gina; give --password P, "
+                                                      "--generate or --no-password")
+    assert cli.count(tables.users, username="gina") == 0
 
 
 def test_client_add_twice_is_a_conflict(cli: Cli) -> None:
@@ -408,7 +413,11 @@ def test_get_runs_a_request_in_process(center: Cli) -> None:
     me = json.loads(center("get", "/api/v1/me", "--as", "w1").stdout)
     assert me["username"] == "w1" and me["role"] == "worker"
     anonymous = center("get", "/api/v1/status", code=1)
-    assert json.loads(anonymous.stdout)["status"] == 401 and "answered 401" in anonymous.stderr
+    assert json.loads(anonymous.stdout)["status"] == 401
+    assert anonymous.stderr.strip() == ("error: GET /api/v1/status answered 401; add --as USER to send it as a user, "
+                                        "e.g. --as admin")
+    forbidden = center("get", "/api/v1/status", "--as", "w1", code=1)
+    assert forbidden.stderr.strip() == "error: GET /api/v1/status answered 403"
     assert "does not exist" in center("get", "/api/v1/status", "--as", "ghost", code=1).stderr
     assert "must start with /" in center("get", "api/v1/status", code=1).stderr
 

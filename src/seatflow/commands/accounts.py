@@ -75,8 +75,12 @@ def user_add(
         if generate:
             password = new_password()
         elif password is None and not no_password:
-            password = typer.prompt(_("Password for {name}").format(name=username), hide_input=True,
-                                    confirmation_prompt=True)
+            try:
+                password = typer.prompt(_("Password for {name}").format(name=username), hide_input=True,
+                                        confirmation_prompt=True)
+            except typer.Abort:  # no terminal (a script, a pipe) or Ctrl+C: was a bare "Aborted."
+                raise fail(_("no password was typed for {name}; give --password P, --generate or --no-password")
+                           .format(name=username)) from None
         uid = transact(db, lambda c: accounts.create_user(
             c, None, username=username, password=password, role=role.value, display_name=display_name,
             client_slug=client, team=team, locale=locale or conf.default_locale))

@@ -135,8 +135,12 @@ def get(
     else:
         typer.echo(response.text)
     if response.status_code >= 400:
-        typer.echo(_("error: GET {path} answered {status}").format(path=path, status=response.status_code),
-                   err=True)
+        if response.status_code == 401 and as_user is None:  # the API's advice (log in, a token) is for HTTP
+            typer.echo(_("error: GET {path} answered 401; add --as USER to send it as a user, e.g. --as admin")
+                       .format(path=path), err=True)
+        else:
+            typer.echo(_("error: GET {path} answered {status}").format(path=path, status=response.status_code),
+                       err=True)
         raise typer.Exit(1)
 
 
