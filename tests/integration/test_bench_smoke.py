@@ -1,4 +1,4 @@
-"""CI smoke of the benchmarks: bench/dispatch.py and bench/import_.py run end to end with --smoke.
+"""CI smoke of the benchmarks: bench/dispatch.py, bench/import_.py and the others run end to end with --smoke.
 
 They run as subprocesses, as a developer runs them, on each selected backend (the [postgres] runs use
 the session's PostgreSQL server, through --pg-url). The figures are not judged here (the machine
@@ -166,3 +166,18 @@ def test_workspace_bench_smoke(db_backend: str, request: pytest.FixtureRequest) 
             assert r["idle_frame"]["n"] == 4, r
             _positive(r["idle_frame"]["p95"], f"{kind} idle frame p95")
     assert set(doc["met"]) == set(kinds)
+
+
+def test_pages_bench_smoke(db_backend: str, request: pytest.FixtureRequest) -> None:
+    out, results = _run("pages.py", db_backend, request)
+    assert "== baseline: one scan of the backlog" in out, out
+    (scan,) = [r for r in results if r["mode"] == "scan"]
+    _positive(scan["seconds"], "baseline scan seconds")
+    pages = {r["page"]: r for r in results if r["mode"] == "page"}
+    assert "/dashboards" in pages and "/api/v1/status" in pages and len(pages) >= 8, sorted(pages)
+    for page, r in pages.items():
+        assert r["db"] == db_backend and r["items"] == 200, r
+        assert r["status"] == 200 and r["first_status"] == 200, r
+        _positive(r["seconds"], f"{page} seconds")
+        _positive(r["bytes"], f"{page} bytes")
+        assert math.isclose(r["ratio"], r["seconds"] / scan["seconds"])
