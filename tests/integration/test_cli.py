@@ -389,6 +389,17 @@ def test_export_round_trip(center: Cli, tmp_path: Path) -> None:
         assert missing.stderr.strip() == message, missing.stderr
     assert not (tmp_path / "b.csv").exists()
     assert center("export", "reviews", "--batch", str(batch)).stdout == stdout
+    # --out in a folder that is not there yet is made (as with --format); a folder as --out is named
+    deep = tmp_path / "new" / "deeper" / "r.jsonl"
+    center("export", "reviews", "--out", str(deep))
+    assert deep.read_text(encoding="utf-8") == stdout
+    folder = tmp_path / "new"
+    for fmt, message in (([], f"error: --out {folder} is a folder; name a file, e.g. {folder / 'export.jsonl'}"),
+                         (["--format", "csv"], f"error: {folder} is a folder; name a file in it, e.g. "
+                                               f"{folder / 'reviews.csv'}")):
+        into_folder = center("export", "reviews", "--out", str(folder), *fmt, code=1)
+        assert into_folder.stderr.strip().splitlines()[-1] == message, into_folder.stderr
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["deeper"], "no .part file left behind"
 
 
 # -- status, get, settings -----------------------------------------------------------------------

@@ -189,6 +189,10 @@ def _output(target: str) -> Iterator[TextIO]:
         sys.stdout.flush()
         return
     final = Path(target)
+    if final.is_dir():
+        raise fail(_("--out {path} is a folder; name a file, e.g. {example}").format(
+            path=target, example=final / "export.jsonl"))
+    final.parent.mkdir(parents=True, exist_ok=True)  # as --format does; the error named the hidden .part file
     part = final.with_name(f".{final.name}.part")
     try:
         with part.open("w", encoding="utf-8", newline="\n") as fh:

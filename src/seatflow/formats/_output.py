@@ -52,6 +52,8 @@ def _copy(chunks: Iterable[bytes], out: BinaryIO, info: FileInfo) -> None:
 
 
 def write_file(entry: Entry, target: Path) -> FileInfo:
+    if target.is_dir():  # os.replace failed on it, naming the hidden .part file
+        raise ValidationFailed(f"{target} is a folder; name a file in it, e.g. {target / entry.path}", field="out")
     part = target.with_name(f".{target.name}.part")
     info = FileInfo(target.name)
     try:
