@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from seatflow.app import create_app
 from seatflow.config import Settings
@@ -25,6 +25,7 @@ from seatflow.domain import webhooks
 from seatflow.domain.clock import utcnow
 from seatflow.jobs.delivery import Deliverer, Notifier
 from seatflow.services import accounts, deliveries
+from seatflow.store import outbox as outbox_repo
 from seatflow.store import tables
 from seatflow.store.engine import Database, make_engine
 
@@ -154,6 +155,45 @@ def test_the_in_process_deliverer_is_woken_by_the_commit(app_factory: AppFactory
         assert latency < 1.0, f"took {latency:.3f} s"
     finally:
         live.close()
+
+
+def test_an_idle_deliverer_polls_without_writing_and_finds_an_event_that_comes_due(center: Center,
+                                                                                  receiver: Receiver) -> None:
+    """Polling every 50 ms with nothing due takes no write transaction (on SQLite each would hold the
+    database's one write lock, which the work loop needs), not even when a commit wakes it for an
+    event that is not due yet; that event is found by a later poll once it is due, and delivered."""
+    hook(center, receiver.url)
+    writes: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.split()
+        if words and words[0].upper() in ("UPDATE", "INSERT", "DELETE") or statement.startswith("BEGIN IMMEDIATE"):
+            writes.append(" ".join(words[:3]))
+
+    live = deliverer(center, delivery_poll_seconds=0.05)
+    event.listen(center.db.engine, "before_cursor_execute", seen)
+    try:
+        live.start()
+        time.sleep(0.5)
+        assert writes == [], f"an idle deliverer wrote: {writes}"
+        due_at = utcnow() + timedelta(seconds=0.6)  # a retry whose backoff runs out in 0.6 s
+        with center.db.write() as conn:
+            outbox_id = outbox_repo.enqueue(conn, client_id=center.seed.clients["globex"], topic="item.accepted",
+                                            payload={"probe": 1}, idempotency_key="comes-due", now=utcnow())
+            conn.execute(update(tables.outbox).where(tables.outbox.c.id == outbox_id).values(next_attempt_at=due_at))
+        time.sleep(0.3)  # woken by that commit, and polled since: nothing is due yet
+        del writes[:]
+        time.sleep(0.1)
+        assert writes == [] and receiver.requests == [], (writes, receiver.requests)
+        assert receiver.wait_for(lambda r: len(r.accepted()) == 1, timeout=5.0)
+        assert receiver.requests[0].at >= due_at.timestamp() - 0.05, "delivered before it was due"
+        deadline = time.monotonic() + 5.0  # the outcome is recorded by the loop's next pass
+        while outbox_row(center.db, id=outbox_id).state != "delivered" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert outbox_row(center.db, id=outbox_id).state == "delivered"
+    finally:
+        live.close()
+        event.remove(center.db.engine, "before_cursor_execute", seen)
 
 
 # --- failures, backoff, dead letters ---------------------------------------------------------------------

@@ -252,6 +252,8 @@ class Deliverer:
             free = self.concurrency - (self._inflight - len(done))
         if not done and free <= 0:
             return 0
+        if not done and not self._due():
+            return 0  # nothing to record, nothing due: no write transaction (SQLite: no write lock)
 
         def work(conn: Any) -> tuple[list[str], list[Claimed]]:
             return self._write_outcomes(conn, done), self._take(conn, free)
@@ -269,6 +271,10 @@ class Deliverer:
         for event in claimed:
             self._pool.submit(self._sender, event)
         return len(claimed) if len(claimed) == free and free > 0 else 0
+
+    def _due(self) -> bool:
+        with self.db.read() as conn:
+            return repo.any_due(conn, now=utcnow())
 
     def _loop(self) -> None:
         while not self._stop.is_set():

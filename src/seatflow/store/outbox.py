@@ -110,6 +110,14 @@ def _claim_due_statement(postgres: bool) -> Any:
 _CLAIM_DUE = {postgres: _claim_due_statement(postgres) for postgres in (False, True)}
 
 
+_ANY_DUE = select(outbox.c.id).where(_DUE, outbox.c.next_attempt_at <= bindparam("b_now")).limit(1)
+
+
+def any_due(conn: Connection, *, now: datetime) -> bool:
+    """Whether an event is due (a read: an idle deliverer's poll takes no write lock, see Deliverer._pass)."""
+    return conn.execute(_ANY_DUE, {"b_now": now}).first() is not None
+
+
 def claim_due(conn: Connection, *, now: datetime, claim_until: datetime, limit: int) -> list[Any]:
     """Take up to ``limit`` due events, oldest first: state 'delivering', attempts + 1, and
     ``next_attempt_at`` = ``claim_until`` (the claim's expiry and the token that completes it).
