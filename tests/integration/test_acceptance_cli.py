@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from seatflow.domain.actors import Actor, Role
@@ -45,7 +46,8 @@ def _batch_id(runner: Cli) -> int:
         db.dispose()
 
 
-def test_inspect_and_report_commands(center: Cli, tmp_path: Path) -> None:  # noqa: F811
+def test_inspect_and_report_commands(center: Cli, tmp_path: Path,  # noqa: F811
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     center("user", "add", "boss", "--role", "manager", "--password", "long-enough-1")
     rows = write_jsonl(tmp_path / "b.jsonl", [json.dumps({"external_id": f"r{k}", "text": f"review {k}"})
                                               for k in range(10)])
@@ -73,6 +75,11 @@ def test_inspect_and_report_commands(center: Cli, tmp_path: Path) -> None:  # no
     for item in items:
         last = center("inspect", "judge", str(started["id"]), str(item), "ok", "--by", "boss")
     assert f"{p.n} of {p.n} judged, accepted" in last.stdout
+    monkeypatch.setenv("SEATFLOW_LANG", "zh_CN")  # states and verdicts in words, as on the page (were 'accepted', 'ok')
+    shown_zh = center("inspect", "show", str(started["id"])).stdout
+    assert "（已接收）" in shown_zh and "合格" in shown_zh and "accepted" not in shown_zh
+    assert "已接收：" in shown_zh  # the verdict line
+    monkeypatch.setenv("SEATFLOW_LANG", "en")
     out = tmp_path / "report.csv"
     center("quality", "report", "--project", "reviews", "--batch", str(batch), "--out", str(out))
     table = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))

@@ -39,21 +39,31 @@ def _actor(db: Database, username: str) -> Actor:
     return accounts.actor_of(row)
 
 
+def _state(state: str) -> str:
+    """An inspection's state in the CLI's language (the codes stay in --json)."""
+    names = {"open": _("being inspected"), "accepted": _("accepted"), "rejected": _("rejected")}
+    return names.get(state, state)
+
+
+def _verdict(verdict: str | None) -> str:
+    return {"ok": _("ok"), "defective": _("defective")}.get(verdict or "", verdict or "-")
+
+
 def _show(data: dict[str, Any]) -> None:
     p = data["plan"]
     typer.echo(_("inspection {id} of batch {batch} ({state}): lot {lot}, AQL {aql:g}, level {level}, code {code}, "
                  "sample {n}, Ac {ac}, Re {re}, seed {seed}").format(
-        id=data["id"], batch=data["batch"]["id"], state=data["state"], lot=p["lot_size"], aql=p["aql"],
+        id=data["id"], batch=data["batch"]["id"], state=_state(data["state"]), lot=p["lot_size"], aql=p["aql"],
         level=p["level"], code=p["code"], n=p["sample_size"], ac=p["ac"], re=p["re"], seed=data["seed"]))
     table = Table(title=_("Sample"))
     for header in (_("item"), _("external id"), _("verdict"), _("error tags"), _("comment")):
         table.add_column(header)
     for s in data.get("sample", []):
-        table.add_row(str(s["item_id"]), s["external_id"], s["verdict"] or "-", ", ".join(s["error_tags"]),
+        table.add_row(str(s["item_id"]), s["external_id"], _verdict(s["verdict"]), ", ".join(s["error_tags"]),
                       s["comment"] or "")
     out().print(table)
     if data["state"] != "open":
-        typer.echo(_("{state}: {defects} defective in the sample").format(state=data["state"],
+        typer.echo(_("{state}: {defects} defective in the sample").format(state=_state(data["state"]),
                                                                          defects=data["defects"]))
 
 
@@ -105,7 +115,7 @@ def judge(
         data = transact(db, lambda c: acceptance.judge(c, actor, inspection, item, verdict=verdict,
                                                        error_tags=tag or None, comment=comment, now=utcnow()))
     typer.echo(_("inspection {id}: {judged} of {n} judged, {state}").format(
-        id=data["id"], judged=data["judged"], n=len(data["sample"]), state=data["state"]))
+        id=data["id"], judged=data["judged"], n=len(data["sample"]), state=_state(data["state"])))
 
 
 @quality_app.command("report", help=_("The quality report of a project or batch: gold accuracy, agreement, "
