@@ -37,7 +37,8 @@ def _answer_gold(runner: Cli, n: int) -> None:
         db.dispose()
 
 
-def test_gold_import_settings_readouts_suspension_and_reinstatement(center: Cli, tmp_path: Path) -> None:  # noqa: F811
+def test_gold_import_settings_readouts_suspension_and_reinstatement(center: Cli, tmp_path: Path,  # noqa: F811
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     gold = write_jsonl(tmp_path / "gold.jsonl", [json.dumps({"external_id": f"g{k}", "text": f"gold {k}",
                                                              "gold": {"classes": ["positive"]}}) for k in range(4)])
     center("import", "reviews", str(gold))
@@ -59,7 +60,12 @@ def test_gold_import_settings_readouts_suspension_and_reinstatement(center: Cli,
     data = json.loads(worker.stdout)
     assert data["projects"][0]["standing"] == "suspended" and data["projects"][0]["gold"]["n"] == 3
     table = center("quality", "worker", "w1")
-    assert "0.0% [0.0%, 56.1%] n=3" in table.stdout
+    assert "0.0% [0.0%, 56.1%] n=3" in table.stdout and "suspended" in table.stdout
+    monkeypatch.setenv("SEATFLOW_LANG", "zh_CN")  # the standing in words (zh_CN printed 'suspended')
+    for args in (("quality", "worker", "w1"), ("quality", "project", "reviews")):
+        zh = center(*args).stdout
+        assert "已暂停" in zh and "suspended" not in zh, zh
+    monkeypatch.setenv("SEATFLOW_LANG", "en")
     center("quality", "reinstate", "reviews", "w1", "--note", "talked it through")
     assert center.count(tables.worker_standing, state="reinstated") == 1
     assert "no notices" not in center("quality", "notices").stdout  # still unacknowledged

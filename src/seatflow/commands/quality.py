@@ -44,8 +44,15 @@ def worker(
     for header in (_("project"), _("standing"), _("gold accuracy"), _("review acceptance")):
         table.add_column(header)
     for p in data["projects"]:
-        table.add_row(p["project"]["slug"], p["standing"], _interval(p["gold"]), _interval(p["review"]))
+        table.add_row(p["project"]["slug"], _standing(p["standing"]), _interval(p["gold"]), _interval(p["review"]))
     out().print(table)
+
+
+def _standing(state: str) -> str:
+    """A worker's standing on a project in the CLI's language (the codes stay in --json)."""
+    names = {"active": _("active"), "testing": _("testing"), "qualified": _("qualified"), "failed": _("failed"),
+             "suspended": _("suspended"), "reinstated": _("reinstated")}
+    return names.get(state, state)
 
 
 @quality_app.command("project", help=_("A project's quality settings, gold totals and per-worker table."))
@@ -71,7 +78,7 @@ def project(
     for header in (_("worker"), _("standing"), _("gold accuracy"), _("review acceptance")):
         table.add_column(header)
     for w in data["workers"]:
-        table.add_row(w["username"], w["standing"], _interval(w["gold"]), _interval(w["review"]))
+        table.add_row(w["username"], _standing(w["standing"]), _interval(w["gold"]), _interval(w["review"]))
     out().print(table)
 
 
