@@ -180,7 +180,10 @@ def start(conn: Connection, actor: Actor, batch_id: int, *, aql: Any = 1.0, leve
     batch = _batch(conn, actor, batch_id)
     repo.lock_batch(conn, batch.id)
     lot, in_work = repo.lot(conn, batch.id)
-    if in_work or not lot:
+    if not in_work and not lot:  # an import that found every item there already makes an empty batch
+        raise Conflict(f"batch {batch.id} holds no items (its import brought none: they were there already, "
+                       "or its first record was refused); nothing to inspect", field="batch")
+    if in_work:
         raise Conflict(f"batch {batch.id} is not delivered: {in_work} of its {len(lot) + in_work} items are "
                        "still in work; inspect it when every item is done", field="batch")
     if repo.open_inspection(conn, batch.id) is not None:
