@@ -456,6 +456,9 @@ def test_a_database_url_of_another_database_is_a_configuration_error(cli: Cli, m
     result = cli("status", code=2)  # was a traceback from SQLAlchemy (NoSuchModuleError / ModuleNotFoundError)
     assert result.stderr.startswith("error: configuration error: SEATFLOW_DATABASE_URL:"), result.stderr
     assert "SQLite or PostgreSQL" in result.stderr and "hunter2" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: configuration error: SEATFLOW_DATABASE_URL: 'mysql://app:***@db/seatflow': Seatflow runs on SQLite or "
+        "PostgreSQL; write e.g. postgresql+psycopg://user@host/dbname, or empty for SQLite in SEATFLOW_HOME")
 
 
 def test_serve_with_an_unknown_log_level_is_a_usage_error(cli: Cli) -> None:

@@ -48,7 +48,8 @@ class SeatflowGroup(TyperGroup):
         except ValidationError as exc:  # settings from the environment
             err = exc.errors()[0]
             name = "SEATFLOW_" + "_".join(str(p) for p in err.get("loc", ())).upper()
-            _die(_("configuration error: {name}: {message}").format(name=name, message=err.get("msg")), 2)
+            message = str(err.get("msg", "")).removeprefix("Value error, ")  # pydantic's prefix for our own checks
+            _die(_("configuration error: {name}: {message}").format(name=name, message=message), 2)
         except OperationalError as exc:
             _die(_("database error: {message}").format(message=str(exc.orig or exc).strip().splitlines()[0]), 1)
         except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
