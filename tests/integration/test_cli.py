@@ -134,6 +134,9 @@ def test_init_on_a_fresh_home_creates_the_sqlite_database(tmp_path: Path, monkey
     missing = shell("status", code=1)
     assert "seatflow init" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
     assert not (home / "seatflow.db").exists(), "a failing command must not leave a database behind"
+    before = shell("db", "current", code=1)  # it made an empty database file, and status then said "no schema"
+    assert "current:  (no database yet: run `seatflow init`)" in before.stdout
+    assert not home.exists(), "looking at the schema must not create SEATFLOW_HOME or the database"
     shell("init")
     assert (home / "seatflow.db").is_file() and (home / "media").is_dir()
     current = shell("db", "current")

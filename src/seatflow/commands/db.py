@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from sqlalchemy.engine import make_url
 
 from seatflow.i18n.cli import _
 from seatflow.store.engine import Database, make_engine
@@ -35,14 +38,20 @@ def db_upgrade() -> None:
 def db_current() -> None:
     conf = settings()
     url = conf.resolved_database_url()
-    db = Database(make_engine(url, pool_size=conf.db_pool_size))
-    try:
-        current = current_revision(db.engine)
-    finally:
-        db.dispose()
+    parsed = make_url(url)
+    missing = (parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+               and not Path(parsed.database).exists())
+    current = None
+    if not missing:  # looking must not create the SQLite file (and SEATFLOW_HOME) as a side effect
+        db = Database(make_engine(url, pool_size=conf.db_pool_size))
+        try:
+            current = current_revision(db.engine)
+        finally:
+            db.dispose()
     head = head_revision()
     typer.echo(_("database: {url}").format(url=safe_url(url)))
-    typer.echo(_("current:  {revision}").format(revision=current or _("(empty: run `seatflow db upgrade`)")))
+    empty = _("(no database yet: run `seatflow init`)") if missing else _("(empty: run `seatflow db upgrade`)")
+    typer.echo(_("current:  {revision}").format(revision=current or empty))
     typer.echo(_("newest:   {revision}").format(revision=head))
     if current != head:
         raise typer.Exit(1)
