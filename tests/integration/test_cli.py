@@ -213,6 +213,8 @@ def test_team_grant_and_token(center: Cli) -> None:
     assert "g1 may now annotate in reviews" in out and "g1 may now review in reviews" in out
     assert "could already" in center("grant", "g1", "reviews", "--skill", "review").stdout
     assert "does not exist" in center("grant", "g1", "nope", code=1).stderr
+    center("token", "create", "g1", "--name", "[ci] nightly")
+    assert "[ci] nightly" in center("token", "list", "g1").stdout
     token = center("token", "create", "g1").stdout.strip()
     db = center.db()
     try:
@@ -441,6 +443,7 @@ def test_settings_table_and_docs(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("COLUMNS", "400")
     table = cli("settings").stdout
     assert "SEATFLOW_LEASE_SECONDS" in table and "600" in table and str(cli.home) in table
+    assert "(needs the [s3] extra: boto3)" in table, "rich took '[s3]' for markup and dropped it"
     markdown = cli("settings", "--markdown").stdout
     assert "| `SEATFLOW_DATABASE_URL` |" in markdown
     docs = ROOT / "docs" / "settings.md"

@@ -68,8 +68,11 @@ def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
 
 
 def out() -> Console:
-    """A console on stdout, made per call so that redirected streams (tests, pipes) are honoured."""
-    return Console(highlight=False, soft_wrap=False)
+    """A console on stdout, made per call so that redirected streams (tests, pipes) are honoured.
+
+    No markup: table cells hold data (setting help "needs the [s3] extra", token names, external ids,
+    inspection comments) that rich took for style tags and dropped."""
+    return Console(highlight=False, soft_wrap=False, markup=False)
 
 
 def err() -> Console:
