@@ -422,6 +422,32 @@ def test_status_table(center: Cli, tmp_path: Path) -> None:
     assert data[0]["slug"] == "reviews" and data[0]["backlog"] == 2
 
 
+@pytest.mark.parametrize("terminal", [False, True], ids=["pipe", "narrow-terminal"])
+def test_status_never_cuts_a_figure_or_a_name(center: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               terminal: bool) -> None:
+    """In 60 columns rich cut cells with an ellipsis ('10000…' for 1,000,000 items, 'proje…' for a slug);
+    a pipe got 80 columns. Figures keep their width, names wrap, a pipe gets the whole table."""
+    slug = "a-project-with-a-rather-long-slug-for-narrow-screens"
+    spec = tmp_path / "long.yaml"
+    spec.write_text(f"slug: {slug}\nname: Long\nclient: acme\nwork_type: text_annotation\n", encoding="utf-8")
+    center("project", "create", "--file", str(spec))
+    center("import", slug, str(write_jsonl(tmp_path / "many.jsonl", [
+        f'{{"external_id": "m{n}", "text": "item {n}"}}' for n in range(1234)])))
+    monkeypatch.setenv("COLUMNS", "80")
+    if terminal:
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich treats stdout as a terminal of COLUMNS width
+    table = re.sub(r"\x1b\[[0-9;]*m", "", center("status").stdout)  # a terminal gets styles
+    assert "…" not in table, table
+    rows = [line for line in table.splitlines() if line.startswith("│")]
+    first_column = "".join(line.split("│")[1].strip() for line in rows)
+    assert slug in first_column, table
+    assert any(re.search(r"│\s+1234 │\s+1234 │", line) for line in rows), table
+    if terminal:
+        assert max(len(line) for line in table.splitlines()) <= 80, table
+    else:
+        assert any(line.startswith(f"│ {slug} ") for line in rows), "a pipe gets whole cells: " + table
+
+
 def test_get_runs_a_request_in_process(center: Cli) -> None:
     center("user", "add", "boss", "--role", "admin", "--generate")
     body = json.loads(center("get", "/api/v1/status", "--as", "boss").stdout)

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
@@ -73,6 +74,24 @@ def out() -> Console:
     No markup: table cells hold data (setting help "needs the [s3] extra", token names, external ids,
     inspection comments) that rich took for style tags and dropped."""
     return Console(highlight=False, soft_wrap=False, markup=False)
+
+
+def print_table(table: Table) -> None:
+    """Print a table on stdout, never cutting a figure or a name short.
+
+    Rich fits a table to the terminal (80 columns when stdout is a pipe or a file) by cutting cells
+    with an ellipsis: ``seatflow status`` in 80 columns showed 1,000,000 items as '10000…' and slugs
+    as 'proje…'. Here cells wrap instead, a right-aligned column (figures) is at least as wide as
+    its widest figure, and output that goes to a pipe or a file is as wide as the table needs.
+    """
+    for column in table.columns:
+        column.overflow = "fold"  # a long cell wraps onto more lines; nothing is dropped
+        if column.justify == "right":  # a figure is never split: its column is at least as wide as it
+            column.min_width = max([len(str(c)) for c in column.cells] + [1])
+    console = out()
+    if not console.is_terminal:
+        console.width = table.__rich_measure__(console, console.options.update_width(100_000)).maximum
+    console.print(table)
 
 
 def err() -> Console:

@@ -22,7 +22,7 @@ from seatflow.services._tx import transact
 from seatflow.store import catalog
 from seatflow.store.engine import Database
 
-from ._common import CLI_ACTOR, database, fail, new_app, out, settings
+from ._common import CLI_ACTOR, database, fail, new_app, print_table, settings
 from .quality import quality_app
 
 inspect_app = new_app(_("Acceptance inspection of a delivered batch (ISO 2859-1 single sampling, normal "
@@ -61,7 +61,7 @@ def _show(data: dict[str, Any]) -> None:
     for s in data.get("sample", []):
         table.add_row(str(s["item_id"]), s["external_id"], _verdict(s["verdict"]), ", ".join(s["error_tags"]),
                       s["comment"] or "")
-    out().print(table)
+    print_table(table)
     if data["state"] != "open":
         typer.echo(_("{state}: {defects} defective in the sample").format(state=_state(data["state"]),
                                                                          defects=data["defects"]))
@@ -158,6 +158,6 @@ def suspicious(
     for f in data["flagged"]:
         table.add_row(f["external_id"], f["worker"], f["label"], f["expected"], f"{f['probability']:.2f}",
                       f["reason"], f["review"])
-    out().print(table)
+    print_table(table)
     typer.echo(_("{n} flagged, {routed} sent to review, {pending} already waiting for review").format(
         n=len(data["flagged"]), routed=data["routed"], pending=data["already_in_review"]))

@@ -15,7 +15,7 @@ from seatflow.services import accounts
 from seatflow.services._tx import transact
 from seatflow.store import catalog
 
-from ._common import database, fail, new_app, out, safe_url, settings
+from ._common import database, fail, new_app, print_table, safe_url, settings
 
 user_app = new_app(_("Center users (admin, manager, lead, worker, client)."))
 client_app = new_app(_("Clients: the companies that send work."))
@@ -162,7 +162,7 @@ def token_list(
         table.add_row(str(r.id), r.name, r.created_at.strftime("%Y-%m-%d %H:%M"),
                       "-" if r.last_used_at is None else r.last_used_at.strftime("%Y-%m-%d %H:%M"),
                       _("revoked") if r.revoked else _("active"))
-    out().print(table)
+    print_table(table)
 
 
 @token_app.command("revoke", help=_("Revoke an API token for good (its id is in `seatflow token list`)."))

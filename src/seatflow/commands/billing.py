@@ -15,7 +15,7 @@ from seatflow.dashboards import daily
 from seatflow.domain.clock import center_zone
 from seatflow.i18n.cli import _, cli_locale
 
-from ._common import CLI_ACTOR, database, new_app, out, settings
+from ._common import CLI_ACTOR, database, new_app, print_table, settings
 
 billing_app = new_app(_("Billing: a client's monthly statement of delivered units x unit price."))
 report_app = new_app(_("Reports: a client's daily report (delivered, SLA, quality, backlog)."))
@@ -59,7 +59,7 @@ def statement(
                       str(line.gold_answers))
     total_by = ["", str(st.total_hours), ""] if hours else [""]
     table.add_row(_("Total"), str(st.total_units), *total_by, f"{st.total_amount} {st.currency}", "", "")
-    out().print(table)
+    print_table(table)
 
 
 @report_app.command("daily", help=_("A client's daily report; prints it, writes a PDF, or emails it (SMTP settings)."))
@@ -94,6 +94,6 @@ def daily_command(
                           str(p.numbers.backlog_overdue))
         table.add_row(_("Total"), str(report.delivered), pct(report.sla_share), str(report.backlog),
                       str(report.backlog_overdue))
-        out().print(table)
+        print_table(table)
     if email:
         typer.echo(_("sent to {to}").format(to=email), err=True)

@@ -17,7 +17,7 @@ from seatflow.i18n.cli import _
 from seatflow.services import projects, status
 from seatflow.services._tx import transact
 
-from ._common import CLI_ACTOR, database, fail, new_app, out, settings
+from ._common import CLI_ACTOR, database, fail, new_app, print_table, settings
 
 project_app = new_app(_("Projects: a client's work of one work type, with its workflow and SLA."))
 
@@ -211,4 +211,4 @@ def status_command(
     for r in rows:
         table.add_row(r.slug, r.client, r.work_type, str(r.items), str(r.backlog), str(r.in_progress), str(r.done),
                       str(r.at_risk), str(r.overdue))
-    out().print(table)
+    print_table(table)

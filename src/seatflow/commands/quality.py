@@ -13,7 +13,7 @@ from seatflow.i18n.cli import _
 from seatflow.services import aggregation, quality
 from seatflow.services._tx import transact
 
-from ._common import CLI_ACTOR, database, fail, new_app, out, settings
+from ._common import CLI_ACTOR, database, fail, new_app, print_table, settings
 
 quality_app = new_app(_("Quality control: gold accuracy, review acceptance, suspensions, a project's settings."))
 
@@ -45,7 +45,7 @@ def worker(
         table.add_column(header)
     for p in data["projects"]:
         table.add_row(p["project"]["slug"], _standing(p["standing"]), _interval(p["gold"]), _interval(p["review"]))
-    out().print(table)
+    print_table(table)
 
 
 def _standing(state: str) -> str:
@@ -79,7 +79,7 @@ def project(
         table.add_column(header)
     for w in data["workers"]:
         table.add_row(w["username"], _standing(w["standing"]), _interval(w["gold"]), _interval(w["review"]))
-    out().print(table)
+    print_table(table)
 
 
 @quality_app.command("set", help=_("Change a project's quality settings, e.g. gold_rate=0.1 min_accuracy=0.5 "

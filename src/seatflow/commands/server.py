@@ -16,7 +16,7 @@ from seatflow import __version__
 from seatflow.config import Settings, settings_table
 from seatflow.i18n.cli import _
 
-from ._common import database, fail, out, safe_url, settings
+from ._common import database, fail, print_table, safe_url, settings
 
 Host = Annotated[str, typer.Option(help=_("Address to listen on (0.0.0.0: every interface)."))]
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's names
@@ -100,7 +100,7 @@ def demo(
     for login in center.logins:
         table.add_row(login.username, login.role, login.display_name,
                       login.password or _("(set before the demo; unchanged)"))
-    out().print(table)
+    print_table(table)
     typer.echo(", ".join(f"{slug}: {n}" for slug, n in center.items.items()))
     if no_serve:
         typer.echo(_("Start it with `seatflow demo` or `seatflow serve`."))
@@ -194,4 +194,4 @@ def settings_command(
         table.add_column(header)
     for row in settings_table():
         table.add_row(row.name, _default(row.default, _("(empty)")), _current(conf, row.name), row.help)
-    out().print(table)
+    print_table(table)
