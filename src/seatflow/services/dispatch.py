@@ -79,7 +79,7 @@ def next_task(
     ``request_key`` (the client's, 1-128 characters): a request that repeats the key of an earlier
     one gets that lease back while it is live, instead of a second lease that would keep its item
     from everyone until it expired (a retry after a lost answer); once that lease has ended the key
-    is refused (Conflict). Two leases then cost two more statements: a lookup and writing the key.
+    is refused (Conflict). A lease asked for with a key costs two more statements: a lookup and writing the key.
     """
     if actor.role is Role.CLIENT:
         raise Forbidden("client accounts do not take tasks")
