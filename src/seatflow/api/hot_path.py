@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -33,7 +34,7 @@ from seatflow.services import accounts
 from seatflow.services.accounts import token_hash
 
 from . import work
-from .problems import problem_response, validation_problem
+from .problems import api_locale, problem_response, validation_problem
 
 _LEASES = "/api/v1/leases"
 _SUBMIT_PREFIX, _SUBMIT_SUFFIX = "/api/v1/leases/", "/submit"
@@ -130,11 +131,12 @@ class HotPath:
         raw = await _body(receive)
         if raw is None:
             return None
-        response = await self._answer(state, token, lease_id, raw, path)
+        response = await self._answer(state, token, lease_id, raw, scope)
         await response(scope, receive, send)
         return None
 
-    async def _answer(self, state: Any, token: str, lease_id: int | None, raw: bytes, path: str) -> JSONResponse:
+    async def _answer(self, state: Any, token: str, lease_id: int | None, raw: bytes, scope: Scope) -> JSONResponse:
+        path: str = scope["path"]
         key = token_hash(token)
         cached: Actor | None = state.token_cache.get(key)
 
@@ -152,10 +154,10 @@ class HotPath:
             sub = _parse(work.SubmitRequest, raw, required=True)
             return JSONResponse(await self._run(state, lambda: work.submit_answer(state.db, caller(), lease_id, sub)))
         except _BadBody as bad:
-            return problem_response(422, validation_problem(bad.errors, path))
+            return problem_response(422, validation_problem(bad.errors, path, api_locale(Headers(scope=scope))))
         except SeatflowError as exc:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-            return problem_response(exc.status, exc.to_problem(path), headers)
+            return problem_response(exc.status, exc.to_problem(path, api_locale(Headers(scope=scope))), headers)
 
     def _run(self, state: Any, fn: Callable[[], dict[str, Any]]) -> Awaitable[dict[str, Any]]:
         """Run the (blocking) database work in a thread of our own, as many as the database has connections.

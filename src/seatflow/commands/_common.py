@@ -18,7 +18,8 @@ from typer.core import TyperGroup
 from seatflow.config import Settings, load_settings
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import SeatflowError
-from seatflow.i18n.cli import _
+from seatflow.i18n.cli import _, cli_locale
+from seatflow.i18n.message import N_, localize
 from seatflow.store.engine import Database, make_engine
 from seatflow.store.migrate import current_revision, head_revision, upgrade
 
@@ -30,7 +31,7 @@ class CliFailure(SeatflowError):
     """A user error found by the CLI itself (a file that can't be read, a busy port, ...)."""
 
     code = "cli"
-    title = "Command failed"
+    title = N_("Command failed")
 
 
 def fail(message: str) -> CliFailure:
@@ -58,7 +59,7 @@ class SeatflowGroup(TyperGroup):
 
 
 def _die(message: str, code: int) -> None:
-    typer.echo(_("error: {message}").format(message=message), err=True)
+    typer.echo(_("error: {message}").format(message=localize(message, cli_locale())), err=True)
     raise typer.Exit(code)
 
 

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from seatflow.errors import Conflict, ValidationFailed
+from seatflow.i18n.message import N_
 
 
 class StageKind(StrEnum):
@@ -76,7 +77,7 @@ _TASK_TRANSITIONS: dict[TaskState, dict[TaskEvent, TaskState]] = {
 
 class IllegalTransition(Conflict):
     code = "illegal-transition"
-    title = "That change is not allowed in the current state"
+    title = N_("That change is not allowed in the current state")
 
 
 def task_transition(state: TaskState | str, event: TaskEvent | str) -> TaskState:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seatflow.errors import SeatflowError, ValidationFailed
+from seatflow.i18n.message import N_
 
 from .sniff import HEAD_BYTES, Sniffed, sniff
 
@@ -17,13 +18,13 @@ from .sniff import HEAD_BYTES, Sniffed, sniff
 class MediaTooLarge(SeatflowError):
     status = 413
     code = "media-too-large"
-    title = "The media is larger than this server accepts"
+    title = N_("The media is larger than this server accepts")
 
 
 class NotMedia(SeatflowError):
     status = 415
     code = "not-media"
-    title = "The content is not an image or a video"
+    title = N_("The content is not an image or a video")
 
 
 @dataclass

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 Level = Literal["I", "II", "III"]
 
@@ -100,11 +101,12 @@ class Plan:
 def code_letter(lot_size: int, level: str = "II") -> str:
     """Table 1: the sample size code letter for a lot size and general inspection level."""
     if isinstance(lot_size, bool) or not isinstance(lot_size, int) or lot_size < 1:
-        raise ValidationFailed(f"lot_size: must be a whole number of 1 or more, got {lot_size!r}", field="lot_size")
+        raise ValidationFailed(Msg("lot_size: must be a whole number of 1 or more, got {got!r}", got=lot_size),
+                               field="lot_size")
     column = _LEVELS.get(str(level).upper())
     if column is None:
-        raise ValidationFailed(f"level: must be one of I, II, III (general inspection levels), got {level!r}",
-                               field="level")
+        raise ValidationFailed(Msg("level: must be one of I, II, III (general inspection levels), got {got!r}",
+                                   got=level), field="level")
     for upper, *letters in CODE_LETTERS:
         if upper is None or lot_size <= upper:
             return letters[column - 1]
@@ -113,18 +115,20 @@ def code_letter(lot_size: int, level: str = "II") -> str:
 
 def _aql_column(aql: float) -> int:
     if isinstance(aql, bool) or not isinstance(aql, int | float):
-        raise ValidationFailed(f"aql: must be a number, got {aql!r}", field="aql")
+        raise ValidationFailed(Msg("aql: must be a number, got {got!r}", got=aql), field="aql")
     for i, value in enumerate(AQLS):
         if abs(aql - value) <= 1e-9 * max(1.0, value):
             return i
     known = ", ".join(f"{v:g}" for v in AQLS)
-    raise ValidationFailed(f"aql: {aql:g} is not an AQL of ISO 2859-1; use one of {known}", field="aql")
+    raise ValidationFailed(Msg("aql: {aql:g} is not an AQL of ISO 2859-1; use one of {known}", aql=aql, known=known),
+                           field="aql")
 
 
 def table_cell(code: str, aql: float) -> str:
     """The raw cell of Table 2-A: ``"Ac/Re"``, ``"v"`` or ``"^"``."""
     if code not in TABLE_2A:
-        raise ValidationFailed(f"code: {code!r} is not a code letter; letters are {', '.join(LETTERS)}", field="code")
+        raise ValidationFailed(Msg("code: {code!r} is not a code letter; letters are {letters}", code=code,
+                                   letters=", ".join(LETTERS)), field="code")
     return TABLE_2A[code].split()[_aql_column(aql)]
 
 
@@ -156,9 +160,11 @@ def plan(lot_size: int, aql: float, level: str = "II") -> Plan:
 def judge(p: Plan, defects: int) -> Literal["accept", "reject"]:
     """Accept the lot when the sample has at most Ac nonconforming items, reject at Re or more."""
     if isinstance(defects, bool) or not isinstance(defects, int) or defects < 0:
-        raise ValidationFailed(f"defects: must be a whole number of 0 or more, got {defects!r}", field="defects")
+        raise ValidationFailed(Msg("defects: must be a whole number of 0 or more, got {got!r}", got=defects),
+                               field="defects")
     if defects > p.n:
-        raise ValidationFailed(f"defects: {defects} nonconforming items in a sample of {p.n}", field="defects")
+        raise ValidationFailed(Msg("defects: {defects} nonconforming items in a sample of {n}", defects=defects, n=p.n),
+                               field="defects")
     return "accept" if defects <= p.ac else "reject"
 
 
@@ -169,10 +175,10 @@ def draw_sample(item_ids: Sequence[T], n: int, seed: int | str | None) -> list[T
     """``n`` distinct items drawn at random (all of them when n >= the lot size), reproducible for
     a seed; returned in their order in ``item_ids``."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValidationFailed(f"n: must be a whole number of 0 or more, got {n!r}", field="n")
+        raise ValidationFailed(Msg("n: must be a whole number of 0 or more, got {got!r}", got=n), field="n")
     ids = list(item_ids)
     if len(set(ids)) != len(ids):
-        raise ValidationFailed("item_ids: the lot lists an item twice", field="item_ids")
+        raise ValidationFailed(Msg("item_ids: the lot lists an item twice"), field="item_ids")
     if n >= len(ids):
         return ids
     chosen = set(random.Random(seed).sample(range(len(ids)), n))

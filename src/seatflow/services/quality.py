@@ -47,6 +47,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
+from seatflow.i18n.message import N_
 from seatflow.store import catalog, queue
 from seatflow.store import quality as repo
 from seatflow.store.engine import engine_key
@@ -64,7 +65,7 @@ CLEARED = ("qualified", "reinstated")
 
 class Suspended(Forbidden):
     code = "suspended"
-    title = "Suspended from this project"
+    title = N_("Suspended from this project")
 
 
 @dataclass(frozen=True)

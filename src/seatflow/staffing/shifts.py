@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seatflow.errors import SeatflowError, ValidationFailed
+from seatflow.i18n.message import N_
 
 MAX_SHIFT_HOURS = 12
 SOLVER_SECONDS = 30.0
@@ -23,7 +24,7 @@ SOLVER_SECONDS = 30.0
 class NoShiftPlan(SeatflowError):
     status = 422
     code = "no-shift-plan"
-    title = "No shift plan was found"
+    title = N_("No shift plan was found")
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from seatflow import __version__
 from seatflow.domain.actors import Actor
-from seatflow.i18n import LOCALES, translations
+from seatflow.i18n import LANG_COOKIE, LOCALES, accepted_locale, translations
+from seatflow.i18n.message import Msg
 
 from .labels import N_, role_label, work_type_label
 
-LANG_COOKIE = "seatflow_lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 # Each language is named in itself (an endonym), so it is never translated.
 LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
@@ -41,29 +41,6 @@ _env = Environment(
 )
 
 
-def _accepted(header: str) -> str | None:
-    """The first supported language of an Accept-Language header, honouring q-values."""
-    choices: list[tuple[float, int, str]] = []
-    for pos, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        tag = tag.strip().lower().replace("_", "-")
-        if tag.startswith("zh"):
-            choices.append((q, pos, "zh_CN"))
-        elif tag.startswith("en"):
-            choices.append((q, pos, "en"))
-    choices = [c for c in choices if c[0] > 0]
-    if not choices:
-        return None
-    choices.sort(key=lambda c: (-c[0], c[1]))
-    return choices[0][2]
-
-
 def pick_locale(request: Request, actor: Actor | None, lang: str | None = None) -> str:
     """An explicit choice (``lang``), else the user's own setting, the language cookie,
     the browser's Accept-Language, and finally the server's ``default_locale``."""
@@ -74,7 +51,7 @@ def pick_locale(request: Request, actor: Actor | None, lang: str | None = None) 
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in LOCALES:
         return str(cookie)
-    accepted = _accepted(request.headers.get("accept-language", ""))
+    accepted = accepted_locale(request.headers.get("accept-language", ""))
     if accepted:
         return accepted
     default = getattr(getattr(request.app.state, "settings", None), "default_locale", "zh_CN")
@@ -82,11 +59,14 @@ def pick_locale(request: Request, actor: Actor | None, lang: str | None = None) 
 
 
 def translator(locale: str) -> Translate:
-    """``_(message, **values)``: translate, then fill in ``%(name)s`` placeholders."""
+    """``_(message, **values)``: translate, then fill in ``%(name)s`` placeholders; a ``Msg`` (an error a
+    service raised) is said in ``locale`` with its own values."""
     t = translations(locale)
 
     def _(message: str, **values: Any) -> str:
-        text = t.gettext(message)
+        if isinstance(message, Msg):  # a service's message, with its values already in it
+            return message.in_locale(locale)
+        text = t.gettext(message) if message else message
         return text % values if values else text
 
     return _
