@@ -58,8 +58,13 @@ class SeatflowGroup(TyperGroup):
             _die(f"{exc.filename}: {exc.strerror}", 1)
 
 
+def said(text: str) -> str:
+    """``text`` in the CLI's language: a service's ``Msg`` is translated (see seatflow.i18n.message)."""
+    return localize(text, cli_locale())
+
+
 def _die(message: str, code: int) -> None:
-    typer.echo(_("error: {message}").format(message=localize(message, cli_locale())), err=True)
+    typer.echo(_("error: {message}").format(message=said(message)), err=True)
     raise typer.Exit(code)
 
 

@@ -32,7 +32,7 @@ from seatflow.services import exports, imports, projects, status
 from seatflow.services.imports import IMAGE_SUFFIXES, ImportReport
 from seatflow.store.engine import Database
 
-from ._common import CLI_ACTOR, database, err, fail, settings
+from ._common import CLI_ACTOR, database, err, fail, said, settings
 
 
 class RateColumn(ProgressColumn):
@@ -172,7 +172,7 @@ def _import_format(db: Database, conf: Settings, project: Any, path: Path, fmt: 
         except SeatflowError as exc:
             if exc.extra.get("report") is not None or "nothing was imported" in exc.detail:
                 raise fail(exc.detail) from None  # the writing pass stopped: the message says what is in
-            raise fail(_("{detail}; nothing was imported").format(detail=exc.detail)) from None
+            raise fail(_("{detail}; nothing was imported").format(detail=said(exc.detail))) from None
     rep = result.report
     typer.echo(_("{path}: checked {checked}, imported {imported}, skipped {skipped} (already there), "
                  "batch {batch}").format(path=path, checked=result.checked, imported=rep.imported,

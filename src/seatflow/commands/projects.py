@@ -17,7 +17,7 @@ from seatflow.i18n.cli import _
 from seatflow.services import projects, status
 from seatflow.services._tx import transact
 
-from ._common import CLI_ACTOR, database, fail, new_app, print_table, settings
+from ._common import CLI_ACTOR, database, fail, new_app, print_table, said, settings
 
 project_app = new_app(_("Projects: a client's work of one work type, with its workflow and SLA."))
 
@@ -60,8 +60,8 @@ def project_create(
         except SeatflowError as exc:
             if exc.field:
                 raise fail(_("{file}: field {field!r}: {message}").format(
-                    file=file, field=exc.field, message=exc.detail)) from None
-            raise fail(f"{file}: {exc.detail}") from None
+                    file=file, field=exc.field, message=said(exc.detail))) from None
+            raise fail(f"{file}: {said(exc.detail)}") from None
     typer.echo(_("created project {slug} (id {id})").format(slug=spec["slug"], id=pid))
 
 
@@ -122,8 +122,8 @@ def project_update(
         except SeatflowError as exc:
             if exc.field:
                 raise fail(_("project {slug}: field {field!r}: {message}").format(
-                    slug=slug, field=exc.field, message=exc.detail)) from None
-            raise fail(_("project {slug}: {message}").format(slug=slug, message=exc.detail)) from None
+                    slug=slug, field=exc.field, message=said(exc.detail))) from None
+            raise fail(_("project {slug}: {message}").format(slug=slug, message=said(exc.detail))) from None
     changed = [f for f in projects.CHANGEABLE if _key(getattr(before, f)) != _key(getattr(after, f))]
     if not changed:
         typer.echo(_("project {slug}: nothing changed").format(slug=after.slug))
@@ -181,7 +181,7 @@ def project_from_labelstudio(
         try:
             pid = transact(db, lambda c: projects.create_project(c, None, spec))
         except SeatflowError as exc:
-            raise fail(f"{config}: {exc.detail}") from None
+            raise fail(f"{config}: {said(exc.detail)}") from None
     typer.echo(_("created project {slug} (id {id}), a {work_type} project").format(slug=slug, id=pid,
                                                                                   work_type=tr.work_type))
     typer.echo(json.dumps(tr.label_schema, ensure_ascii=False))

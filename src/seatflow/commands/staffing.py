@@ -15,7 +15,7 @@ from seatflow.staffing import forecast as fc
 from seatflow.staffing.plan import Plan, Settings, build, default_start, project_forecast, to_csv
 from seatflow.staffing.shifts import parse_lengths
 
-from ._common import CLI_ACTOR, database, fail, new_app, out, settings
+from ._common import CLI_ACTOR, database, fail, new_app, out, said, settings
 
 staffing_app = new_app(_("Staffing: seats needed per interval (Erlang C/A) and a shift plan that covers them."))
 
@@ -79,7 +79,7 @@ def _named(field: str, detail: str) -> str:
     """The message with its field named once, as the option when there is one (``--peak '2x:...': ...``),
     not ``peak: peak '2x:...': ...``."""
     name = "--" + field.replace("_", "-") if field in _OPTIONS else field
-    for lead in (f"{field}: ", f"{field} "):
+    for lead in (f"{field}: ", f"{field}：", f"{field} "):
         if detail.startswith(lead):
             return name + detail[len(field):]
     return f"{name}: {detail}"
@@ -134,7 +134,7 @@ def plan_command(
         plan = build(fcast, conf, peaks=peaks, project=slug)
     except SeatflowError as exc:
         if exc.field and not exc.detail.startswith(str(forecast)):
-            raise fail(_named(exc.field, exc.detail)) from None
+            raise fail(_named(exc.field, said(exc.detail))) from None
         raise fail(exc.detail) from None
     if as_csv:
         typer.echo(to_csv(plan), nl=False)

@@ -30,7 +30,7 @@
     return fetch("/api/v1/attendance/" + action, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept-Language": document.documentElement.lang || "en" },
       body: body ? JSON.stringify(body) : null,
     }).then(function (r) {
       if (r.ok) {

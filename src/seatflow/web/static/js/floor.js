@@ -266,7 +266,7 @@
     fetch("/api/v1/floor/workers/" + encodeURIComponent(who.username) + "/move", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept-Language": document.documentElement.lang || "en" },
       body: JSON.stringify(body),
     }).then(function (r) {
       return r.json().then(function (data) { return { status: r.status, data: data }; });

@@ -118,7 +118,12 @@
     return fetch(path, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        // the server says its errors in the language of this page
+        "Accept-Language": document.documentElement.lang || "en",
+      },
       body: JSON.stringify(body || {}),
     }).then(
       function (resp) {
