@@ -15,10 +15,11 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 _FRIENDLY_MESSAGES = {
-    "extra_forbidden": "unknown field; remove it",
-    "missing": "this field is required",
+    "extra_forbidden": Msg("unknown field; remove it"),
+    "missing": Msg("this field is required"),
 }
 
 
@@ -36,8 +37,9 @@ def field_path(prefix: str, loc: tuple[int | str, ...] | list[int | str]) -> str
 def _first_error(exc: ValidationError, prefix: str) -> ValidationFailed:
     err = exc.errors()[0]
     field = field_path(prefix, tuple(err.get("loc", ())))
-    msg = _FRIENDLY_MESSAGES.get(err.get("type", ""), err.get("msg", "invalid value"))
-    return ValidationFailed(f"{field}: {msg}", field=field)
+    # pydantic's own wording of other errors (e.g. "Input should be a valid number") stays English
+    msg: str = _FRIENDLY_MESSAGES.get(err.get("type", "")) or err.get("msg") or Msg("invalid value")
+    return ValidationFailed(Msg("{field}: {message}", field=field, message=msg), field=field)
 
 
 class WorkType(ABC):
@@ -120,4 +122,5 @@ def get_work_type(name: str) -> WorkType:
         return REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
-        raise ValidationFailed(f"unknown work type {name!r}; known: {known}", field="work_type") from None
+        raise ValidationFailed(Msg("unknown work type {name!r}; known: {known}", name=name, known=known),
+                               field="work_type") from None

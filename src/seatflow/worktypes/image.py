@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
+
+from seatflow.i18n.message import Msg
 
 from . import _geometry as geo
 from ._common import Strict, check_unique, fail, mean_or_one, names, not_in, num
@@ -108,8 +111,18 @@ class ImagePredictions(ImageAnswer):
     polygons: list[PredictedPolygon] = Field(default_factory=list)  # type: ignore[assignment]
 
 
-_TOOL_OF = {"boxes": ("bbox", "bounding boxes"), "keypoints": ("keypoints", "keypoints"),
-            "polygons": ("polygon", "polygons"), "class": ("classify", "whole-image classes")}
+_TOOL_OF = {"boxes": "bbox", "keypoints": "keypoints", "polygons": "polygon", "class": "classify"}
+
+
+def _unused_tool(part: str, tools: Iterable[str]) -> Msg:
+    """An answer uses a part (boxes, keypoints, ...) whose tool the project does not use."""
+    if part == "boxes":
+        return Msg("this project does not use bounding boxes; its tools are: {tools}", tools=names(tools))
+    if part == "keypoints":
+        return Msg("this project does not use keypoints; its tools are: {tools}", tools=names(tools))
+    if part == "polygons":
+        return Msg("this project does not use polygons; its tools are: {tools}", tools=names(tools))
+    return Msg("this project does not use whole-image classes; its tools are: {tools}", tools=names(tools))
 
 
 class ImageAnnotation(WorkType):
@@ -128,36 +141,40 @@ class ImageAnnotation(WorkType):
         keys: dict[str, str] = {}
         for i, lb in enumerate(s.labels):
             if lb.key is not None and lb.key in keys:
-                fail(f"{f}.labels[{i}].key", f"the shortcut key {lb.key!r} is already used by {keys[lb.key]!r}")
+                fail(f"{f}.labels[{i}].key", Msg("the shortcut key {key!r} is already used by {label!r}",
+                                                 key=lb.key, label=keys[lb.key]))
             if lb.key is not None:
                 keys[lb.key] = lb.name
         if ("bbox" in s.tools or "polygon" in s.tools) and not s.labels:
-            fail(f"{f}.labels", "boxes and polygons need at least one label")
+            fail(f"{f}.labels", Msg("boxes and polygons need at least one label"))
         if "keypoints" in s.tools:
             if s.keypoints is None:
-                fail(f"{f}.keypoints", "the keypoints tool needs the list of keypoint names")
+                fail(f"{f}.keypoints", Msg("the keypoints tool needs the list of keypoint names"))
             check_unique(s.keypoints.names, f"{f}.keypoints.names", "keypoint name")
             for i, (a, b) in enumerate(s.keypoints.skeleton or []):
                 if not (0 <= a < len(s.keypoints.names) and 0 <= b < len(s.keypoints.names)) or a == b:
-                    fail(f"{f}.keypoints.skeleton[{i}]", f"a bone joins two different points among 0.."
-                                                          f"{len(s.keypoints.names) - 1}, got [{a}, {b}]")
+                    fail(f"{f}.keypoints.skeleton[{i}]",
+                         Msg("a bone joins two different points among 0..{last}, got [{a}, {b}]",
+                             last=len(s.keypoints.names) - 1, a=a, b=b))
             if s.keypoints.label is not None and s.keypoints.label not in self._labels(s):
                 fail(f"{f}.keypoints.label", not_in(s.keypoints.label, self._labels(s), "label"))
         if "classify" in s.tools:
             if not s.classes:
-                fail(f"{f}.classes", "the classify tool needs at least one class")
+                fail(f"{f}.classes", Msg("the classify tool needs at least one class"))
             check_unique(s.classes, f"{f}.classes", "class")
         check_unique([a.name for a in s.attributes], f"{f}.attributes", "attribute name")
         for i, attr in enumerate(s.attributes):
             if attr.type == "choice" and not attr.choices:
-                fail(f"{f}.attributes[{i}].choices", f"the choice attribute {attr.name!r} needs choices")
+                fail(f"{f}.attributes[{i}].choices",
+                     Msg("the choice attribute {name!r} needs choices", name=attr.name))
             if attr.type != "choice" and attr.choices:
-                fail(f"{f}.attributes[{i}].choices", f"only choice attributes have choices, not {attr.type}")
+                fail(f"{f}.attributes[{i}].choices",
+                     Msg("only choice attributes have choices, not {type}", type=attr.type))
 
     def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:
         assert isinstance(payload, ImagePayload)
         if not payload.image.strip():
-            fail("payload.image", "the image path or URL is empty")
+            fail("payload.image", Msg("the image path or URL is empty"))
         for prefix, data, model in (("payload.predictions", payload.predictions, ImagePredictions),
                                     ("payload.gold", payload.gold, ImageAnswer)):
             if data is None:
@@ -177,9 +194,8 @@ class ImageAnnotation(WorkType):
         present = {"boxes": answer.boxes, "keypoints": answer.keypoints, "polygons": answer.polygons,
                    "class": answer.class_ is not None}
         for part, used in present.items():
-            tool, what = _TOOL_OF[part]
-            if used and tool not in schema.tools:
-                fail(f"{f}.{part}", f"this project does not use {what}; its tools are: {names(schema.tools)}")
+            if used and _TOOL_OF[part] not in schema.tools:
+                fail(f"{f}.{part}", _unused_tool(part, schema.tools))
         labels = self._labels(schema)
         size = f"{payload.width}x{payload.height}"
         for i, box in enumerate(answer.boxes):
@@ -187,12 +203,12 @@ class ImageAnnotation(WorkType):
             self._check_label(box.label, labels, f"{bf}.label")
             if box.w <= 0 or box.h <= 0:
                 part = "w" if box.w <= 0 else "h"
-                fail(f"{bf}.{part}",
-                     f"box width and height must be greater than 0, got {num(box.w)}x{num(box.h)}")
+                fail(f"{bf}.{part}", Msg("box width and height must be greater than 0, got {w}x{h}",
+                                         w=num(box.w), h=num(box.h)))
             x2, y2 = box.x + box.w, box.y + box.h
             if not self._inside(box.x, box.y, payload) or not self._inside(x2, y2, payload):
                 corners = f"({num(box.x)},{num(box.y)})-({num(box.x + box.w)},{num(box.y + box.h)})"
-                fail(bf, f"box {corners} lies outside the {size} image")
+                fail(bf, Msg("box {corners} lies outside the {size} image", corners=corners, size=size))
             self._check_attributes(box.attributes, schema, f"{bf}.attributes")
         for i, kps in enumerate(answer.keypoints):
             kf = f"{f}.keypoints[{i}]"
@@ -200,26 +216,28 @@ class ImageAnnotation(WorkType):
                 self._check_label(kps.label, labels, f"{kf}.label")
                 owner = schema.keypoints.label if schema.keypoints else None
                 if owner is not None and kps.label != owner:
-                    fail(f"{kf}.label", f"keypoints in this project belong to {owner!r}, not {kps.label!r}")
+                    fail(f"{kf}.label", Msg("keypoints in this project belong to {owner!r}, not {label!r}",
+                                            owner=owner, label=kps.label))
             point_names = schema.keypoints.names if schema.keypoints else []
             if len(kps.points) != len(point_names):
-                fail(f"{kf}.points", f"expected {len(point_names)} points ({names(point_names)}), "
-                                     f"got {len(kps.points)}")
+                fail(f"{kf}.points", Msg("expected {n} points ({names}), got {got}", n=len(point_names),
+                                         names=names(point_names), got=len(kps.points)))
             for j, (x, y, v) in enumerate(kps.points):
                 if v not in (0, 1, 2):
-                    fail(f"{kf}.points[{j}]", f"visibility of {point_names[j]!r} must be 0 (not placed), "
-                                              f"1 (occluded) or 2 (visible), got {v}")
+                    fail(f"{kf}.points[{j}]", Msg("visibility of {name!r} must be 0 (not placed), "
+                                                  "1 (occluded) or 2 (visible), got {v}", name=point_names[j], v=v))
                 if v > 0 and not self._inside(x, y, payload):
-                    fail(f"{kf}.points[{j}]", f"point {point_names[j]!r} ({num(x)},{num(y)}) lies outside "
-                                              f"the {size} image")
+                    fail(f"{kf}.points[{j}]", Msg("point {name!r} ({x},{y}) lies outside the {size} image",
+                                                  name=point_names[j], x=num(x), y=num(y), size=size))
         for i, poly in enumerate(answer.polygons):
             pf = f"{f}.polygons[{i}]"
             self._check_label(poly.label, labels, f"{pf}.label")
             if len(poly.points) < 3:
-                fail(f"{pf}.points", f"a polygon needs at least 3 points, got {len(poly.points)}")
+                fail(f"{pf}.points", Msg("a polygon needs at least 3 points, got {got}", got=len(poly.points)))
             for j, (x, y) in enumerate(poly.points):
                 if not self._inside(x, y, payload):
-                    fail(f"{pf}.points[{j}]", f"point ({num(x)},{num(y)}) lies outside the {size} image")
+                    fail(f"{pf}.points[{j}]", Msg("point ({x},{y}) lies outside the {size} image",
+                                                  x=num(x), y=num(y), size=size))
         if answer.class_ is not None and answer.class_ not in (schema.classes or []):
             fail(f"{f}.class", not_in(answer.class_, schema.classes or [], "class"))
 
@@ -244,12 +262,13 @@ class ImageAnnotation(WorkType):
             if attr is None:
                 fail(f"{f}.{key}", not_in(key, defs, "attribute"))
             if attr.type == "bool" and not isinstance(value, bool):
-                fail(f"{f}.{key}", f"{key!r} is a yes/no attribute; use true or false, not {value!r}")
+                fail(f"{f}.{key}", Msg("{key!r} is a yes/no attribute; use true or false, not {value!r}",
+                                       key=key, value=value))
             if attr.type == "text" and not isinstance(value, str):
-                fail(f"{f}.{key}", f"{key!r} is a text attribute; got {value!r}")
+                fail(f"{f}.{key}", Msg("{key!r} is a text attribute; got {value!r}", key=key, value=value))
             if attr.type == "choice" and value not in (attr.choices or []):
-                fail(f"{f}.{key}", f"{value!r} is not a choice of {key!r}; choices are: "
-                                   f"{names(attr.choices or [])}")
+                fail(f"{f}.{key}", Msg("{value!r} is not a choice of {key!r}; choices are: {choices}",
+                                       value=value, key=key, choices=names(attr.choices or [])))
 
     # -- agreement ---------------------------------------------------------------------------
     def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:

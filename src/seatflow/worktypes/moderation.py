@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from seatflow.i18n.message import Msg
+
 from ._common import Strict, check_unique, fail, not_in
 from .base import WorkType, register
 
@@ -69,40 +71,40 @@ class Moderation(WorkType):
                 fail(f"label_schema.keywords.{code}", not_in(code, codes, "reason code"))
             for i, word in enumerate(words):
                 if not word.strip():
-                    fail(f"label_schema.keywords.{code}[{i}]", "a keyword must not be empty")
+                    fail(f"label_schema.keywords.{code}[{i}]", Msg("a keyword must not be empty"))
         rules = schema.prescreen
         for i, code in enumerate(rules.auto_reject_reasons):
             if code not in codes:
                 fail(f"label_schema.prescreen.auto_reject_reasons[{i}]", not_in(code, codes, "reason code"))
         if rules.auto_reject_above is not None and not rules.auto_reject_reasons and not schema.keywords:
             fail("label_schema.prescreen.auto_reject_reasons",
-                 "auto-rejection needs the reason codes to give (e.g. ['sexual'])")
+                 Msg("auto-rejection needs the reason codes to give (e.g. ['sexual'])"))
 
     def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:
         assert isinstance(payload, ModerationPayload)
-        if payload.kind in ("image", "video") and not (payload.media or "").strip():
-            article = "an" if payload.kind == "image" else "a"
-            fail("payload.media",
-                 f"{article} {payload.kind} item needs media: a path in the media folder or a URL")
+        if payload.kind == "image" and not (payload.media or "").strip():
+            fail("payload.media", Msg("an image item needs media: a path in the media folder or a URL"))
+        if payload.kind == "video" and not (payload.media or "").strip():
+            fail("payload.media", Msg("a video item needs media: a path in the media folder or a URL"))
         if payload.kind == "text" and not (payload.text or "").strip():
-            fail("payload.text", "a text item needs the text to moderate")
+            fail("payload.text", Msg("a text item needs the text to moderate"))
 
     def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
         assert isinstance(answer, ModerationAnswer) and isinstance(schema, Policy)
         codes = [r.code for r in schema.reasons]
         if answer.decision == "approve" and answer.reasons:
-            fail("answer.reasons", f"an approved item has no reasons; remove {', '.join(answer.reasons)} "
-                                   "or reject the item")
+            fail("answer.reasons", Msg("an approved item has no reasons; remove {reasons} or reject the item",
+                                       reasons=", ".join(answer.reasons)))
         if answer.decision == "reject" and not answer.reasons:
-            fail("answer.reasons", "a rejection needs at least one reason code from the policy")
+            fail("answer.reasons", Msg("a rejection needs at least one reason code from the policy"))
         if answer.decision == "escalate" and not schema.escalation:
-            fail("answer.decision", "this project does not allow escalation; approve or reject the item")
+            fail("answer.decision", Msg("this project does not allow escalation; approve or reject the item"))
         seen: set[str] = set()
         for i, code in enumerate(answer.reasons):
             if code not in codes:
                 fail(f"answer.reasons[{i}]", not_in(code, codes, "reason code"))
             if code in seen:
-                fail(f"answer.reasons[{i}]", f"the reason {code!r} is given twice")
+                fail(f"answer.reasons[{i}]", Msg("the reason {code!r} is given twice", code=code))
             seen.add(code)
 
     def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from seatflow.i18n.message import Msg
+
 from ._common import Strict, check_unique, fail, jaccard, mean_or_one, not_in
 from .base import WorkType, _first_error, register
 
@@ -53,14 +55,14 @@ class TextAnnotation(WorkType):
     def check_schema(self, schema: BaseModel) -> None:
         assert isinstance(schema, TextSchema)
         if not schema.classes and not schema.span_labels:
-            fail("label_schema", "define classes, span_labels or both; the project has nothing to label")
+            fail("label_schema", Msg("define classes, span_labels or both; the project has nothing to label"))
         check_unique(schema.classes or [], "label_schema.classes", "class")
         check_unique(schema.span_labels or [], "label_schema.span_labels", "span label")
 
     def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:
         assert isinstance(payload, TextPayload)
         if not payload.text.strip():
-            fail("payload.text", "the text is blank; there is nothing to annotate")
+            fail("payload.text", Msg("the text is blank; there is nothing to annotate"))
         for prefix, data, model in (("payload.predictions", payload.predictions, TextPredictions),
                                     ("payload.gold", payload.gold, TextAnswer)):
             if data is not None:
@@ -82,11 +84,11 @@ class TextAnnotation(WorkType):
             if cls not in classes:
                 fail(f"{f}.classes[{i}]", not_in(cls, classes, "class"))
             if cls in seen:
-                fail(f"{f}.classes[{i}]", f"the class {cls!r} is chosen twice")
+                fail(f"{f}.classes[{i}]", Msg("the class {cls!r} is chosen twice", cls=cls))
             seen.add(cls)
         if len(answer.classes) > 1 and not schema.multi_label:
-            fail(f"{f}.classes", f"choose one class only; this project is not multi-label "
-                                   f"(got {', '.join(answer.classes)})")
+            fail(f"{f}.classes", Msg("choose one class only; this project is not multi-label (got {got})",
+                                     got=", ".join(answer.classes)))
         labels = schema.span_labels or []
         n = len(payload.text)
         for i, span in enumerate(answer.spans):
@@ -94,19 +96,22 @@ class TextAnnotation(WorkType):
             if span.label not in labels:
                 fail(f"{sf}.label", not_in(span.label, labels, "span label"))
             if span.start < 0:
-                fail(f"{sf}.start", f"start must be 0 or more, got {span.start}")
+                fail(f"{sf}.start", Msg("start must be 0 or more, got {start}", start=span.start))
             if span.end <= span.start:
-                fail(f"{sf}.end", f"end ({span.end}) must be greater than start ({span.start})")
+                fail(f"{sf}.end", Msg("end ({end}) must be greater than start ({start})", end=span.end,
+                                      start=span.start))
             if span.end > n:
-                fail(f"{sf}.end", f"end ({span.end}) is past the end of the text ({n} characters)")
+                fail(f"{sf}.end", Msg("end ({end}) is past the end of the text ({n} characters)", end=span.end,
+                                      n=n))
         by_label = sorted(range(len(answer.spans)),
                           key=lambda k: (answer.spans[k].label, answer.spans[k].start, k))
         for prev, cur in zip(by_label, by_label[1:], strict=False):
             p, c = answer.spans[prev], answer.spans[cur]
             if p.label == c.label and c.start < p.end:
                 fail(f"{f}.spans[{cur}]",
-                     f"{c.label} span {c.start}-{c.end} overlaps {c.label} span {p.start}-{p.end} "
-                     f"({f}.spans[{prev}]); merge or shorten them")
+                     Msg("{label} span {start}-{end} overlaps {label} span {other_start}-{other_end} "
+                         "({other}); merge or shorten them", label=c.label, start=c.start, end=c.end,
+                         other_start=p.start, other_end=p.end, other=f"{f}.spans[{prev}]"))
 
     def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:
         """Mean of class agreement (exact, or Jaccard when multi-label) and exact-match span F1."""

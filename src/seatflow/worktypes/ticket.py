@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatflow.i18n.message import Msg
+
 from ._common import Strict, check_unique, fail, not_in
 from .base import WorkType, register
 
@@ -109,19 +111,20 @@ class ServiceTicket(WorkType):
     def check_payload(self, payload: BaseModel, schema: BaseModel) -> None:
         assert isinstance(payload, TicketPayload)
         if not payload.message.strip():
-            fail("payload.message", "the customer's message is blank")
+            fail("payload.message", Msg("the customer's message is blank"))
 
     def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
         assert isinstance(answer, TicketAnswer) and isinstance(schema, TicketSchema)
         reply = answer.reply.strip()
         if not reply:
-            fail("answer.reply", "the reply is empty; write to the customer before sending")
+            fail("answer.reply", Msg("the reply is empty; write to the customer before sending"))
         if len(reply) > REPLY_MAX:
-            fail("answer.reply", f"the reply is {len(reply)} characters long; the limit is {REPLY_MAX}")
+            fail("answer.reply", Msg("the reply is {n} characters long; the limit is {limit}", n=len(reply),
+                                     limit=REPLY_MAX))
         left = PLACEHOLDER.search(reply)
         if left:
-            fail("answer.reply", f"the reply still contains the placeholder {left.group(0)}; "
-                                 "replace it with the real value before sending")
+            fail("answer.reply", Msg("the reply still contains the placeholder {placeholder}; "
+                                     "replace it with the real value before sending", placeholder=left.group(0)))
         codes = [d.code for d in schema.dispositions]
         if answer.disposition not in codes:
             fail("answer.disposition", not_in(answer.disposition, codes, "disposition"))
