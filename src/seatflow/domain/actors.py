@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from seatflow.errors import Forbidden, NotFound
+from seatflow.i18n.message import Msg
 
 
 class Role(StrEnum):
@@ -36,15 +38,16 @@ class Actor:
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             allowed = ", ".join(r.value for r in roles)
-            raise Forbidden(f"this action needs the role {allowed}; you are {self.role.value}")
+            raise Forbidden(Msg("this action needs the role {allowed}; you are {role}", allowed=allowed,
+                                role=self.role.value))
 
     def require_manager(self) -> None:
         self.require(Role.ADMIN, Role.MANAGER)
 
-    def check_client(self, client_id: int, *, what: str = "project") -> None:
+    def check_client(self, client_id: int, *, what: Literal["project", "item"] = "project") -> None:
         """A client user sees only its own client's data; answer 404 so nothing leaks."""
         if self.role is Role.CLIENT and self.client_id != client_id:
-            raise NotFound(f"{what} not found")
+            raise NotFound(Msg("item not found") if what == "item" else Msg("project not found"))
 
     def can_see_client(self, client_id: int) -> bool:
         return self.role is not Role.CLIENT or self.client_id == client_id

@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from seatflow.i18n.message import Msg
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -31,8 +33,8 @@ def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"{name!r} is not an IANA time zone name such as Asia/Shanghai, Europe/Berlin or UTC"
-                         ) from None
+        raise ValueError(Msg("{name!r} is not an IANA time zone name such as Asia/Shanghai, Europe/Berlin or UTC",
+                             name=name)) from None
 
 
 def center_zone(settings: Any = None) -> tzinfo:

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from seatflow.errors import Conflict, ValidationFailed
-from seatflow.i18n.message import N_
+from seatflow.i18n.message import N_, Msg
 
 
 class StageKind(StrEnum):
@@ -86,7 +86,7 @@ def task_transition(state: TaskState | str, event: TaskEvent | str) -> TaskState
     try:
         return _TASK_TRANSITIONS[st][ev]
     except KeyError:
-        raise IllegalTransition(f"a task that is {st.value} cannot {ev.value}") from None
+        raise IllegalTransition(Msg("a task that is {state} cannot {event}", state=st.value, event=ev.value)) from None
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,8 @@ def _stage_from_text(text: str, index: int) -> dict[str, Any]:
     m = _STAGE_RE.match(text)
     if not m:
         raise ValidationFailed(
-            f"workflow stage {index + 1} {text!r} is not understood; write e.g. "
-            "'annotate(overlap=2) -> review(sample_rate=0.2)'",
+            Msg("workflow stage {n} {text!r} is not understood; write e.g. "
+                "'annotate(overlap=2) -> review(sample_rate=0.2)'", n=index + 1, text=text),
             field=f"workflow.stages[{index}]",
         )
     out: dict[str, Any] = {"kind": m.group(1)}
@@ -177,25 +177,26 @@ def parse_workflow(data: Any) -> Workflow:
     elif isinstance(data, list):
         raw = list(data)
     else:
-        raise ValidationFailed("workflow must be a text, a list of stages or a mapping", field="workflow")
+        raise ValidationFailed(Msg("workflow must be a text, a list of stages or a mapping"), field="workflow")
     if rework_to not in ("same", "any"):
-        raise ValidationFailed("workflow.rework_to must be 'same' or 'any'", field="workflow.rework_to")
+        raise ValidationFailed(Msg("workflow.rework_to must be 'same' or 'any'"), field="workflow.rework_to")
     if not raw:
-        raise ValidationFailed("workflow needs at least an annotate stage", field="workflow.stages")
+        raise ValidationFailed(Msg("workflow needs at least an annotate stage"), field="workflow.stages")
     stages: list[Stage] = []
     for i, s in enumerate(raw):
         field = f"workflow.stages[{i}]"
         if isinstance(s, str):
             s = _stage_from_text(s, i)
         if not isinstance(s, dict):
-            raise ValidationFailed(f"{field} must be a mapping", field=field)
+            raise ValidationFailed(Msg("{field} must be a mapping", field=field), field=field)
         try:
             kind = StageKind(s.get("kind", ""))
         except ValueError:
-            raise ValidationFailed(f"{field}.kind must be 'annotate' or 'review'", field=f"{field}.kind") from None
+            raise ValidationFailed(Msg("{field}.kind must be 'annotate' or 'review'", field=field),
+                                   field=f"{field}.kind") from None
         if (i == 0) != (kind is StageKind.ANNOTATE):
             raise ValidationFailed(
-                "the first stage must be annotate and only the first; later stages are reviews",
+                Msg("the first stage must be annotate and only the first; later stages are reviews"),
                 field=f"{field}.kind",
             )
         try:
@@ -203,12 +204,14 @@ def parse_workflow(data: Any) -> Workflow:
             rate = float(s.get("sample_rate", 1.0))
         except (TypeError, ValueError):
             raise ValidationFailed(
-                f"{field}: overlap must be a whole number, sample_rate a number", field=field
+                Msg("{field}: overlap must be a whole number, sample_rate a number", field=field), field=field
             ) from None
         if not 1 <= overlap <= 20:
-            raise ValidationFailed(f"{field}.overlap must be between 1 and 20", field=f"{field}.overlap")
+            raise ValidationFailed(Msg("{field}.overlap must be between 1 and 20", field=field),
+                                   field=f"{field}.overlap")
         if not 0.0 <= rate <= 1.0:
-            raise ValidationFailed(f"{field}.sample_rate must be between 0 and 1", field=f"{field}.sample_rate")
+            raise ValidationFailed(Msg("{field}.sample_rate must be between 0 and 1", field=field),
+                                   field=f"{field}.sample_rate")
         low, confidence = _dynamic_overlap(s, field, overlap, kind)
         name = str(s.get("name") or (kind.value if i == 0 else f"review{i}" if i > 1 else "review"))
         stages.append(Stage(name=name, kind=kind, overlap=overlap, sample_rate=rate, min_overlap=low,
@@ -222,21 +225,23 @@ def _dynamic_overlap(s: dict[str, Any], field: str, overlap: int, kind: StageKin
     if not has_min and not has_conf:
         return None, None
     if kind is not StageKind.ANNOTATE:
-        raise ValidationFailed(f"{field}: only the annotate stage has an overlap", field=f"{field}.overlap")
+        raise ValidationFailed(Msg("{field}: only the annotate stage has an overlap", field=field),
+                               field=f"{field}.overlap")
     if not has_conf:
-        raise ValidationFailed(f"{field}: overlap=MIN..MAX needs a target, e.g. confidence=0.95",
+        raise ValidationFailed(Msg("{field}: overlap=MIN..MAX needs a target, e.g. confidence=0.95", field=field),
                                field=f"{field}.confidence")
     try:
         low = int(s["min_overlap"]) if has_min else 1
         confidence = float(s["confidence"])
     except (TypeError, ValueError):
-        raise ValidationFailed(f"{field}: overlap=MIN..MAX takes whole numbers, confidence a number",
+        raise ValidationFailed(Msg("{field}: overlap=MIN..MAX takes whole numbers, confidence a number", field=field),
                                field=f"{field}.overlap") from None
     if not 1 <= low <= overlap:
-        raise ValidationFailed(f"{field}.overlap: the least overlap ({low}) must be from 1 to the most ({overlap})",
-                               field=f"{field}.overlap")
+        raise ValidationFailed(Msg("{field}.overlap: the least overlap ({low}) must be from 1 to the most ({most})",
+                                   field=field, low=low, most=overlap), field=f"{field}.overlap")
     if not 0.5 <= confidence < 1.0:
-        raise ValidationFailed(f"{field}.confidence must be at least 0.5 and below 1", field=f"{field}.confidence")
+        raise ValidationFailed(Msg("{field}.confidence must be at least 0.5 and below 1", field=field),
+                               field=f"{field}.confidence")
     return low, confidence
 
 
