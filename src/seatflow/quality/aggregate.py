@@ -34,6 +34,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit, logsumexp
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.quality.scoring import hungarian_match
 from seatflow.worktypes._geometry import box_iou
 
@@ -62,17 +63,20 @@ class Answers:
 def _index_array(values: Any, name: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1:
-        raise ValidationFailed(f"{name}: must be a one-dimensional array, got {arr.ndim} dimensions", field=name)
+        raise ValidationFailed(Msg("{name}: must be a one-dimensional array, got {ndim} dimensions", name=name,
+                                   ndim=arr.ndim), field=name)
     if arr.size == 0:
         return arr.astype(np.int64)
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.floor(arr)):
-            raise ValidationFailed(f"{name}: must hold whole numbers (indexes)", field=name)
+            raise ValidationFailed(Msg("{name}: must hold whole numbers (indexes)", name=name), field=name)
     elif arr.dtype.kind not in "iu":
-        raise ValidationFailed(f"{name}: must hold integer indexes, got {arr.dtype}", field=name)
+        raise ValidationFailed(Msg("{name}: must hold integer indexes, got {dtype}", name=name, dtype=str(arr.dtype)),
+                               field=name)
     out = arr.astype(np.int64)
     if np.any(out < 0):
-        raise ValidationFailed(f"{name}: indexes must be 0 or more, got {int(out.min())}", field=name)
+        raise ValidationFailed(Msg("{name}: indexes must be 0 or more, got {got}", name=name, got=int(out.min())),
+                               field=name)
     return out
 
 
@@ -81,7 +85,8 @@ def _count(given: int | None, arr: np.ndarray, name: str, index_name: str) -> in
     if given is None:
         return needed
     if given < needed:
-        raise ValidationFailed(f"{index_name}: index {needed - 1} is out of range for {name}={given}", field=index_name)
+        raise ValidationFailed(Msg("{field}: index {index} is out of range for {name}={given}", field=index_name,
+                                   index=needed - 1, name=name, given=given), field=index_name)
     return int(given)
 
 
@@ -94,8 +99,8 @@ def answers(
     wk = _index_array(workers, "workers")
     lb = _index_array(labels, "labels")
     if not (it.shape == wk.shape == lb.shape):
-        raise ValidationFailed(f"items, workers and labels must be equally long, got {it.size}, {wk.size}, "
-                               f"{lb.size}", field="labels")
+        raise ValidationFailed(Msg("items, workers and labels must be equally long, got {items}, {workers}, {labels}",
+                                   items=it.size, workers=wk.size, labels=lb.size), field="labels")
     return Answers(it, wk, lb, _count(n_items, it, "n_items", "items"),
                    _count(n_workers, wk, "n_workers", "workers"), _count(n_classes, lb, "n_classes", "labels"))
 
@@ -167,7 +172,7 @@ def majority_vote(
     else:
         ww = np.asarray(weights, dtype=float)
         if ww.shape != (a.n_workers,) or not np.all(np.isfinite(ww)) or np.any(ww < 0):
-            raise ValidationFailed(f"weights: need {a.n_workers} finite weights of 0 or more, one per worker",
+            raise ValidationFailed(Msg("weights: need {n} finite weights of 0 or more, one per worker", n=a.n_workers),
                                    field="weights")
         w = ww[a.workers]
     scores = np.bincount(a.items * k + a.labels, weights=w, minlength=a.n_items * k).reshape(a.n_items, k)
@@ -264,9 +269,9 @@ def glad(
     else:
         p = np.asarray(priors, dtype=float)
         if p.shape != (k,) or np.any(p < 0) or not np.isclose(p.sum(), 1.0):
-            raise ValidationFailed(f"priors: need {k} probabilities that sum to 1", field="priors")
+            raise ValidationFailed(Msg("priors: need {k} probabilities that sum to 1", k=k), field="priors")
     if m_step_method not in ("L-BFGS-B", "CG"):
-        raise ValidationFailed(f"m_step_method: must be 'L-BFGS-B' or 'CG', got {m_step_method!r}",
+        raise ValidationFailed(Msg("m_step_method: must be 'L-BFGS-B' or 'CG', got {got!r}", got=m_step_method),
                                field="m_step_method")
     alpha = np.full(a.n_workers, alpha_prior, dtype=float)
     beta = np.full(a.n_items, beta_prior, dtype=float)
@@ -348,7 +353,7 @@ def glad_log_posterior(data: Answers | tuple[Any, Any, Any], alpha: Any, beta: A
 def _accuracies(values: Any, n: int) -> np.ndarray:
     acc = np.asarray(values, dtype=float)
     if acc.shape != (n,) or not np.all(np.isfinite(acc)) or np.any((acc < 0) | (acc > 1)):
-        raise ValidationFailed(f"accuracies: need {n} numbers from 0 to 1, one per answer", field="accuracies")
+        raise ValidationFailed(Msg("accuracies: need {n} numbers from 0 to 1, one per answer", n=n), field="accuracies")
     return np.clip(acc, 1e-6, 1 - 1e-6)
 
 
@@ -357,7 +362,7 @@ def _class_prior(prior: Any, k: int) -> np.ndarray:
         return np.full(k, 1.0 / k)
     p = np.asarray(prior, dtype=float)
     if p.shape != (k,) or np.any(p < 0) or not np.isclose(p.sum(), 1.0):
-        raise ValidationFailed(f"prior: need {k} probabilities that sum to 1", field="prior")
+        raise ValidationFailed(Msg("prior: need {k} probabilities that sum to 1", k=k), field="prior")
     return p
 
 
@@ -372,7 +377,7 @@ def one_coin_posteriors(
     Items without answers get the prior.
     """
     if n_classes < 1:
-        raise ValidationFailed("n_classes: must be at least 1", field="n_classes")
+        raise ValidationFailed(Msg("n_classes: must be at least 1"), field="n_classes")
     a = answers(items, np.zeros(len(np.asarray(labels)), dtype=np.int64), labels,
                 n_items=n_items, n_workers=1, n_classes=n_classes)
     acc = _accuracies(accuracies, a.size)
@@ -417,21 +422,25 @@ def _box(value: Any, where: str) -> tuple[str, np.ndarray]:
         try:
             label, coords = value["label"], [value[c] for c in ("x", "y", "w", "h")]
         except KeyError as exc:
-            raise ValidationFailed(f"{where}.{exc.args[0]}: this field is required", field=f"{where}.{exc.args[0]}") \
-                from None
+            field = f"{where}.{exc.args[0]}"
+            raise ValidationFailed(Msg("{field}: this field is required", field=field), field=field) from None
     elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 5:
         label, coords = value[0], list(value[1:])
     else:
-        raise ValidationFailed(f"{where}: a box is {{label, x, y, w, h}} or (label, x, y, w, h)", field=where)
+        raise ValidationFailed(Msg("{field}: a box is {{label, x, y, w, h}} or (label, x, y, w, h)", field=where),
+                               field=where)
     if not isinstance(label, str):
-        raise ValidationFailed(f"{where}.label: must be a string", field=f"{where}.label")
+        field = f"{where}.label"
+        raise ValidationFailed(Msg("{field}: must be a string", field=field), field=field)
     for name, v in zip("xywh", coords, strict=True):
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-            raise ValidationFailed(f"{where}.{name}: must be a finite number, got {v!r}", field=f"{where}.{name}")
+            field = f"{where}.{name}"
+            raise ValidationFailed(Msg("{field}: must be a finite number, got {got!r}", field=field, got=v),
+                                   field=field)
     arr = np.asarray(coords, dtype=float)
     if arr[2] <= 0 or arr[3] <= 0:
-        part = "w" if arr[2] <= 0 else "h"
-        raise ValidationFailed(f"{where}.{part}: box width and height must be above 0", field=f"{where}.{part}")
+        field = f"{where}.{'w' if arr[2] <= 0 else 'h'}"
+        raise ValidationFailed(Msg("{field}: box width and height must be above 0", field=field), field=field)
     return label, arr
 
 
@@ -449,13 +458,13 @@ def aggregate_boxes(
     returned, their coordinates averaged (``method``), most supported first.
     """
     if not 0.0 <= iou <= 1.0:
-        raise ValidationFailed(f"iou: must be from 0 to 1, got {iou!r}", field="iou")
+        raise ValidationFailed(Msg("iou: must be from 0 to 1, got {got!r}", got=iou), field="iou")
     if method not in ("mean", "median"):
-        raise ValidationFailed(f"method: must be 'mean' or 'median', got {method!r}", field="method")
+        raise ValidationFailed(Msg("method: must be 'mean' or 'median', got {got!r}", got=method), field="method")
     n_workers = len(per_worker)
     need = n_workers // 2 + 1 if min_support is None else min_support
     if need < 1:
-        raise ValidationFailed(f"min_support: must be at least 1, got {need}", field="min_support")
+        raise ValidationFailed(Msg("min_support: must be at least 1, got {got}", got=need), field="min_support")
     reduce = np.mean if method == "mean" else np.median
     clusters: list[dict[str, Any]] = []  # label, members [(worker, coords)], centre
 
@@ -511,24 +520,25 @@ def aggregate_keypoints(
     mean of those placements, its visibility 2 (visible) unless more of them said 1 (occluded).
     """
     if method not in ("mean", "median"):
-        raise ValidationFailed(f"method: must be 'mean' or 'median', got {method!r}", field="method")
+        raise ValidationFailed(Msg("method: must be 'mean' or 'median', got {got!r}", got=method), field="method")
     if not per_worker:
         return AggregatedKeypoints([], [], [])
     arrays: list[np.ndarray] = []
     for k, pts in enumerate(per_worker):
         arr = np.asarray(pts, dtype=float)
+        field = f"answers[{k}]"
         if arr.ndim != 2 or arr.shape[1] != 3 or not np.all(np.isfinite(arr)):
-            raise ValidationFailed(f"answers[{k}]: a keypoint set is a list of (x, y, v)", field=f"answers[{k}]")
+            raise ValidationFailed(Msg("{field}: a keypoint set is a list of (x, y, v)", field=field), field=field)
         if not np.all(np.isin(arr[:, 2], (0, 1, 2))):
-            raise ValidationFailed(f"answers[{k}]: visibility must be 0, 1 or 2", field=f"answers[{k}]")
+            raise ValidationFailed(Msg("{field}: visibility must be 0, 1 or 2", field=field), field=field)
         if arrays and arr.shape[0] != arrays[0].shape[0]:
-            raise ValidationFailed(f"answers[{k}]: expected {arrays[0].shape[0]} points, got {arr.shape[0]}",
-                                   field=f"answers[{k}]")
+            raise ValidationFailed(Msg("{field}: expected {expected} points, got {got}", field=field,
+                                       expected=arrays[0].shape[0], got=arr.shape[0]), field=field)
         arrays.append(arr)
     stack = np.stack(arrays)  # (workers, points, 3)
     need = len(arrays) // 2 + 1 if min_support is None else min_support
     if need < 1:
-        raise ValidationFailed(f"min_support: must be at least 1, got {need}", field="min_support")
+        raise ValidationFailed(Msg("min_support: must be at least 1, got {got}", got=need), field="min_support")
     placed = stack[:, :, 2] > 0
     support = placed.sum(axis=0)
     points: list[tuple[float, float, int]] = []

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import sparse
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.quality.aggregate import Answers, _as_answers
 
 
@@ -37,8 +38,8 @@ def _unique_pairs(a: Answers) -> None:
     if np.any(counts > 1):
         dup = int(uniq[counts > 1][0])
         item, worker = divmod(dup, max(a.n_workers, 1))
-        raise ValidationFailed(f"labels: worker {worker} answered item {item} more than once; agreement needs "
-                               "one answer per worker and item", field="labels")
+        raise ValidationFailed(Msg("labels: worker {worker} answered item {item} more than once; agreement needs "
+                                   "one answer per worker and item", worker=worker, item=item), field="labels")
 
 
 def reliability_matrix(data: Answers | tuple[Any, Any, Any], **counts: int | None) -> np.ndarray:
@@ -123,7 +124,9 @@ def cohens_kappa(data: Answers | tuple[Any, Any, Any], worker_a: int, worker_b: 
     _unique_pairs(a)
     for name, w in (("worker_a", worker_a), ("worker_b", worker_b)):
         if not 0 <= w < a.n_workers:
-            raise ValidationFailed(f"{name}: no worker {w} (there are {a.n_workers})", field=name)
+            raise ValidationFailed(Msg("{name}: no worker {worker} (there are {n})", name=name, worker=w,
+                                       n=a.n_workers),
+                                   field=name)
     la = np.full(a.n_items, -1)
     lb = np.full(a.n_items, -1)
     ma, mb = a.workers == worker_a, a.workers == worker_b

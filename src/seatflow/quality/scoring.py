@@ -44,6 +44,7 @@ from pydantic import BaseModel, ValidationError
 from scipy.optimize import linear_sum_assignment
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.worktypes import _geometry as geo
 from seatflow.worktypes.base import WorkType, field_path, get_work_type
 from seatflow.worktypes.image import ImageAnswer, KeypointSet
@@ -69,15 +70,17 @@ class Thresholds:
         for name in ("pass_score", "iou", "oks"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-                raise ValidationFailed(f"thresholds.{name}: must be a number from 0 to 1, got {value!r}",
+                raise ValidationFailed(Msg("thresholds.{name}: must be a number from 0 to 1, got {got!r}", name=name,
+                                           got=value),
                                        field=f"thresholds.{name}")
         ks = self.keypoint_k if isinstance(self.keypoint_k, tuple) else (self.keypoint_k,)
         for k in ks:
             if isinstance(k, bool) or not isinstance(k, int | float) or not k > 0 or not math.isfinite(k):
-                raise ValidationFailed(f"thresholds.keypoint_k: must be a number above 0, got {k!r}",
+                raise ValidationFailed(Msg("thresholds.keypoint_k: must be a number above 0, got {got!r}", got=k),
                                        field="thresholds.keypoint_k")
         if self.box_metric not in ("max", "f1"):
-            raise ValidationFailed(f"thresholds.box_metric: must be 'max' or 'f1', got {self.box_metric!r}",
+            raise ValidationFailed(Msg("thresholds.box_metric: must be 'max' or 'f1', got {got!r}",
+                                       got=self.box_metric),
                                    field="thresholds.box_metric")
 
     @classmethod
@@ -88,7 +91,8 @@ class Thresholds:
         known = {f.name for f in fields(cls)}
         for key in data:
             if key not in known:
-                raise ValidationFailed(f"thresholds.{key}: unknown threshold; known: {', '.join(sorted(known))}",
+                raise ValidationFailed(Msg("thresholds.{key}: unknown threshold; known: {known}", key=key,
+                                           known=", ".join(sorted(known))),
                                        field=f"thresholds.{key}")
         values = dict(data)
         if isinstance(values.get("keypoint_k"), list):
@@ -119,7 +123,7 @@ def score_answer(
     wt = work_type if isinstance(work_type, WorkType) else get_work_type(work_type)
     scorer = _SCORERS.get(wt.name)
     if scorer is None:
-        raise ValidationFailed(f"work_type: no gold scoring for {wt.name!r}", field="work_type")
+        raise ValidationFailed(Msg("work_type: no gold scoring for {name!r}", name=wt.name), field="work_type")
     model = wt.answer_model
     if wt.name == "service_ticket" and isinstance(gold, Mapping) and "reply" not in gold:
         gold = {**gold, "reply": ""}  # a gold ticket knows its disposition; the reply is free text
@@ -142,17 +146,20 @@ def _parse(model: type[BaseModel], data: Mapping[str, Any] | BaseModel, prefix: 
     if isinstance(data, BaseModel):
         data = data.model_dump(by_alias=True)
     if not isinstance(data, Mapping):
-        raise ValidationFailed(f"{prefix}: must be an object, got {type(data).__name__}", field=prefix)
+        raise ValidationFailed(Msg("{field}: must be an object, got {type}", field=prefix, type=type(data).__name__),
+                               field=prefix)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = field_path(prefix, tuple(err.get("loc", ())))
-        raise ValidationFailed(f"{where}: {err.get('msg', 'invalid value')}", field=where) from None
+        # pydantic's own wording stays English (as in the API's validation problems)
+        message = err.get("msg") or Msg("invalid value")
+        raise ValidationFailed(Msg("{field}: {message}", field=where, message=message), field=where) from None
 
 
-def _bad(where: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{where}: {message}", field=where)
+def _bad(where: str, message: Msg) -> ValidationFailed:
+    return ValidationFailed(Msg("{field}: {message}", field=where, message=message), field=where)
 
 
 # -- matching --------------------------------------------------------------------------------------
@@ -207,14 +214,17 @@ def _check_image(ans: ImageAnswer, prefix: str) -> None:
     for i, box in enumerate(ans.boxes):
         if box.w <= 0 or box.h <= 0:
             part = "w" if box.w <= 0 else "h"
-            raise _bad(f"{prefix}.boxes[{i}].{part}", f"box width and height must be above 0, got {box.w}x{box.h}")
+            raise _bad(f"{prefix}.boxes[{i}].{part}",
+                       Msg("box width and height must be above 0, got {w}x{h}", w=box.w, h=box.h))
     for i, kps in enumerate(ans.keypoints):
         for j, (_x, _y, v) in enumerate(kps.points):
             if v not in (0, 1, 2):
-                raise _bad(f"{prefix}.keypoints[{i}].points[{j}]", f"visibility must be 0, 1 or 2, got {v}")
+                raise _bad(f"{prefix}.keypoints[{i}].points[{j}]",
+                           Msg("visibility must be 0, 1 or 2, got {got}", got=v))
     for i, poly in enumerate(ans.polygons):
         if len(poly.points) < 3:
-            raise _bad(f"{prefix}.polygons[{i}].points", f"a polygon needs at least 3 points, got {len(poly.points)}")
+            raise _bad(f"{prefix}.polygons[{i}].points",
+                       Msg("a polygon needs at least 3 points, got {got}", got=len(poly.points)))
 
 
 def keypoint_scale(gold_set: KeypointSet, gold: ImageAnswer, image_size: tuple[float, float] | None) -> float:
@@ -250,7 +260,7 @@ def oks(gold_points: Sequence[geo.Keypoint], answer_points: Sequence[geo.Keypoin
         return 1.0
     ks = np.full(n, float(k)) if isinstance(k, int | float) else np.asarray(k, dtype=float)
     if ks.shape != (n,):
-        raise ValidationFailed(f"thresholds.keypoint_k: {len(ks)} values for {n} keypoints",
+        raise ValidationFailed(Msg("thresholds.keypoint_k: {values} values for {n} keypoints", values=len(ks), n=n),
                                field="thresholds.keypoint_k")
     g = np.asarray(gold_points, dtype=float).reshape(n, 3)
     a = np.asarray(answer_points, dtype=float).reshape(n, 3)
@@ -284,12 +294,12 @@ def _score_image(a: BaseModel, g: BaseModel, th: Thresholds,
     if g.keypoints or a.keypoints:
         lengths = {len(s.points) for s in g.keypoints}
         if len(lengths) > 1:
-            raise _bad("gold.keypoints", f"keypoint sets differ in length: {sorted(lengths)}")
+            raise _bad("gold.keypoints", Msg("keypoint sets differ in length: {lengths}", lengths=sorted(lengths)))
         expected = lengths.pop() if lengths else None
         for j, s in enumerate(a.keypoints):
             if expected is not None and len(s.points) != expected:
-                raise _bad(f"answer.keypoints[{j}].points", f"expected {expected} points as in the gold, "
-                                                            f"got {len(s.points)}")
+                raise _bad(f"answer.keypoints[{j}].points", Msg("expected {expected} points as in the gold, got {got}",
+                                                                expected=expected, got=len(s.points)))
         scales = [keypoint_scale(s, g, image_size) for s in g.keypoints]
 
         def kp_sim(i: int, j: int) -> float:
@@ -321,9 +331,10 @@ def span_f1(gold: Sequence[tuple[int, int, str]], answer: Sequence[tuple[int, in
 def _check_spans(ans: TextAnswer, prefix: str) -> None:
     for i, s in enumerate(ans.spans):
         if s.start < 0:
-            raise _bad(f"{prefix}.spans[{i}].start", f"start must be 0 or more, got {s.start}")
+            raise _bad(f"{prefix}.spans[{i}].start", Msg("start must be 0 or more, got {got}", got=s.start))
         if s.end <= s.start:
-            raise _bad(f"{prefix}.spans[{i}].end", f"end ({s.end}) must be greater than start ({s.start})")
+            raise _bad(f"{prefix}.spans[{i}].end",
+                       Msg("end ({end}) must be greater than start ({start})", end=s.end, start=s.start))
 
 
 def _score_text(a: BaseModel, g: BaseModel, th: Thresholds,

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,13 @@ class SprtPlan:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.p1 < self.p0 < 1.0:
-            raise ValidationFailed(f"the suspension level ({self.p1:g}) must be above 0 and below the acceptable "
-                                   f"accuracy ({self.p0:g}), which must be below 1", field="min_accuracy")
+            raise ValidationFailed(Msg("the suspension level ({p1:g}) must be above 0 and below the acceptable "
+                                       "accuracy ({p0:g}), which must be below 1", p1=self.p1, p0=self.p0),
+                                   field="min_accuracy")
         for name, v in (("alpha", self.alpha), ("beta", self.beta)):
             if not 0.0 < v < 0.5:
-                raise ValidationFailed(f"{name} must be above 0 and below 0.5, got {v:g}", field=name)
+                raise ValidationFailed(Msg("{name} must be above 0 and below 0.5, got {got:g}", name=name, got=v),
+                                       field=name)
 
     @property
     def step_pass(self) -> float:

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats as sps
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class Interval:
 
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
-        raise ValidationFailed(f"confidence: must be between 0 and 1, got {confidence!r}", field="confidence")
+        raise ValidationFailed(Msg("confidence: must be between 0 and 1, got {got!r}", got=confidence),
+                               field="confidence")
     return float(sps.norm.ppf(0.5 + confidence / 2.0))
 
 
@@ -49,9 +51,9 @@ def _counts(successes: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
     for name, arr in (("successes", k), ("n", m)):
         bad = arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr))
         if bad or np.any(arr < 0) or np.any(arr != np.floor(arr)):
-            raise ValidationFailed(f"{name}: must be whole numbers of 0 or more", field=name)
+            raise ValidationFailed(Msg("{name}: must be whole numbers of 0 or more", name=name), field=name)
     if np.any(k > m):
-        raise ValidationFailed("successes: cannot exceed n", field="successes")
+        raise ValidationFailed(Msg("successes: cannot exceed n"), field="successes")
     return k.astype(float), m.astype(float)
 
 
@@ -88,7 +90,8 @@ def beta_posterior(
     _z(confidence)
     a0, b0 = prior
     if not (a0 > 0 and b0 > 0):
-        raise ValidationFailed(f"prior: both Beta parameters must be above 0, got {prior!r}", field="prior")
+        raise ValidationFailed(Msg("prior: both Beta parameters must be above 0, got {got!r}", got=prior),
+                               field="prior")
     a, b = a0 + successes, b0 + n - successes
     tail = (1.0 - confidence) / 2.0
     low, high = sps.beta.ppf([tail, 1.0 - tail], a, b)

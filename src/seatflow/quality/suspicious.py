@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.quality.aggregate import Aggregation, Answers, _as_answers, _index_array
 
 
@@ -45,12 +46,14 @@ def disagreements(
     """Answers whose label has posterior probability below ``threshold`` in the aggregate."""
     for name, value in (("threshold", threshold), ("min_confidence", min_confidence)):
         if not 0.0 <= value <= 1.0:
-            raise ValidationFailed(f"{name}: must be from 0 to 1, got {value!r}", field=name)
+            raise ValidationFailed(Msg("{name}: must be from 0 to 1, got {got!r}", name=name, got=value), field=name)
     a = _as_answers(data, **counts)
     post = aggregation.posteriors
     if post.shape[0] < a.n_items or post.shape[1] < a.n_classes:
-        raise ValidationFailed(f"labels: the aggregation covers {post.shape[0]} items and {post.shape[1]} classes, "
-                               f"the answers need {a.n_items} and {a.n_classes}", field="labels")
+        raise ValidationFailed(Msg("labels: the aggregation covers {items} items and {classes} classes, "
+                                   "the answers need {need_items} and {need_classes}", items=post.shape[0],
+                                   classes=post.shape[1], need_items=a.n_items, need_classes=a.n_classes),
+                               field="labels")
     prob = post[a.items, a.labels]
     flagged = (prob < threshold) & (aggregation.confidence[a.items] >= min_confidence)
     idx = np.flatnonzero(flagged)
@@ -71,10 +74,10 @@ class LabelIssues:
 def _pred_probs(pred_probs: Any, n: int) -> np.ndarray:
     p = np.asarray(pred_probs, dtype=float)
     if p.ndim != 2 or p.shape[0] != n:
-        raise ValidationFailed(f"pred_probs: need a matrix with {n} rows (one per example) and one column per "
-                               f"class, got shape {p.shape}", field="pred_probs")
+        raise ValidationFailed(Msg("pred_probs: need a matrix with {n} rows (one per example) and one column per "
+                                   "class, got shape {shape}", n=n, shape=p.shape), field="pred_probs")
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
-        raise ValidationFailed("pred_probs: probabilities must be numbers from 0 to 1", field="pred_probs")
+        raise ValidationFailed(Msg("pred_probs: probabilities must be numbers from 0 to 1"), field="pred_probs")
     return p
 
 
@@ -84,7 +87,8 @@ def find_label_issues(labels: Any, pred_probs: Any) -> LabelIssues:
     p = _pred_probs(pred_probs, y.size)
     k = p.shape[1]
     if y.size and int(y.max()) >= k:
-        raise ValidationFailed(f"labels: class {int(y.max())} has no column in pred_probs ({k} classes)",
+        raise ValidationFailed(Msg("labels: class {label} has no column in pred_probs ({k} classes)",
+                                   label=int(y.max()), k=k),
                                field="labels")
     given = np.bincount(y, minlength=k)
     sums = np.zeros(k)
@@ -114,6 +118,7 @@ def model_disagreements(
     a = _as_answers(data, **counts)
     p = np.asarray(item_pred_probs, dtype=float)
     if p.ndim != 2 or p.shape[0] < a.n_items:
-        raise ValidationFailed(f"pred_probs: need one row per item ({a.n_items}), got shape {p.shape}",
+        raise ValidationFailed(Msg("pred_probs: need one row per item ({n}), got shape {shape}", n=a.n_items,
+                                   shape=p.shape),
                                field="pred_probs")
     return find_label_issues(a.labels, p[a.items])

@@ -49,6 +49,7 @@ from seatflow.domain import workflow as wf
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.quality import sampling
 from seatflow.store import acceptance as repo
 from seatflow.store import catalog
@@ -76,11 +77,12 @@ CENTER = (Role.ADMIN, Role.MANAGER, Role.LEAD)
 
 def _batch(conn: Connection, actor: Actor, batch_id: Any) -> Any:
     if isinstance(batch_id, bool) or not isinstance(batch_id, int) or not 1 <= batch_id <= 2**62:
-        raise ValidationFailed(f"batch: must be a batch id (a whole number of 1 or more), got {batch_id!r}",
+        raise ValidationFailed(Msg("batch: must be a batch id (a whole number of 1 or more), got {got!r}",
+                                   got=batch_id),
                                field="batch")
     row = repo.batch_of(conn, batch_id)
     if row is None or not actor.can_see_client(row.client_id):
-        raise NotFound(f"batch {batch_id} not found", field="batch")
+        raise NotFound(Msg("batch {batch} not found", batch=batch_id), field="batch")
     return row
 
 
@@ -88,15 +90,15 @@ def _may_inspect(conn: Connection, actor: Actor, project_id: int) -> None:
     """The client, the center's staff, or a worker with the project's review skill."""
     if actor.role is Role.WORKER:
         if not any(s.project_id == project_id and s.skill == "review" for s in catalog.skills_of(conn, actor.id)):
-            raise Forbidden("inspecting a batch needs the project's review skill (or a client or staff account)")
+            raise Forbidden(Msg("inspecting a batch needs the project's review skill (or a client or staff account)"))
 
 
 def _inspection(conn: Connection, actor: Actor, inspection_id: int, *, lock: bool = False) -> Any:
     if actor.role is Role.WORKER and not any(s.skill == "review" for s in catalog.skills_of(conn, actor.id)):
-        raise Forbidden("inspections are for the client, the center's staff and reviewers")
+        raise Forbidden(Msg("inspections are for the client, the center's staff and reviewers"))
     row = repo.get_inspection(conn, inspection_id, lock=lock)
     if row is None or not actor.can_see_client(row.client_id):
-        raise NotFound(f"inspection {inspection_id} not found", field="inspection")
+        raise NotFound(Msg("inspection {inspection} not found", inspection=inspection_id), field="inspection")
     _may_inspect(conn, actor, row.project_id)
     return row
 
@@ -141,7 +143,7 @@ def get(conn: Connection, actor: Actor, inspection_id: int) -> dict[str, Any]:
 
 def list_for_batch(conn: Connection, actor: Actor, batch_id: int) -> list[dict[str, Any]]:
     if actor.role is Role.WORKER and not any(s.skill == "review" for s in catalog.skills_of(conn, actor.id)):
-        raise Forbidden("inspections are for the client, the center's staff and reviewers")
+        raise Forbidden(Msg("inspections are for the client, the center's staff and reviewers"))
     batch = _batch(conn, actor, batch_id)
     _may_inspect(conn, actor, batch.project_id)
     return [inspection_json(conn, r, with_sample=False)
@@ -156,7 +158,8 @@ def _aql(value: Any) -> float:
         try:
             value = float(str(value).strip())
         except ValueError:
-            raise ValidationFailed(f"aql: must be a number such as 1.0, got {value!r}", field="aql") from None
+            raise ValidationFailed(Msg("aql: must be a number such as 1.0, got {got!r}", got=value),
+                                   field="aql") from None
     sampling.plan(1, float(value))  # raises naming the field when the AQL is not one of the standard's
     return float(value)
 
@@ -166,28 +169,31 @@ def start(conn: Connection, actor: Actor, batch_id: int, *, aql: Any = 1.0, leve
     """Start the acceptance inspection of a delivered batch: the plan, and the sample drawn."""
     now = now or utcnow()
     if actor.role not in STARTERS:
-        raise Forbidden("an acceptance inspection is started by the client or a manager")
+        raise Forbidden(Msg("an acceptance inspection is started by the client or a manager"))
     aql_value = _aql(aql)
     level_text = str(level).strip().upper()
     if level_text not in ("I", "II", "III"):
-        raise ValidationFailed(f"level: must be I, II or III (general inspection levels), got {level!r}",
+        raise ValidationFailed(Msg("level: must be I, II or III (general inspection levels), got {got!r}", got=level),
                                field="level")
     if on_reject not in ON_REJECT:
-        raise ValidationFailed(f"on_reject: must be one of {', '.join(ON_REJECT)}, got {on_reject!r}",
+        raise ValidationFailed(Msg("on_reject: must be one of {choices}, got {got!r}", choices=", ".join(ON_REJECT),
+                                   got=on_reject),
                                field="on_reject")
     if seed is not None and not 0 < len(seed) <= SEED_MAX:
-        raise ValidationFailed(f"seed: must be 1 to {SEED_MAX} characters", field="seed")
+        raise ValidationFailed(Msg("seed: must be 1 to {max} characters", max=SEED_MAX), field="seed")
     batch = _batch(conn, actor, batch_id)
     repo.lock_batch(conn, batch.id)
     lot, in_work = repo.lot(conn, batch.id)
     if not in_work and not lot:  # an import that found every item there already makes an empty batch
-        raise Conflict(f"batch {batch.id} holds no items (its import brought none: they were there already, "
-                       "or its first record was refused); nothing to inspect", field="batch")
+        raise Conflict(Msg("batch {batch} holds no items (its import brought none: they were there already, "
+                           "or its first record was refused); nothing to inspect", batch=batch.id), field="batch")
     if in_work:
-        raise Conflict(f"batch {batch.id} is not delivered: {in_work} of its {len(lot) + in_work} items are "
-                       "still in work; inspect it when every item is done", field="batch")
+        raise Conflict(Msg("batch {batch} is not delivered: {in_work} of its {total} items are still in work; "
+                           "inspect it when every item is done", batch=batch.id, in_work=in_work,
+                           total=len(lot) + in_work), field="batch")
     if repo.open_inspection(conn, batch.id) is not None:
-        raise Conflict(f"batch {batch.id} already has an open inspection; judge its sample first", field="batch")
+        raise Conflict(Msg("batch {batch} already has an open inspection; judge its sample first", batch=batch.id),
+                       field="batch")
     number = repo.next_number(conn, batch.id)
     seed = seed or f"batch:{batch.id}:inspection:{number}"
     p = sampling.plan(len(lot), aql_value, level_text)
@@ -214,11 +220,13 @@ def _tags(error_tags: Any) -> list[str]:
     if error_tags is None:
         return []
     if not isinstance(error_tags, list | tuple) or len(error_tags) > MAX_TAGS:
-        raise ValidationFailed(f"error_tags: must be a list of at most {MAX_TAGS} tags", field="error_tags")
+        raise ValidationFailed(Msg("error_tags: must be a list of at most {max} tags", max=MAX_TAGS),
+                               field="error_tags")
     out = []
     for tag in error_tags:
         if not isinstance(tag, str) or not 0 < len(tag.strip()) <= TAG_MAX:
-            raise ValidationFailed(f"error_tags: each tag is a text of 1 to {TAG_MAX} characters, got {tag!r}",
+            raise ValidationFailed(Msg("error_tags: each tag is a text of 1 to {max} characters, got {got!r}",
+                                       max=TAG_MAX, got=tag),
                                    field="error_tags")
         if tag.strip() not in out:
             out.append(tag.strip())
@@ -230,21 +238,23 @@ def judge(conn: Connection, actor: Actor, inspection_id: int, item_id: int, *, v
     """Record the verdict on one sampled item; the last verdict decides the batch."""
     now = now or utcnow()
     if verdict not in VERDICTS:
-        raise ValidationFailed(f"verdict: must be 'ok' or 'defective', got {verdict!r}", field="verdict")
+        raise ValidationFailed(Msg("verdict: must be 'ok' or 'defective', got {got!r}", got=verdict), field="verdict")
     tags = _tags(error_tags)
     text = (comment or "").strip() or None
     if text is not None and len(text) > COMMENT_MAX:
-        raise ValidationFailed(f"comment: at most {COMMENT_MAX} characters", field="comment")
+        raise ValidationFailed(Msg("comment: at most {max} characters", max=COMMENT_MAX), field="comment")
     if verdict == "defective" and not tags and text is None:
-        raise ValidationFailed("a defective item needs at least one error tag or a comment", field="error_tags")
+        raise ValidationFailed(Msg("a defective item needs at least one error tag or a comment"), field="error_tags")
     if verdict == "ok" and tags:
-        raise ValidationFailed("error_tags go with the verdict 'defective'", field="error_tags")
+        raise ValidationFailed(Msg("error_tags go with the verdict 'defective'"), field="error_tags")
     insp = _inspection(conn, actor, inspection_id, lock=True)
     if insp.state != "open":
-        raise Conflict(f"inspection {inspection_id} is {insp.state}; start a new one to inspect again",
+        raise Conflict(Msg("inspection {inspection} is {state}; start a new one to inspect again",
+                           inspection=inspection_id, state=insp.state),
                        field="inspection")
     if repo.sample_row(conn, insp.id, item_id) is None:
-        raise ValidationFailed(f"item_id: item {item_id} is not in the sample of inspection {inspection_id}",
+        raise ValidationFailed(Msg("item_id: item {item} is not in the sample of inspection {inspection}",
+                                   item=item_id, inspection=inspection_id),
                                field="item_id")
     repo.judge_item(conn, inspection_id=insp.id, item_id=item_id, verdict=verdict, error_tags=tags or None,
                     comment=text, by=actor.id, now=now)
@@ -365,21 +375,25 @@ def flag_suspicious(conn: Connection, actor: Actor, project_ref: int | str, *, b
 
     now = now or utcnow()
     if actor.role not in CENTER:
-        raise Forbidden("flagging suspicious answers needs the role admin, manager or lead")
+        raise Forbidden(Msg("flagging suspicious answers needs the role admin, manager or lead"))
     for name, value in (("threshold", threshold), ("min_confidence", min_confidence)):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-            raise ValidationFailed(f"{name}: must be a number from 0 to 1, got {value!r}", field=name)
+            raise ValidationFailed(Msg("{name}: must be a number from 0 to 1, got {got!r}", name=name, got=value),
+                                   field=name)
     if method not in METHODS:
-        raise ValidationFailed(f"method: must be one of {', '.join(METHODS)}, got {method!r}", field="method")
+        raise ValidationFailed(Msg("method: must be one of {methods}, got {got!r}", methods=", ".join(METHODS),
+                                   got=method), field="method")
     project = get_project(conn, actor, project_ref)
     if batch_id is not None:
         batch = _batch(conn, actor, batch_id)
         if batch.project_id != project.id:
-            raise NotFound(f"batch {batch_id} is not a batch of project {project.slug}", field="batch")
+            raise NotFound(Msg("batch {batch} is not a batch of project {project}", batch=batch_id,
+                               project=project.slug),
+                           field="batch")
     classes = classes_of(project.work_type, project.label_schema)
     if classes is None:
-        raise ValidationFailed(f"project: {project.slug}'s answers are not single classes or decisions, so there "
-                               "is no aggregate to disagree with", field="project")
+        raise ValidationFailed(Msg("project: {project}'s answers are not single classes or decisions, so there "
+                                   "is no aggregate to disagree with", project=project.slug), field="project")
     rows = [(r, class_of(project.work_type, r.answer)) for r in repo.accepted_answers(conn, project.id, batch_id)]
     rows = [(r, c) for r, c in rows if c in classes]
     flagged: dict[int, dict[str, Any]] = {}

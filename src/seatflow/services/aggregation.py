@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import quality as repo
 from seatflow.store.engine import engine_key
 
@@ -152,12 +153,13 @@ def aggregate_project(conn: Connection, actor: Actor, project_ref: int | str, me
 
     actor.require(Role.ADMIN, Role.MANAGER)
     if method not in METHODS:
-        raise ValidationFailed(f"method must be one of {', '.join(METHODS)}, not {method!r}", field="method")
+        raise ValidationFailed(Msg("method must be one of {methods}, not {got!r}", methods=", ".join(METHODS),
+                                   got=method), field="method")
     project = get_project(conn, actor, project_ref)
     classes = classes_of(project.work_type, project.label_schema)
     if classes is None:
-        raise ValidationFailed(f"project {project.slug}: its answers are not single classes or decisions; there "
-                               "is nothing to aggregate by class", field="project")
+        raise ValidationFailed(Msg("project {project}: its answers are not single classes or decisions; there "
+                                   "is nothing to aggregate by class", project=project.slug), field="project")
     rows = [(r.item_id, r.user_id, class_of(project.work_type, r.answer), r.answer)
             for r in repo.project_accepted_answers(conn, project.id)]
     rows = [r for r in rows if r[2] in classes]

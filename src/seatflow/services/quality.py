@@ -47,7 +47,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
-from seatflow.i18n.message import N_
+from seatflow.i18n.message import N_, Msg
 from seatflow.store import catalog, queue
 from seatflow.store import quality as repo
 from seatflow.store.engine import engine_key
@@ -127,7 +127,7 @@ def parse_config(data: Any) -> QualityConfig:
     if data is None:
         return QualityConfig()
     if not isinstance(data, dict):
-        raise ValidationFailed("quality must be a mapping of settings", field="quality")
+        raise ValidationFailed(Msg("quality must be a mapping of settings"), field="quality")
     out: dict[str, Any] = {}
     for key, value in data.items():
         f = f"quality.{key}"
@@ -137,35 +137,42 @@ def parse_config(data: Any) -> QualityConfig:
             from seatflow.quality.scoring import Thresholds
 
             if not isinstance(value, dict):
-                raise ValidationFailed(f"{f} must be a mapping", field=f)
+                raise ValidationFailed(Msg("{field} must be a mapping", field=f), field=f)
             try:
                 Thresholds(**{k: tuple(v) if isinstance(v, list) else v  # type: ignore[arg-type]
                               for k, v in value.items()})
             except TypeError as exc:
-                raise ValidationFailed(f"{f}: {exc}", field=f) from None
+                raise ValidationFailed(Msg("{field}: {message}", field=f, message=str(exc)), field=f) from None
             except ValidationFailed as exc:
-                raise ValidationFailed(f"quality.{exc.detail}", field=f"quality.{exc.field}") from None
+                raise ValidationFailed(Msg("quality.{detail}", detail=exc.detail),
+                                       field=f"quality.{exc.field}") from None
             out[key] = dict(value)
             continue
         if key not in _NUMBERS:
             known = ", ".join([*_NUMBERS, "thresholds"])
-            raise ValidationFailed(f"{f} is not a quality setting; known: {known}", field=f)
+            raise ValidationFailed(Msg("{field} is not a quality setting; known: {known}", field=f, known=known),
+                                   field=f)
         kind, low, high = _NUMBERS[key]
         if value is None and key in ("gold_rate", "min_accuracy"):
             out[key] = None
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or \
                 (kind is int and not float(value).is_integer()) or not math.isfinite(value):
-            what = "a whole number" if kind is int else "a number"
-            raise ValidationFailed(f"{f} must be {what} from {low:g} to {high:g}", field=f)
+            if kind is int:
+                raise ValidationFailed(Msg("{field} must be a whole number from {low:g} to {high:g}", field=f, low=low,
+                                           high=high), field=f)
+            raise ValidationFailed(Msg("{field} must be a number from {low:g} to {high:g}", field=f, low=low,
+                                       high=high), field=f)
         if not low <= value <= high:
-            raise ValidationFailed(f"{f} must be from {low:g} to {high:g}, got {value:g}", field=f)
+            raise ValidationFailed(Msg("{field} must be from {low:g} to {high:g}, got {got:g}", field=f, low=low,
+                                       high=high, got=value), field=f)
         out[key] = kind(value)
     cfg = QualityConfig(**out)
     if cfg.min_accuracy is not None and not 0.0 < cfg.min_accuracy < cfg.ok_accuracy < 1.0:
         f = "quality.min_accuracy" if "min_accuracy" in out else "quality.ok_accuracy"
-        raise ValidationFailed(f"{f}: the suspension level min_accuracy ({cfg.min_accuracy:g}) must be above 0 and "
-                               f"below ok_accuracy ({cfg.ok_accuracy:g}), which must be below 1", field=f)
+        raise ValidationFailed(Msg("{field}: the suspension level min_accuracy ({min_accuracy:g}) must be above 0 and "
+                                   "below ok_accuracy ({ok_accuracy:g}), which must be below 1", field=f,
+                                   min_accuracy=cfg.min_accuracy, ok_accuracy=cfg.ok_accuracy), field=f)
     return cfg
 
 
@@ -262,10 +269,11 @@ def blocked_error(conn: Connection, project_id: int, state: str) -> Suspended:
     project = catalog.project_by_id(conn, project_id)
     name = project.slug if project is not None else str(project_id)
     if state == "failed":
-        return Suspended(f"you did not pass the qualification test of project {name}; your team lead was "
-                         "told and can reinstate you", field="project_id", project=name, standing=state)
-    return Suspended(f"you are suspended from project {name}: your accuracy on check items fell below the "
-                     "project's threshold; your team lead was told and can reinstate you",
+        return Suspended(Msg("you did not pass the qualification test of project {project}; your team lead was "
+                             "told and can reinstate you", project=name),
+                         field="project_id", project=name, standing=state)
+    return Suspended(Msg("you are suspended from project {project}: your accuracy on check items fell below the "
+                         "project's threshold; your team lead was told and can reinstate you", project=name),
                      field="project_id", project=name, standing=state)
 
 
@@ -500,7 +508,7 @@ def _project(conn: Connection, ref: int | str) -> Any:
     row = catalog.project_by_id(conn, int(ref)) if isinstance(ref, int) or str(ref).isdigit() else \
         catalog.project_by_slug(conn, str(ref))
     if row is None:
-        raise NotFound(f"project {ref} not found", field="project")
+        raise NotFound(Msg("project {ref} not found", ref=ref), field="project")
     return row
 
 
@@ -508,7 +516,7 @@ def _worker(conn: Connection, ref: int | str) -> Any:
     row = catalog.user_by_id(conn, int(ref)) if isinstance(ref, int) or str(ref).isdigit() else \
         catalog.user_by_username(conn, str(ref))
     if row is None or row.role == Role.CLIENT.value:
-        raise NotFound(f"worker {ref} not found", field="worker")
+        raise NotFound(Msg("worker {ref} not found", ref=ref), field="worker")
     return row
 
 
@@ -516,10 +524,10 @@ def worker_quality(conn: Connection, actor: Actor, worker_ref: int | str,
                    project_ref: int | str | None = None) -> dict[str, Any]:
     """A worker's quality per project (or in one). The center's staff see anyone's; a worker their own."""
     if actor.role is Role.CLIENT:
-        raise Forbidden("worker quality is for the delivery center only")
+        raise Forbidden(Msg("worker quality is for the delivery center only"))
     worker = _worker(conn, worker_ref)
     if actor.role not in CENTER and worker.id != actor.id:
-        raise Forbidden("you may see your own quality only")
+        raise Forbidden(Msg("you may see your own quality only"))
     if project_ref is not None:
         projects = [_project(conn, project_ref)]
     else:
@@ -536,7 +544,7 @@ def project_quality(conn: Connection, actor: Actor, project_ref: int | str) -> d
     """
     project = _project(conn, project_ref)
     if actor.role is Role.WORKER:
-        raise Forbidden("a project's quality table is for the center's staff")
+        raise Forbidden(Msg("a project's quality table is for the center's staff"))
     actor.check_client(project.client_id)
     pq = project_cache.get(conn, project.id)
     answers, passed, workers = repo.project_gold_totals(conn, project.id)
@@ -573,13 +581,13 @@ def reinstate(conn: Connection, actor: Actor, project_ref: int | str, worker_ref
     project = _project(conn, project_ref)
     worker = _worker(conn, worker_ref)
     if note is not None and len(note) > 2000:
-        raise ValidationFailed("note is longer than 2000 characters", field="note")
+        raise ValidationFailed(Msg("note is longer than 2000 characters"), field="note")
     row = repo.standing(conn, worker.id, project.id)
     if row is None or row.state not in BLOCKED:
-        raise ValidationFailed(f"{worker.username} is not suspended from project {project.slug} "
-                               "nor failed its test", field="worker")
+        raise ValidationFailed(Msg("{worker} is not suspended from project {project} nor failed its test",
+                                   worker=worker.username, project=project.slug), field="worker")
     if actor.role is Role.LEAD and worker.team_id != actor.team_id:  # (None == None: no teams yet)
-        raise Forbidden("a team lead reinstates the workers of their own team")
+        raise Forbidden(Msg("a team lead reinstates the workers of their own team"))
     reason = {"after_result": repo.last_gold_result(conn, user_id=worker.id, project_id=project.id),
               "previous": row.state, "note": note}
     repo.set_standing(conn, user_id=worker.id, project_id=project.id, client_id=project.client_id,
@@ -604,6 +612,6 @@ def acknowledge(conn: Connection, actor: Actor, notice_id: int, *, now: datetime
     actor.require(*CENTER)
     row = repo.get_notice(conn, notice_id)
     if row is None or (actor.role is Role.LEAD and row.team_id != actor.team_id):
-        raise NotFound(f"notice {notice_id} not found", field="notice_id")
+        raise NotFound(Msg("notice {notice_id} not found", notice_id=notice_id), field="notice_id")
     repo.acknowledge_notice(conn, notice_id, by=actor.id or None, now=now)
     return {"id": notice_id, "acknowledged": True}

@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import acceptance as repo
 
 from .acceptance import plan_json
@@ -52,25 +53,28 @@ def _batch_id(value: Any) -> int | None:
     elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
         number = int(value.strip())
     else:
-        raise ValidationFailed(f"batch: must be a batch id (a whole number), got {value!r}", field="batch")
+        raise ValidationFailed(Msg("batch: must be a batch id (a whole number), got {got!r}", got=value),
+                               field="batch")
     if number < 1:
-        raise ValidationFailed(f"batch: must be a batch id (a whole number), got {value!r}", field="batch")
+        raise ValidationFailed(Msg("batch: must be a batch id (a whole number), got {got!r}", got=value),
+                               field="batch")
     return number
 
 
 def report(conn: Connection, actor: Actor, project_ref: int | str, batch: Any = None) -> dict[str, Any]:
     """The report (see the module docstring); a client gets it for its own projects, without workers."""
     if actor.role is Role.WORKER:
-        raise Forbidden("the quality report is for the center's staff and the client")
+        raise Forbidden(Msg("the quality report is for the center's staff and the client"))
     if project_ref is None or str(project_ref).strip() == "":
-        raise ValidationFailed("project: name the project (its id or slug)", field="project")
+        raise ValidationFailed(Msg("project: name the project (its id or slug)"), field="project")
     project = get_project(conn, actor, project_ref)
     batch_id = _batch_id(batch)
     batch_row = None
     if batch_id is not None:
         batch_row = repo.batch_of(conn, batch_id)
         if batch_row is None or batch_row.project_id != project.id:
-            raise NotFound(f"batch {batch_id} not found in project {project.slug}", field="batch")
+            raise NotFound(Msg("batch {batch} not found in project {project}", batch=batch_id, project=project.slug),
+                           field="batch")
     answers = repo.accepted_answers(conn, project.id, batch_id)
     workers = sorted({a.user_id for a in answers})
     gold = repo.gold_rows(conn, project.id, workers if batch_id is not None else None)
