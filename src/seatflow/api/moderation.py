@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.moderation import fetch as fetcher
 from seatflow.moderation.spool import Spooled, spool, too_large
 from seatflow.services import media
@@ -89,18 +90,18 @@ async def _read_request(request: Request, max_bytes: int) -> tuple[service.Inges
         form = await request.form(max_files=1, max_fields=len(FIELDS) + 1)
         unknown = sorted(set(form.keys()) - set(FIELDS) - {"file"})
         if unknown:
-            raise ValidationFailed(f"{unknown[0]}: unknown field; the fields are {', '.join(FIELDS)}, file",
-                                   field=unknown[0])
+            raise ValidationFailed(Msg("{field}: unknown field; the fields are {fields}", field=unknown[0],
+                                       fields=", ".join((*FIELDS, "file"))), field=unknown[0])
         upload = form.get("file")
         if upload is not None and not isinstance(upload, UploadFile):
-            raise ValidationFailed("file: send the media as a file part, not as text", field="file")
+            raise ValidationFailed(Msg("file: send the media as a file part, not as text"), field="file")
         values = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
         metadata: Any = {}
         if values.get("metadata"):
             try:
                 metadata = json.loads(values["metadata"])
             except json.JSONDecodeError as exc:
-                raise ValidationFailed(f"metadata: not valid JSON ({exc.msg})", field="metadata") from None
+                raise ValidationFailed(Msg("metadata: not valid JSON ({why})", why=exc.msg), field="metadata") from None
         fields = {k: (values.get(k) or None) for k in FIELDS if k != "metadata"}
         return service.IngestRequest(external_id=fields.pop("external_id") or "", metadata=metadata,
                                      **fields), upload
@@ -108,19 +109,21 @@ async def _read_request(request: Request, max_bytes: int) -> tuple[service.Inges
         try:
             data = await request.json()
         except json.JSONDecodeError as exc:
-            raise ValidationFailed(f"body: not valid JSON ({exc.msg}); send a JSON object", field="body") from None
+            raise ValidationFailed(Msg("body: not valid JSON ({why}); send a JSON object", why=exc.msg),
+                                   field="body") from None
         if not isinstance(data, dict):
-            raise ValidationFailed("body: send a JSON object", field="body")
+            raise ValidationFailed(Msg("body: send a JSON object"), field="body")
         try:
             parsed = ItemJson.model_validate(data)
         except ValidationError as exc:  # name the first field, like every other error
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "body"
-            msg = "unknown field; remove it" if err["type"] == "extra_forbidden" else err["msg"]
-            raise ValidationFailed(f"{field}: {msg}", field=field) from None
+            # pydantic's own wording of other errors stays English (as in api/problems.py)
+            msg = Msg("unknown field; remove it") if err["type"] == "extra_forbidden" else str(err["msg"])
+            raise ValidationFailed(Msg("{field}: {message}", field=field, message=msg), field=field) from None
         return service.IngestRequest(**parsed.model_dump()), None
-    raise ValidationFailed(f"body: Content-Type {ctype!r} is not accepted; send multipart/form-data or "
-                           "application/json", field="body")
+    raise ValidationFailed(Msg("body: Content-Type {ctype!r} is not accepted; send multipart/form-data or "
+                               "application/json", ctype=ctype), field="body")
 
 
 @router.post("/items", summary="Push an item to moderation (upload, URL or text)", status_code=201,
@@ -167,7 +170,7 @@ def get_item(external_id: str, request: Request, actor: CurrentActor, db: Db,
              project: Annotated[str | None, Query(description="Project slug, when the id is in several")] = None
              ) -> dict[str, Any]:
     if external_id.endswith("/appeal"):
-        raise ValidationFailed("an appeal is made with POST", field="external_id")
+        raise ValidationFailed(Msg("an appeal is made with POST"), field="external_id")
     with db.read() as conn:
         return service.read(conn, actor, external_id=external_id, project_ref=project,
                             sign=_signer(request, actor.id))

@@ -32,6 +32,7 @@ from seatflow import __version__
 from seatflow.config import Settings
 from seatflow.domain import webhooks
 from seatflow.domain.clock import utcnow
+from seatflow.i18n.message import Msg
 from seatflow.services._tx import transact
 from seatflow.store import outbox as repo
 from seatflow.store.engine import Database
@@ -149,13 +150,13 @@ class Deliverer:
     def send(self, event: Claimed) -> Outcome:
         """POST the event once; never raises for the receiver's faults."""
         if not event.url:
-            return Outcome(None, f"client {event.client_slug!r} has no webhook URL; the event is held until "
-                                 f"one is set with PUT /api/v1/clients/{event.client_slug}/webhook", 0,
-                           no_endpoint=True)
+            return Outcome(None, Msg("client {client!r} has no webhook URL; the event is held until "
+                                     "one is set with PUT /api/v1/clients/{slug}/webhook",
+                                     client=event.client_slug, slug=event.client_slug), 0, no_endpoint=True)
         if not event.secret:
-            return Outcome(None, f"client {event.client_slug!r} has no signing secret; the event is held until "
-                                 f"it is rotated with PUT /api/v1/clients/{event.client_slug}/webhook", 0,
-                           no_endpoint=True)
+            return Outcome(None, Msg("client {client!r} has no signing secret; the event is held until "
+                                     "it is rotated with PUT /api/v1/clients/{slug}/webhook",
+                                     client=event.client_slug, slug=event.client_slug), 0, no_endpoint=True)
         headers = {
             "Content-Type": "application/json",
             webhooks.SIGNATURE_HEADER: webhooks.signature_header(event.secret, int(time.time()), event.body),
@@ -168,12 +169,13 @@ class Deliverer:
         try:
             with self.http.stream("POST", event.url, content=event.body, headers=headers) as resp:
                 status = resp.status_code
-                error = None
+                error: str | None = None
                 if not webhooks.is_success(status):
                     text = _first_bytes(resp, ERROR_MAX).decode("utf-8", "replace").strip()
-                    error = f"the receiver answered {status}" + (f": {text}" if text else "")
+                    error = (Msg("the receiver answered {status}: {text}", status=status, text=text) if text
+                             else Msg("the receiver answered {status}", status=status))
         except httpx.TimeoutException:
-            status, error = None, f"no answer within {self.http.timeout.read:g} s (timeout)"
+            status, error = None, Msg("no answer within {seconds:g} s (timeout)", seconds=self.http.timeout.read)
         except httpx.HTTPError as exc:
             status, error = None, f"{type(exc).__name__}: {exc}"[:ERROR_MAX] or type(exc).__name__
         return Outcome(status, error, int((time.monotonic() - start) * 1000))

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 CHUNK = 1 << 16
 
@@ -21,7 +22,7 @@ def check_ref(ref: str) -> str:
     """A stored reference must be a relative path that stays inside the store."""
     parts = PurePosixPath(ref).parts
     if not ref or ref.startswith("/") or "\\" in ref or ".." in parts or not parts:
-        raise ValidationFailed(f"media reference {ref!r} must be a relative path inside the media store",
+        raise ValidationFailed(Msg("media reference {ref!r} must be a relative path inside the media store", ref=ref),
                                field="media")
     return ref
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from seatflow.errors import NotFound
+from seatflow.i18n.message import Msg
 from seatflow.services import media as signing
 
 from .base import CHUNK, MediaStore, check_ref
@@ -50,7 +51,7 @@ class LocalMediaStore(MediaStore):
     def open_chunks(self, ref: str) -> Iterator[bytes]:
         path = self.path(ref)
         if not path.is_file():
-            raise NotFound(f"media {ref!r} is missing from the media folder {self.root}")
+            raise NotFound(Msg("media {ref!r} is missing from the media folder {root}", ref=ref, root=str(self.root)))
         with path.open("rb") as fh:
             while chunk := fh.read(CHUNK):
                 yield chunk

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from seatflow.errors import NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 
 from .base import CHUNK, MediaStore, check_ref
 
@@ -21,7 +22,7 @@ class S3MediaStore(MediaStore):
 
     def __init__(self, client: Any, bucket: str, *, prefix: str = "", ttl: int = 900) -> None:
         if not bucket:
-            raise ValidationFailed("SEATFLOW_S3_BUCKET is empty; name the bucket media is kept in",
+            raise ValidationFailed(Msg("SEATFLOW_S3_BUCKET is empty; name the bucket media is kept in"),
                                    field="SEATFLOW_S3_BUCKET")
         self.client = client
         self.bucket = bucket
@@ -33,8 +34,8 @@ class S3MediaStore(MediaStore):
         try:
             import boto3
         except ImportError:  # pragma: no cover - depends on the installation
-            raise ValidationFailed("SEATFLOW_MEDIA_BACKEND=s3 needs boto3: pip install 'seatflow[s3]'",
-                                   field="SEATFLOW_MEDIA_BACKEND") from None
+            raise ValidationFailed(Msg("SEATFLOW_MEDIA_BACKEND=s3 needs boto3: pip install {package}",
+                                       package="'seatflow[s3]'"), field="SEATFLOW_MEDIA_BACKEND") from None
         from botocore.config import Config
 
         # SigV4 presigned URLs (X-Amz-Expires): what every region and S3-compatible server accepts
@@ -66,7 +67,8 @@ class S3MediaStore(MediaStore):
             obj = self.client.get_object(Bucket=self.bucket, Key=self.key(ref))
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
-                raise NotFound(f"media {ref!r} is missing from bucket {self.bucket!r}") from None
+                raise NotFound(Msg("media {ref!r} is missing from bucket {bucket!r}", ref=ref,
+                                   bucket=self.bucket)) from None
             raise
         body = obj["Body"]
         try:

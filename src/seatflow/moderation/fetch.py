@@ -12,11 +12,12 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 from .spool import NotMedia, Spooled, spool, too_large
 
 MAX_REDIRECTS = 3
-FIELD = "media_url"
+FIELD = "media_url"  # also written out at the start of each message below (one literal for the catalog)
 # Types a media URL may declare; anything else (text/html of an error page, JSON) is refused at once.
 _MEDIA_TYPES = ("image/", "video/", "application/octet-stream", "binary/octet-stream", "application/mp4")
 
@@ -24,28 +25,30 @@ _MEDIA_TYPES = ("image/", "video/", "application/octet-stream", "binary/octet-st
 def _check_address(url: str, allow_private: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise ValidationFailed(f"{FIELD}: {url!r} must be an http:// or https:// URL", field=FIELD)
+        raise ValidationFailed(Msg("media_url: {url!r} must be an http:// or https:// URL", url=url), field=FIELD)
     if not parts.hostname:
-        raise ValidationFailed(f"{FIELD}: {url!r} names no host", field=FIELD)
+        raise ValidationFailed(Msg("media_url: {url!r} names no host", url=url), field=FIELD)
     if allow_private:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     except OSError:
-        raise ValidationFailed(f"{FIELD}: the host {parts.hostname!r} does not resolve", field=FIELD) from None
+        raise ValidationFailed(Msg("media_url: the host {host!r} does not resolve", host=parts.hostname),
+                               field=FIELD) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
-            raise ValidationFailed(
-                f"{FIELD}: {parts.hostname!r} is a private or local address ({address}); this server fetches "
-                "media from public addresses only (SEATFLOW_MEDIA_FETCH_PRIVATE allows others)", field=FIELD)
+            raise ValidationFailed(Msg(
+                "media_url: {host!r} is a private or local address ({address}); this server fetches "
+                "media from public addresses only (SEATFLOW_MEDIA_FETCH_PRIVATE allows others)",
+                host=parts.hostname, address=str(address)), field=FIELD)
 
 
 def fetch(url: str, *, tmp_dir: Path, max_bytes: int, timeout: float, allow_private: bool,
           transport: httpx.BaseTransport | None = None) -> Spooled:
     """Download ``url`` (following at most MAX_REDIRECTS redirects, each checked) into ``tmp_dir``."""
     if len(url) > 2000:
-        raise ValidationFailed(f"{FIELD}: the URL is longer than 2000 characters", field=FIELD)
+        raise ValidationFailed(Msg("media_url: the URL is longer than {n} characters", n=2000), field=FIELD)
     with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             _check_address(url, allow_private)
@@ -56,18 +59,20 @@ def fetch(url: str, *, tmp_dir: Path, max_bytes: int, timeout: float, allow_priv
                         continue
                     return _take(resp, url, tmp_dir=tmp_dir, max_bytes=max_bytes)
             except httpx.HTTPError as exc:
-                raise ValidationFailed(f"{FIELD}: could not fetch {url!r}: {exc.__class__.__name__}: {exc}",
+                error = f"{exc.__class__.__name__}: {exc}"
+                raise ValidationFailed(Msg("media_url: could not fetch {url!r}: {error}", url=url, error=error),
                                        field=FIELD) from None
-    raise ValidationFailed(f"{FIELD}: more than {MAX_REDIRECTS} redirects", field=FIELD)
+    raise ValidationFailed(Msg("media_url: more than {n} redirects", n=MAX_REDIRECTS), field=FIELD)
 
 
 def _take(resp: httpx.Response, url: str, *, tmp_dir: Path, max_bytes: int) -> Spooled:
     if resp.status_code != 200:
-        raise ValidationFailed(f"{FIELD}: {url!r} answered HTTP {resp.status_code}, not 200 with the media",
-                               field=FIELD, upstream_status=resp.status_code)
+        raise ValidationFailed(Msg("media_url: {url!r} answered HTTP {status}, not 200 with the media", url=url,
+                                   status=resp.status_code), field=FIELD, upstream_status=resp.status_code)
     declared = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     if declared and not declared.startswith(_MEDIA_TYPES):
-        raise NotMedia(f"{FIELD}: {url!r} serves {declared}, not an image or a video", field=FIELD)
+        raise NotMedia(Msg("media_url: {url!r} serves {declared}, not an image or a video", url=url,
+                           declared=declared), field=FIELD)
     length = resp.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes:
         raise too_large(FIELD, max_bytes)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from seatflow.i18n.message import Msg
+
 THUMB_SIZE = (320, 320)  # a preview fits in this box
 STRIP_HEIGHT = 120  # the keyframe strip is this tall
 SCORE_SIZE = (640, 640)  # frames handed to the pre-screen fit in this box
@@ -19,7 +21,7 @@ MAX_PIXELS = 80_000_000  # larger images are refused (decompression bombs)
 
 
 class MediaUnreadable(Exception):
-    """The media cannot be read; ``reason`` says why, for the client."""
+    """The media cannot be read; ``reason`` (a ``Msg``) says why, for the client."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -65,14 +67,15 @@ def probe_image(path: Path, *, media_root: Path, out_prefix: str) -> Probed:
     try:
         with Image.open(path) as im:
             if im.width * im.height > MAX_PIXELS:
-                raise MediaUnreadable(f"the image is {im.width}x{im.height} pixels; at most {MAX_PIXELS:,} "
-                                      "pixels are accepted")
+                raise MediaUnreadable(Msg("the image is {width}x{height} pixels; at most {max_pixels:,} "
+                                          "pixels are accepted", width=im.width, height=im.height,
+                                          max_pixels=MAX_PIXELS))
             im.load()
             rgb = _rgb(im)
     except MediaUnreadable:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise MediaUnreadable(f"the image cannot be decoded ({exc})") from None
+        raise MediaUnreadable(Msg("the image cannot be decoded ({error})", error=str(exc))) from None
     thumb = _save_jpeg(_small(rgb, THUMB_SIZE), media_root, f"{out_prefix}/thumb.jpg")
     return Probed(kind="image", width=rgb.width, height=rgb.height, thumbnails=[thumb],
                   frames=[_small(rgb, SCORE_SIZE)])
@@ -84,7 +87,7 @@ def probe_video(path: Path, *, media_root: Path, out_prefix: str, keyframes: int
     try:
         with av.open(str(path), mode="r") as container:
             if not container.streams.video:
-                raise MediaUnreadable("the file has no video stream")
+                raise MediaUnreadable(Msg("the file has no video stream"))
             stream = container.streams.video[0]
             stream.codec_context.skip_frame = "NONKEY"  # decode keyframes only: cheap, and enough
             duration = None
@@ -101,9 +104,9 @@ def probe_video(path: Path, *, media_root: Path, out_prefix: str, keyframes: int
     except MediaUnreadable:
         raise
     except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
-        raise MediaUnreadable(f"the video cannot be decoded ({exc})") from None
+        raise MediaUnreadable(Msg("the video cannot be decoded ({error})", error=str(exc))) from None
     if not found:
-        raise MediaUnreadable("the video has no picture that can be decoded")
+        raise MediaUnreadable(Msg("the video has no picture that can be decoded"))
     if keyframes < len(found):  # evenly spread over the video
         picks = [found[round(i * (len(found) - 1) / max(keyframes - 1, 1))] for i in range(keyframes)]
     else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seatflow.errors import SeatflowError, ValidationFailed
-from seatflow.i18n.message import N_
+from seatflow.i18n.message import N_, Msg
 
 from .sniff import HEAD_BYTES, Sniffed, sniff
 
@@ -41,9 +41,9 @@ class Spooled:
 
 
 def human_bytes(n: int) -> str:
-    """``1536`` -> ``"1.5 KiB"``."""
+    """``1536`` -> ``"1.5 KiB"`` (a ``Msg`` below 1 KiB: "bytes" is a word)."""
     if n < 1024:
-        return f"{n} bytes"
+        return Msg("{n} bytes", n=n)
     value = float(n)
     for unit in ("KiB", "MiB", "GiB"):
         value /= 1024
@@ -53,9 +53,9 @@ def human_bytes(n: int) -> str:
 
 
 def too_large(field: str, max_bytes: int) -> MediaTooLarge:
-    return MediaTooLarge(
-        f"{field}: the media is larger than {human_bytes(max_bytes)} (SEATFLOW_MEDIA_MAX_BYTES); "
-        "send a smaller file", field=field, max_bytes=max_bytes)
+    return MediaTooLarge(Msg(
+        "{field}: the media is larger than {size} (SEATFLOW_MEDIA_MAX_BYTES); send a smaller file",
+        field=field, size=human_bytes(max_bytes)), field=field, max_bytes=max_bytes)
 
 
 def spool(chunks: Iterable[bytes], *, field: str, max_bytes: int, tmp_dir: Path) -> Spooled:
@@ -80,12 +80,12 @@ def spool(chunks: Iterable[bytes], *, field: str, max_bytes: int, tmp_dir: Path)
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise ValidationFailed(f"{field}: the media is empty (0 bytes)", field=field)
+            raise ValidationFailed(Msg("{field}: the media is empty (0 bytes)", field=field), field=field)
         found = sniff(head)
         if found is None:
-            raise NotMedia(
-                f"{field}: the content is not an image or a video this server reads "
-                "(JPEG, PNG, GIF, WebP, BMP, TIFF; MP4, MOV, WebM/MKV, AVI, MPEG, FLV)", field=field)
+            raise NotMedia(Msg(
+                "{field}: the content is not an image or a video this server reads ({formats})", field=field,
+                formats="JPEG, PNG, GIF, WebP, BMP, TIFF; MP4, MOV, WebM/MKV, AVI, MPEG, FLV"), field=field)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -18,6 +18,7 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from seatflow.formats._common import clean_aggregate
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog
 from seatflow.store import outbox as repo
 from seatflow.store import quality as quality_repo
@@ -93,14 +94,14 @@ def item_accepted(conn: Connection, *, ctx: DoneContext, result: list[dict[str, 
 
 def _may_read(actor: Actor) -> None:
     if actor.role is Role.WORKER:
-        raise Forbidden("the delivery log is for the center's staff and the client; workers don't see it")
+        raise Forbidden(Msg("the delivery log is for the center's staff and the client; workers don't see it"))
 
 
 def _visible(conn: Connection, actor: Actor, event_id: int) -> Any:
     _may_read(actor)
     row = repo.get_event(conn, event_id)
     if row is None or not actor.can_see_client(row.client_id):
-        raise NotFound(f"delivery {event_id} not found", field="id")
+        raise NotFound(Msg("delivery {id} not found", id=event_id), field="id")
     return row
 
 
@@ -139,14 +140,15 @@ def list_deliveries(
     """Events newest first: a client's own only; the center's staff see every client's."""
     _may_read(actor)
     if state is not None and state not in STATES:
-        raise ValidationFailed(f"state {state!r} is unknown; use one of {', '.join(STATES)}", field="state")
+        raise ValidationFailed(Msg("state {state!r} is unknown; use one of {states}", state=state,
+                                   states=", ".join(STATES)), field="state")
     if topic is not None and not 0 < len(topic) <= 64:
-        raise ValidationFailed("topic must be 1 to 64 characters", field="topic")
+        raise ValidationFailed(Msg("topic must be 1 to 64 characters"), field="topic")
     client_id = actor.client_id if actor.role is Role.CLIENT else None
     if client is not None:
         row = catalog.client_by_slug(conn, client)
         if row is None or not actor.can_see_client(row.id):
-            raise NotFound(f"client {client!r} not found", field="client")
+            raise NotFound(Msg("client {client!r} not found", client=client), field="client")
         client_id = row.id
     rows, total = repo.list_events(conn, client_id=client_id, state=state, topic=topic, offset=offset, limit=limit)
     return [event_json(r) for r in rows], total
@@ -168,14 +170,14 @@ def replay(conn: Connection, actor: Actor | None, event_id: int, *, now: datetim
     if actor is not None:
         row = _visible(conn, actor, event_id)
         if actor.role not in (Role.ADMIN, Role.MANAGER, Role.CLIENT):
-            raise Forbidden("replaying a delivery needs the role admin, manager or client")
+            raise Forbidden(Msg("replaying a delivery needs the role admin, manager or client"))
     else:
         row = repo.get_event(conn, event_id)
         if row is None:
-            raise NotFound(f"delivery {event_id} not found", field="id")
+            raise NotFound(Msg("delivery {id} not found", id=event_id), field="id")
     if not repo.requeue(conn, event_id, now=now):
-        raise Conflict(f"delivery {event_id} is {row.state}: it is on its way already; replay a delivered, "
-                       "dead or held one", field="id")
+        raise Conflict(Msg("delivery {id} is {state}: it is on its way already; replay a delivered, "
+                           "dead or held one", id=event_id, state=row.state), field="id")
     append(conn, [event_row(entity="delivery", kind="replay", at=now, actor_id=actor.id if actor else None,
                             client_id=row.client_id, project_id=row.project_id, item_id=row.item_id,
                             from_state=row.state, to_state="pending", data={"outbox_id": event_id})])
@@ -189,18 +191,19 @@ def replay(conn: Connection, actor: Actor | None, event_id: int, *, now: datetim
 def check_url(url: str) -> str:
     url = url.strip()
     if len(url) > URL_MAX:
-        raise ValidationFailed(f"url is longer than {URL_MAX} characters", field="url")
+        raise ValidationFailed(Msg("url is longer than {n} characters", n=URL_MAX), field="url")
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ValidationFailed(f"url {url!r} is not a URL ({exc})", field="url") from None
+        raise ValidationFailed(Msg("url {url!r} is not a URL ({error})", url=url, error=str(exc)),
+                               field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed(f"url {url!r} must be an absolute http:// or https:// URL", field="url")
+        raise ValidationFailed(Msg("url {url!r} must be an absolute http:// or https:// URL", url=url), field="url")
     if parts.username or parts.password:
-        raise ValidationFailed("url must not carry a user name or password; the signature authenticates "
-                               "Seatflow to the receiver", field="url")
+        raise ValidationFailed(Msg("url must not carry a user name or password; the signature authenticates "
+                                   "Seatflow to the receiver"), field="url")
     if parts.fragment:
-        raise ValidationFailed("url must not have a #fragment", field="url")
+        raise ValidationFailed(Msg("url must not have a #fragment"), field="url")
     return url
 
 
@@ -213,11 +216,11 @@ def set_webhook(
     if actor is not None:
         if actor.role is Role.CLIENT:
             if client is None or client.id != actor.client_id:
-                raise NotFound(f"client {slug!r} not found", field="slug")
+                raise NotFound(Msg("client {client!r} not found", client=slug), field="slug")
         else:
             actor.require_manager()
     if client is None:
-        raise NotFound(f"client {slug!r} not found", field="slug")
+        raise NotFound(Msg("client {client!r} not found", client=slug), field="slug")
     clean = check_url(url) if url is not None and url.strip() else None
     secret = secrets.token_hex(32) if rotate_secret or not client.webhook_secret else None
     repo.set_client_webhook(conn, client.id, url=clean, secret=secret)

@@ -29,6 +29,7 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.domain.workflow import parse_workflow, senior_stage
 from seatflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.moderation.prescreen import keyword_score
 from seatflow.moderation.spool import Spooled
 from seatflow.store import catalog
@@ -77,12 +78,14 @@ def parse_deadline(value: str, *, now: datetime) -> datetime:
     try:
         dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationFailed(f"deadline: {value!r} is not an ISO 8601 time such as 2026-11-27T10:30:00+08:00",
-                               field="deadline") from None
+        raise ValidationFailed(Msg("deadline: {value!r} is not an ISO 8601 time such as 2026-11-27T10:30:00+08:00",
+                                   value=value), field="deadline") from None
     if dt.tzinfo is None:
-        raise ValidationFailed(f"deadline: {value!r} has no time zone; add one, e.g. +08:00 or Z", field="deadline")
+        raise ValidationFailed(Msg("deadline: {value!r} has no time zone; add one, e.g. +08:00 or Z", value=value),
+                               field="deadline")
     if dt <= now:
-        raise ValidationFailed(f"deadline: {value!r} is already past; give a time in the future", field="deadline")
+        raise ValidationFailed(Msg("deadline: {value!r} is already past; give a time in the future", value=value),
+                               field="deadline")
     return dt
 
 
@@ -90,41 +93,43 @@ def check_request(req: IngestRequest, *, has_upload: bool, now: datetime) -> Che
     """Every field of the request, checked before anything is fetched or written."""
     ext = (req.external_id or "").strip()
     if not ext:
-        raise ValidationFailed("external_id: this field is required (your id of the item)", field="external_id")
+        raise ValidationFailed(Msg("external_id: this field is required (your id of the item)"), field="external_id")
     if len(ext) > EXTERNAL_ID_MAX:
-        raise ValidationFailed(f"external_id: longer than {EXTERNAL_ID_MAX} characters", field="external_id")
+        raise ValidationFailed(Msg("external_id: longer than {n} characters", n=EXTERNAL_ID_MAX), field="external_id")
     given = [name for name, present in (("file", has_upload), ("media_url", bool(req.media_url)),
                                         ("text", req.text is not None and req.text != "")) if present]
     if not given:
-        raise ValidationFailed("content: send the item's content: a multipart 'file', a 'media_url' to fetch, "
-                               "or the 'text' to moderate", field="content")
+        raise ValidationFailed(Msg("content: send the item's content: a multipart 'file', a 'media_url' to fetch, "
+                                   "or the 'text' to moderate"), field="content")
     if len(given) > 1:
-        raise ValidationFailed(f"content: send only one of file, media_url, text (got {', '.join(given)})",
-                               field=given[1])
+        raise ValidationFailed(Msg("content: send only one of file, media_url, text (got {given})",
+                                   given=", ".join(given)), field=given[1])
     kind = req.kind or ("text" if given == ["text"] else None)
     if kind is not None and kind not in KINDS:
-        raise ValidationFailed(f"kind: {kind!r} is not one of image, video, text", field="kind")
+        raise ValidationFailed(Msg("kind: {kind!r} is not one of image, video, text", kind=kind), field="kind")
     if given == ["text"] and kind != "text":
-        raise ValidationFailed(f"kind: a text item has kind 'text', not {kind!r}", field="kind")
+        raise ValidationFailed(Msg("kind: a text item has kind 'text', not {kind!r}", kind=kind), field="kind")
     if given != ["text"] and kind == "text":
-        raise ValidationFailed("kind: 'text' items send the 'text' field, not a file or media_url", field="kind")
+        raise ValidationFailed(Msg("kind: 'text' items send the 'text' field, not a file or media_url"), field="kind")
     if req.text is not None and len(req.text) > TEXT_MAX:
-        raise ValidationFailed(f"text: longer than {TEXT_MAX} characters", field="text")
+        raise ValidationFailed(Msg("text: longer than {n} characters", n=TEXT_MAX), field="text")
     if req.media_url is not None and urlsplit(req.media_url).scheme not in ("http", "https"):
-        raise ValidationFailed(f"media_url: {req.media_url!r} must be an http:// or https:// URL", field="media_url")
+        raise ValidationFailed(Msg("media_url: {url!r} must be an http:// or https:// URL", url=req.media_url),
+                               field="media_url")
     deadline = parse_deadline(req.deadline, now=now) if req.deadline else None
     callback = (req.callback_url or "").strip() or None
     if callback is not None:
         parts = urlsplit(callback)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationFailed(f"callback_url: {callback!r} must be an http:// or https:// URL with a host",
-                                   field="callback_url")
+            raise ValidationFailed(Msg("callback_url: {url!r} must be an http:// or https:// URL with a host",
+                                       url=callback), field="callback_url")
         if len(callback) > 2000:
-            raise ValidationFailed("callback_url: longer than 2000 characters", field="callback_url")
+            raise ValidationFailed(Msg("callback_url: longer than {n} characters", n=2000), field="callback_url")
     if not isinstance(req.metadata, dict):
-        raise ValidationFailed("metadata: must be a JSON object", field="metadata")
+        raise ValidationFailed(Msg("metadata: must be a JSON object"), field="metadata")
     if len(json.dumps(req.metadata, ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
-        raise ValidationFailed(f"metadata: larger than {METADATA_MAX_BYTES // 1024} KiB as JSON", field="metadata")
+        raise ValidationFailed(Msg("metadata: larger than {kib} KiB as JSON", kib=METADATA_MAX_BYTES // 1024),
+                               field="metadata")
     return Checked(external_id=ext, kind=kind, deadline=deadline, metadata=req.metadata, callback_url=callback,
                    text=req.text if given == ["text"] else None, media_url=req.media_url)
 
@@ -151,45 +156,48 @@ def content_key(checked: Checked, upload: Spooled | None) -> str:
 def resolve_project(conn: Connection, actor: Actor, ref: str | None) -> Any:
     """The moderation project the request is for, if the actor may push to it."""
     if actor.role not in (Role.CLIENT, Role.ADMIN, Role.MANAGER):
-        raise Forbidden("only client accounts (and managers) push items to moderation")
+        raise Forbidden(Msg("only client accounts (and managers) push items to moderation"))
     if ref is None or not str(ref).strip():
         mine = repo.moderation_projects(conn, client_id=actor.client_id if actor.role is Role.CLIENT else None)
         if len(mine) == 1:
             return mine[0]
         if not mine:
-            raise NotFound("project: there is no moderation project for you", field="project")
-        raise ValidationFailed(f"project: name the moderation project (one of {', '.join(p.slug for p in mine)})",
-                               field="project")
+            raise NotFound(Msg("project: there is no moderation project for you"), field="project")
+        raise ValidationFailed(Msg("project: name the moderation project (one of {slugs})",
+                                   slugs=", ".join(p.slug for p in mine)), field="project")
     row = catalog.project_by_slug(conn, str(ref).strip())
     if row is None or not actor.can_see_client(row.client_id):
-        raise NotFound(f"project: moderation project {ref!r} not found", field="project")
+        raise NotFound(Msg("project: moderation project {ref!r} not found", ref=ref), field="project")
     if row.work_type != "moderation":
-        raise ValidationFailed(f"project: {ref!r} is a {row.work_type} project, not a moderation project",
-                               field="project")
+        raise ValidationFailed(Msg("project: {ref!r} is a {work_type} project, not a moderation project", ref=ref,
+                                   work_type=row.work_type), field="project")
     if row.status != "active":
-        raise Conflict(f"project: {ref!r} is {row.status} and takes no new items", field="project")
+        raise Conflict(Msg("project: {ref!r} is {status} and takes no new items", ref=ref, status=row.status),
+                       field="project")
     return row
 
 
 def _readable_project(conn: Connection, actor: Actor, ref: str | None, external_id: str) -> tuple[Any, Any]:
     """(project, item) for a read or an appeal; the project may be left out when the id is unambiguous."""
     if actor.role is Role.WORKER:
-        raise Forbidden("workers see items only through their leases")
+        raise Forbidden(Msg("workers see items only through their leases"))
     if ref:
         project = catalog.project_by_slug(conn, ref)
         if project is None or project.work_type != "moderation" or not actor.can_see_client(project.client_id):
-            raise NotFound(f"project: moderation project {ref!r} not found", field="project")
+            raise NotFound(Msg("project: moderation project {ref!r} not found", ref=ref), field="project")
         item = repo.item_by_external(conn, project.id, external_id)
         if item is None:
-            raise NotFound(f"no item with external_id {external_id!r} in {project.slug}", field="external_id")
+            raise NotFound(Msg("no item with external_id {external_id!r} in {project}", external_id=external_id,
+                               project=project.slug), field="external_id")
         return project, item
     projects = repo.moderation_projects(conn, client_id=actor.client_id if actor.role is Role.CLIENT else None)
     found = repo.items_by_external(conn, [p.id for p in projects], external_id)
     if not found:
-        raise NotFound(f"no moderation item with external_id {external_id!r}", field="external_id")
+        raise NotFound(Msg("no moderation item with external_id {external_id!r}", external_id=external_id),
+                       field="external_id")
     if len(found) > 1:
-        raise ValidationFailed(f"project: external_id {external_id!r} is in several projects; add ?project=<slug>",
-                               field="project")
+        raise ValidationFailed(Msg("project: external_id {external_id!r} is in several projects; add ?project=<slug>",
+                                   external_id=external_id), field="project")
     return next(p for p in projects if p.id == found[0].project_id), found[0]
 
 
@@ -208,8 +216,9 @@ def existing_or_conflict(conn: Connection, project: Any, external_id: str, reque
     item = repo.item_by_external(conn, project.id, external_id)
     if item is not None and item.request_hash != request_hash:
         raise Conflict(
-            f"external_id: {external_id!r} was already pushed to {project.slug} with a different request; "
-            "send the same request to read it back, or use a new external_id", field="external_id")
+            Msg("external_id: {external_id!r} was already pushed to {project} with a different request; "
+                "send the same request to read it back, or use a new external_id", external_id=external_id,
+                project=project.slug), field="external_id")
     return item
 
 
@@ -358,28 +367,30 @@ def appeal(conn: Connection, actor: Actor, *, external_id: str, project_ref: str
     an already appealed decision is refused (409)."""
     now = now or utcnow()
     if actor.role not in (Role.CLIENT, Role.ADMIN, Role.MANAGER):
-        raise Forbidden("only the client (or a manager) appeals a decision")
+        raise Forbidden(Msg("only the client (or a manager) appeals a decision"))
     text = (reason or "").strip()
     if not text:
-        raise ValidationFailed("reason: say why the decision should be made again", field="reason")
+        raise ValidationFailed(Msg("reason: say why the decision should be made again"), field="reason")
     if len(text) > REASON_MAX:
-        raise ValidationFailed(f"reason: longer than {REASON_MAX} characters", field="reason")
+        raise ValidationFailed(Msg("reason: longer than {n} characters", n=REASON_MAX), field="reason")
     project, item = _readable_project(conn, actor, project_ref, external_id)
     item = repo.item_by_id(conn, item.id, lock=True)
     decisions = repo.decisions_of(conn, item.id)
     if not decisions:
-        raise Conflict(f"external_id: {external_id!r} has no decision yet; appeal once it is decided",
-                       field="external_id")
+        raise Conflict(Msg("external_id: {external_id!r} has no decision yet; appeal once it is decided",
+                           external_id=external_id), field="external_id")
     latest = decisions[-1]
     prior = repo.appeal_for_decision(conn, latest.id)
     if prior is not None:
         if prior.reason != text:
-            raise Conflict(f"external_id: decision {latest.decision_no} of {external_id!r} is already appealed "
-                           f"(appeal {prior.id}, {prior.state}) for another reason", field="external_id")
+            raise Conflict(Msg("external_id: decision {decision_no} of {external_id!r} is already appealed "
+                               "(appeal {appeal_id}, {state}) for another reason", decision_no=latest.decision_no,
+                               external_id=external_id, appeal_id=prior.id, state=prior.state), field="external_id")
         return item.id, False
     if repo.open_tasks(conn, item.id):
-        raise Conflict(f"external_id: {external_id!r} is still being checked by a person (an audit of the "
-                       "machine decision); appeal once that decision is in", field="external_id")
+        raise Conflict(Msg("external_id: {external_id!r} is still being checked by a person (an audit of the "
+                           "machine decision); appeal once that decision is in", external_id=external_id),
+                       field="external_id")
     deadline = sla_deadline(project, now) or FAR_FUTURE
     task_id = appeal_task(conn, item=item, project=project, deadline=deadline, now=now)
     appeal_id = repo.insert_appeal(conn, {
@@ -415,8 +426,8 @@ def ingest(db: Database, actor: Actor, req: IngestRequest, *, upload: Spooled | 
         kind = checked.kind or (upload.sniffed.kind if upload is not None else "text")
         if upload is not None and kind != upload.sniffed.kind:
             where = "media_url" if checked.media_url else "file"
-            raise ValidationFailed(f"kind: the request says {kind!r} but the {where} is {upload.sniffed.mime}",
-                                   field="kind")
+            raise ValidationFailed(Msg("kind: the request says {kind!r} but the {where} is {mime}", kind=kind,
+                                       where=where, mime=upload.sniffed.mime), field="kind")
         media_ref = store_media(upload, media_root=media_root, project_slug=project.slug) if upload else None
         upload = None
         with db.write() as conn:

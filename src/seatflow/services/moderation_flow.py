@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain import workflow as wf
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog, outbox
 from seatflow.store import moderation as repo
 from seatflow.store.events import append, event_row
@@ -210,10 +211,10 @@ def on_step(conn: Connection, step: _steps.Step) -> None:
         _decide_appeal(conn, step, appeal, final)
         return
     if step.action == "review" and final is not None and final.get("decision") == "escalate":
-        raise ValidationFailed(
+        raise ValidationFailed(Msg(
             "fixed_answer: accepting an escalated answer decides nothing; accept with fixed_answer "
-            "{\"decision\": \"approve\"} or {\"decision\": \"reject\", \"reasons\": [...]}, or reject it to send "
-            "it back to its moderator", field="fixed_answer")
+            "{approve} or {reject}, or reject it to send it back to its moderator",
+            approve='{"decision": "approve"}', reject='{"decision": "reject", "reasons": [...]}'), field="fixed_answer")
     if not step.item_done:
         return
     item = repo.item_by_id(conn, step.item_id)
@@ -234,13 +235,13 @@ def on_step(conn: Connection, step: _steps.Step) -> None:
 
 def _decide_appeal(conn: Connection, step: _steps.Step, appeal: Any, final: dict[str, Any] | None) -> None:
     if step.action == "review" and step.verdict != "accept":
-        raise ValidationFailed(
+        raise ValidationFailed(Msg(
             "verdict: an appeal is decided by accepting — as it is to uphold the decision, or with fixed_answer "
-            "to change it; 'reject' is not an appeal outcome", field="verdict")
+            "to change it; 'reject' is not an appeal outcome"), field="verdict")
     if final is None or final.get("decision") not in ("approve", "reject"):
         field = "answer" if step.action == "submit" else "fixed_answer"
-        raise ValidationFailed(f"{field}: an appeal needs a decision, approve or reject; it cannot be escalated",
-                               field=field)
+        raise ValidationFailed(Msg("{field}: an appeal needs a decision, approve or reject; it cannot be escalated",
+                                   field=field), field=field)
     item = repo.item_by_id(conn, step.item_id)
     project = _project(conn, step.project_id)
     previous = next(d for d in repo.decisions_of(conn, item.id) if d.id == appeal.decision_id)

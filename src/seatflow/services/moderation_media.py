@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from seatflow.domain.clock import utcnow
+from seatflow.i18n.message import Msg
 from seatflow.moderation.prescreen import Score, Scorer
 from seatflow.moderation.probe import MediaUnreadable, Probed, probe
 from seatflow.store import catalog
@@ -52,7 +53,7 @@ def _read(item: Any, *, media_root: Path, keyframes: int, scorer: Scorer) -> tup
     ref = str(payload.get("media") or "")
     path = media_root / ref
     if not ref or not path.is_file():
-        raise MediaUnreadable(f"the media file {ref!r} is missing from the media store")
+        raise MediaUnreadable(Msg("the media file {ref!r} is missing from the media store", ref=ref))
     probed = probe(path, payload.get("kind", "image"), media_root=media_root,
                    out_prefix=f"{Path(ref).parent.as_posix()}/derived/{item.id}", keyframes=keyframes)
     return probed, scorer.score(probed.frames)
@@ -66,7 +67,8 @@ def process_item(db: Database, item: Any, *, media_root: Path, keyframes: int, s
         return _fail(db, item, claimed_at, exc.reason)
     except Exception as exc:  # noqa: BLE001 - an unexpected failure must not leave the item waiting forever
         log.exception("media of item %s could not be processed", item.id)
-        return _fail(db, item, claimed_at, f"the media could not be processed ({exc.__class__.__name__})")
+        return _fail(db, item, claimed_at, Msg("the media could not be processed ({error})",
+                                               error=exc.__class__.__name__))
     now = utcnow()
     payload = dict(item.payload or {})
     payload.update(thumbnails=probed.thumbnails)

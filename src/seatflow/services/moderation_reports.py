@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.moderation import forecast as fc
 from seatflow.moderation import stats
 from seatflow.store import catalog
@@ -43,7 +44,7 @@ def _staff_project(conn: Connection, actor: Actor | None, ref: str) -> Any:
         actor.require(Role.ADMIN, Role.MANAGER, Role.LEAD)
     project = catalog.project_by_id(conn, int(ref)) if str(ref).isdigit() else catalog.project_by_slug(conn, ref)
     if project is None or project.work_type != "moderation":
-        raise NotFound(f"moderation project {ref!r} not found", field="project")
+        raise NotFound(Msg("moderation project {ref!r} not found", ref=ref), field="project")
     return project
 
 
@@ -117,7 +118,7 @@ def add_seats(conn: Connection, actor: Actor | None, ref: str, *, usernames: lis
     project = _staff_project(conn, actor, ref)
     names = [n.strip() for n in usernames if n and n.strip()]
     if not names:
-        raise ValidationFailed("usernames: name at least one person to put on the project", field="usernames")
+        raise ValidationFailed(Msg("usernames: name at least one person to put on the project"), field="usernames")
     return [{"username": n, "granted": accounts.grant(conn, actor, username=n, project_slug=project.slug, skill=skill)}
             for n in dict.fromkeys(names)]
 
@@ -130,12 +131,12 @@ def sla(conn: Connection, actor: Actor, *, project_ref: str | None = None, hours
     if actor.role is Role.WORKER:
         actor.require(Role.ADMIN, Role.MANAGER, Role.LEAD, Role.CLIENT)
     if not 1 <= hours <= 24 * 31:
-        raise ValidationFailed("hours: from 1 to 744 (31 days)", field="hours")
+        raise ValidationFailed(Msg("hours: from 1 to 744 (31 days)"), field="hours")
     mine = repo.moderation_projects(conn, client_id=actor.client_id if actor.role is Role.CLIENT else None)
     if project_ref:
         mine = [p for p in mine if p.slug == project_ref or str(p.id) == project_ref]
         if not mine:
-            raise NotFound(f"moderation project {project_ref!r} not found", field="project")
+            raise NotFound(Msg("moderation project {ref!r} not found", ref=project_ref), field="project")
     since = now - timedelta(hours=hours)
     rows = [stats.Decided(r.project_id, r.received_at, r.decided_at, r.deadline)
             for r in repo.decided_between(conn, project_ids=[p.id for p in mine], since=since, until=now)]

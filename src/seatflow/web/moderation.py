@@ -15,13 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from seatflow.api.deps import actor_from_request
 from seatflow.domain.actors import Role
 from seatflow.errors import NotFound, SeatflowError
+from seatflow.i18n.message import localize
 from seatflow.services import moderation_reports as reports
 from seatflow.services._tx import transact
 from seatflow.store import moderation as repo
 from seatflow.store.engine import Database
 
 from .pages import error_page, login_url
-from .render import N_, render
+from .render import N_, pick_locale, render
 
 router = APIRouter(include_in_schema=False)
 STAFF = (Role.ADMIN, Role.MANAGER, Role.LEAD)
@@ -72,6 +73,7 @@ def add_seats(request: Request, slug: str, usernames: Annotated[list[str], Form(
     except NotFound:
         return error_page(request, actor, 404, N_("Project not found"),
                           N_("This project does not exist or is not open to you."))
-    except SeatflowError as exc:
-        return RedirectResponse(f"{back}&error={quote(exc.detail)}", status_code=303)
+    except SeatflowError as exc:  # the page shows the message as it is: say it in the reader's language now
+        said = localize(exc.detail, pick_locale(request, actor))
+        return RedirectResponse(f"{back}&error={quote(said)}", status_code=303)
     return RedirectResponse(f"{back}&granted={sum(1 for g in got if g['granted'])}", status_code=303)
