@@ -17,6 +17,7 @@ from seatflow.domain import workflow as wf
 from seatflow.domain.actors import Actor
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, LeaseExpired, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import answers as repo
 from seatflow.store import quality as quality_repo
 from seatflow.store.events import append, event_row
@@ -43,7 +44,8 @@ def _replayed_submission(conn: Connection, actor: Actor, key: str, lease_id: int
     if prior is None:
         return None
     if prior.lease_id != lease_id:
-        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+        raise Conflict(Msg("idempotency_key {key!r} was already used for another lease", key=key),
+                       field="idempotency_key")
     return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
 
 
@@ -63,27 +65,32 @@ def _held_lease(conn: Connection, actor: Actor, lease_id: int, kind: str, now: d
     if ctx is None:
         ctx = repo.lease_context(conn, lease_id)
     if ctx is None:
-        raise NotFound(f"lease {lease_id} does not exist", field="lease_id")
+        raise NotFound(Msg("lease {lease_id} does not exist", lease_id=lease_id), field="lease_id")
     if ctx.user_id != actor.id:
-        raise Forbidden(f"lease {lease_id} belongs to another worker", field="lease_id")
+        raise Forbidden(Msg("lease {lease_id} belongs to another worker", lease_id=lease_id), field="lease_id")
     if _answered(ctx, lease_id):
-        raise Conflict(f"lease {lease_id} was already answered; ask for the next task", field="lease_id")
+        raise Conflict(Msg("lease {lease_id} was already answered; ask for the next task", lease_id=lease_id),
+                       field="lease_id")
     if ctx.ended_at is not None or ctx.task_lease_id != lease_id or ctx.lease_expires_at is None \
             or ctx.lease_expires_at <= now:
         raise LeaseExpired(
-            f"lease {lease_id} expired before the answer arrived; the task went back to the queue",
+            Msg("lease {lease_id} expired before the answer arrived; the task went back to the queue",
+                lease_id=lease_id),
             field="lease_id",
         )
     if ctx.kind != kind:
-        what = "a review verdict" if kind == "review" else "an annotation answer"
-        raise Conflict(f"lease {lease_id} is for a {ctx.kind} task, not {what}", field="lease_id")
+        if kind == "review":
+            raise Conflict(Msg("lease {lease_id} is for an annotation task, not a review verdict", lease_id=lease_id),
+                           field="lease_id")
+        raise Conflict(Msg("lease {lease_id} is for a review task, not an annotation answer", lease_id=lease_id),
+                       field="lease_id")
     return ctx
 
 
 def _check_key(key: str) -> str:
     key = (key or "").strip()
     if not key or len(key) > 128:
-        raise ValidationFailed("idempotency_key must be 1 to 128 characters", field="idempotency_key")
+        raise ValidationFailed(Msg("idempotency_key must be 1 to 128 characters"), field="idempotency_key")
     return key
 
 
@@ -178,7 +185,7 @@ def submit(
     payload = work_type.parse_payload(ctx.payload, schema)
     parsed = work_type.parse_answer(answer, schema, payload)
     if duration_ms is not None and not 0 <= duration_ms <= 86_400_000:
-        raise ValidationFailed("duration_ms must be between 0 and 86400000", field="duration_ms")
+        raise ValidationFailed(Msg("duration_ms must be between 0 and 86400000"), field="duration_ms")
     answer_json = parsed.model_dump(mode="json")
     decision: wf.Decision | None = None
     if not ctx.item_gold:
@@ -209,9 +216,11 @@ def submit(
         "created_at": now,
     })
     if not closed:
-        raise LeaseExpired(f"lease {lease_id} expired before the answer arrived", field="lease_id")
+        raise LeaseExpired(Msg("lease {lease_id} expired before the answer arrived", lease_id=lease_id),
+                           field="lease_id")
     if submission_id is None:  # this key was used before, on another lease
-        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+        raise Conflict(Msg("idempotency_key {key!r} was already used for another lease", key=key),
+                       field="idempotency_key")
     if decision is None:
         return _submit_gold(conn, actor, ctx=ctx, lease_id=lease_id, answer=answer_json,
                             submission_id=submission_id, now=now)
@@ -259,7 +268,7 @@ def review(
     try:
         v = wf.Verdict(verdict)
     except ValueError:
-        raise ValidationFailed("verdict must be 'accept' or 'reject'", field="verdict") from None
+        raise ValidationFailed(Msg("verdict must be 'accept' or 'reject'"), field="verdict") from None
     prior = repo.find_review_by_key(conn, actor.id, key)
     ctx = None
     if prior is None:
@@ -268,27 +277,29 @@ def review(
             prior = repo.find_review_by_key(conn, actor.id, key)  # a concurrent try committed meanwhile
     if prior is not None:
         if prior.lease_id != lease_id:
-            raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+            raise Conflict(Msg("idempotency_key {key!r} was already used for another lease", key=key),
+                           field="idempotency_key")
         return Outcome(id=prior.id, item_id=prior.item_id, item_done=False, next_step="replayed", replayed=True)
     ctx = _held_lease(conn, actor, lease_id, "review", now, ctx=ctx)
     tags = [str(t) for t in (error_tags or [])]
     if v is wf.Verdict.REJECT and not tags and not (comment or "").strip():
-        raise ValidationFailed("a rejection needs at least one error tag or a comment", field="error_tags")
+        raise ValidationFailed(Msg("a rejection needs at least one error tag or a comment"), field="error_tags")
     if comment is not None and len(comment) > 5000:
-        raise ValidationFailed("comment is longer than 5000 characters", field="comment")
+        raise ValidationFailed(Msg("comment is longer than 5000 characters"), field="comment")
     fixed = None
     if fixed_answer is not None:
         if v is not wf.Verdict.ACCEPT:
-            raise ValidationFailed("fixed_answer goes with verdict 'accept'", field="fixed_answer")
+            raise ValidationFailed(Msg("fixed_answer goes with verdict 'accept'"), field="fixed_answer")
         work_type = get_work_type(ctx.work_type)
         schema = work_type.parse_schema(ctx.label_schema)
         payload = work_type.parse_payload(ctx.payload, schema)
         fixed = work_type.parse_answer(fixed_answer, schema, payload).model_dump(mode="json")
     target = repo.get_submission(conn, ctx.target_submission_id)
     if target is None:  # pragma: no cover - guarded by the foreign key
-        raise NotFound("the answer under review no longer exists")
+        raise NotFound(Msg("the answer under review no longer exists"))
     if not repo.close_task(conn, task_id=ctx.task_id, lease_id=lease_id, now=now):
-        raise LeaseExpired(f"lease {lease_id} expired before the verdict arrived", field="lease_id")
+        raise LeaseExpired(Msg("lease {lease_id} expired before the verdict arrived", lease_id=lease_id),
+                           field="lease_id")
     repo.mark_touched_done(conn, item_id=ctx.item_id, user_id=actor.id)
     review_id = repo.insert_review(
         conn,
@@ -309,7 +320,8 @@ def review(
         },
     )
     if review_id is None:  # this key was used before, on another lease
-        raise Conflict(f"idempotency_key {key!r} was already used for another lease", field="idempotency_key")
+        raise Conflict(Msg("idempotency_key {key!r} was already used for another lease", key=key),
+                       field="idempotency_key")
     base = {"client_id": ctx.client_id, "project_id": ctx.project_id, "item_id": ctx.item_id, "at": now}
     evs = [
         event_row(entity="task", kind="submit", task_id=ctx.task_id, actor_id=actor.id, from_state="leased",

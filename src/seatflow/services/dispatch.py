@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, NotFound, NoWork, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog, queue
 from seatflow.store.engine import engine_key
 from seatflow.store.queue import LeasedTask
@@ -82,22 +83,23 @@ def next_task(
     is refused (Conflict). A lease asked for with a key costs two more statements: a lookup and writing the key.
     """
     if actor.role is Role.CLIENT:
-        raise Forbidden("client accounts do not take tasks")
+        raise Forbidden(Msg("client accounts do not take tasks"))
     now = now or utcnow()
     if request_key is None:
         return _next_task(conn, actor, project_id=project_id, lease_seconds=lease_seconds, now=now)
     key = request_key.strip()
     if not key or len(key) > 128:
-        raise ValidationFailed("request_key must be 1 to 128 characters", field="request_key")
+        raise ValidationFailed(Msg("request_key must be 1 to 128 characters"), field="request_key")
     earlier = queue.keyed_lease(conn, user_id=actor.id, key=key, now=now)
     if earlier is not None:
         if earlier.task is None:
-            raise Conflict(f"request_key {key!r} was already used for lease {earlier.lease_id}, which has ended "
-                           "(submitted, released or expired): send a new key to take a new task",
-                           field="request_key")
+            raise Conflict(Msg("request_key {key!r} was already used for lease {lease_id}, which has ended "
+                               "(submitted, released or expired): send a new key to take a new task",
+                               key=key, lease_id=earlier.lease_id), field="request_key")
         if project_id is not None and earlier.task.project_id != project_id:
-            raise Conflict(f"request_key {key!r} was already used for lease {earlier.lease_id} in another project: "
-                           "send a new key for each new request", field="request_key")
+            raise Conflict(Msg("request_key {key!r} was already used for lease {lease_id} in another project: "
+                               "send a new key for each new request", key=key, lease_id=earlier.lease_id),
+                           field="request_key")
         return earlier.task
     leased = _next_task(conn, actor, project_id=project_id, lease_seconds=lease_seconds, now=now)
     try:
@@ -115,11 +117,12 @@ def _next_task(conn: Connection, actor: Actor, *, project_id: int | None, lease_
         if project_id is not None:
             _refuse_paused(conn, actor, project_id)
             raise NotFound(
-                f"project {project_id} is not open to you: ask your team lead for a qualification",
+                Msg("project {project_id} is not open to you: ask your team lead for a qualification",
+                    project_id=project_id),
                 field="project_id",
             )
-        raise NoWork("you are not qualified for any active project (a paused project hands out no tasks): "
-                     "ask your team lead")
+        raise NoWork(Msg("you are not qualified for any active project (a paused project hands out no tasks): "
+                         "ask your team lead"))
     # Quality control: suspended (or failed) projects are left out; a worker taking a project's
     # qualification test gets only its gold items; gold is mixed into annotate work at the project's rate.
     qc = quality.plan(conn, actor.id, sorted({pid for pid, _, _ in queues}))
@@ -156,9 +159,9 @@ def _next_task(conn: Connection, actor: Actor, *, project_id: int | None, lease_
         # Two leases of the same worker raced for two slots of one item; run again.
         raise Retry(str(exc)) from exc
     if project_id is not None and project_id in testing:
-        raise NoWork("no qualification test item is left for you in this project; ask your team lead",
+        raise NoWork(Msg("no qualification test item is left for you in this project; ask your team lead"),
                      field="project_id")
-    raise NoWork("no task is waiting for you right now; try again in a moment")
+    raise NoWork(Msg("no task is waiting for you right now; try again in a moment"))
 
 
 def _refuse_paused(conn: Connection, actor: Actor, project_id: int) -> None:
@@ -171,8 +174,8 @@ def _refuse_paused(conn: Connection, actor: Actor, project_id: int) -> None:
     if row is None or row.status == "active":
         return
     if any(s.project_id == project_id for s in catalog.skills_of(conn, actor.id)):
-        raise NoWork(f"project {row.slug} is paused: it hands out no new tasks until a manager resumes it",
-                     field="project_id")
+        raise NoWork(Msg("project {slug} is paused: it hands out no new tasks until a manager resumes it",
+                         slug=row.slug), field="project_id")
 
 
 def renew(
