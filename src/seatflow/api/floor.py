@@ -21,12 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from seatflow.domain.actors import Actor
 from seatflow.errors import SeatflowError
+from seatflow.i18n.message import Msg, localize
 from seatflow.services import accounts, floor
 from seatflow.services import attendance as att
 from seatflow.services._tx import transact
 from seatflow.store.engine import Database
 
 from .deps import CurrentActor, Db
+from .problems import api_locale
 
 router = APIRouter(prefix="/api/v1", tags=["floor"])
 
@@ -137,6 +139,7 @@ async def floor_stream(
 ) -> StreamingResponse:
     floor.require_staff(actor)  # refused before the stream starts: a plain 403 problem
     counter = _streams(request)
+    locale = api_locale(request.headers)  # the events' messages, in the language of the API's problems
 
     async def stream() -> AsyncIterator[str]:
         counter.open += 1
@@ -149,10 +152,10 @@ async def floor_stream(
                 try:
                     snap = await run_in_threadpool(_poll, db, actor)
                 except SeatflowError as exc:  # busy database: tell the page, try again next time
-                    yield _event("problem", {"detail": exc.detail})
+                    yield _event("problem", {"detail": localize(exc.detail, locale)})
                     snap = {}
                 if snap is None:
-                    yield _event("gone", {"detail": "you may no longer see the floor"})
+                    yield _event("gone", {"detail": localize(Msg("you may no longer see the floor"), locale)})
                     return
                 if snap:
                     body = json.dumps({k: v for k, v in snap.items() if k != "at"}, sort_keys=True)

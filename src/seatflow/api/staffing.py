@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.staffing import erlang
 from seatflow.staffing.forecast import parse_peak, parse_time
 from seatflow.staffing.plan import Plan, Settings, check_planner, make_plan, to_csv
@@ -26,7 +27,8 @@ def _start(text: str | None) -> datetime | None:
     try:
         return parse_time(text if "T" in text or " " in text else text + "T00:00")
     except ValueError:
-        raise ValidationFailed(f"start {text!r} is not a date such as 2026-12-12", field="start") from None
+        raise ValidationFailed(Msg("start {text!r} is not a date such as 2026-12-12", text=text),
+                               field="start") from None
 
 
 def _respond(plan: Plan, fmt: str) -> Response | dict[str, Any]:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import local_today, month_bounds, zone_name
 from seatflow.errors import NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog
 
 from . import repository as repo
@@ -99,12 +100,12 @@ def parse_month(text: str | None, *, field_name: str = "month", tz: tzinfo = UTC
     """'2026-11' -> Month; anything else is a ValidationFailed naming the field."""
     m = _MONTH_RE.match((text or "").strip())
     if not m:
-        raise ValidationFailed(f"{field_name} must be a month written YYYY-MM, e.g. 2026-11; got {text!r}",
-                               field=field_name)
+        raise ValidationFailed(Msg("{field} must be a month written YYYY-MM, e.g. 2026-11; got {got!r}",
+                                   field=field_name, got=text), field=field_name)
     year, month = int(m.group(1)), int(m.group(2))
     if not 1 <= month <= 12 or year < 2000:
-        raise ValidationFailed(f"{field_name} {text!r} is not a month (months are 01..12, years from 2000)",
-                               field=field_name)
+        raise ValidationFailed(Msg("{field} {got!r} is not a month (months are 01..12, years from 2000)",
+                                   field=field_name, got=text), field=field_name)
     return Month(year, month, tz)
 
 
@@ -187,10 +188,10 @@ def resolve_client(conn: Connection, actor: Actor | None, slug: str | None) -> A
     if not slug:
         if actor is not None and actor.role is Role.CLIENT and actor.client_id is not None:
             return catalog.client_by_id(conn, actor.client_id)
-        raise ValidationFailed("client is required: give the client's slug", field="client")
+        raise ValidationFailed(Msg("client is required: give the client's slug"), field="client")
     row = catalog.client_by_slug(conn, slug.strip())
     if row is None or (actor is not None and not actor.can_see_client(row.id)):
-        raise NotFound(f"client {slug!r} not found", field="client")
+        raise NotFound(Msg("client {key!r} not found", key=slug), field="client")
     return row
 
 

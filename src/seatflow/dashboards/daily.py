@@ -22,6 +22,7 @@ from seatflow.domain.actors import Actor
 from seatflow.domain.clock import day_bounds, local_today, utcnow, zone_name
 from seatflow.errors import ValidationFailed
 from seatflow.i18n import translations
+from seatflow.i18n.message import Msg
 
 from .repository import Filter
 from .service import Dashboard, Scope, ScopeKind, compute
@@ -97,7 +98,7 @@ def parse_day(text: str | None, *, today: date) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationFailed(f"date must be a day written YYYY-MM-DD, e.g. 2026-11-27; got {text!r}",
+        raise ValidationFailed(Msg("date must be a day written YYYY-MM-DD, e.g. 2026-11-27; got {got!r}", got=text),
                                field="date") from None
 
 
@@ -149,10 +150,11 @@ def report_pdf(report: DailyReport, locale: str) -> bytes:
 def send_report(settings: Settings, report: DailyReport, to: str, locale: str) -> None:
     """Email the report (a short text and the PDF) through the configured SMTP server."""
     if not settings.smtp_host:
-        raise ValidationFailed("no SMTP server is configured: set SEATFLOW_SMTP_HOST (and _PORT, _FROM)",
+        raise ValidationFailed(Msg("no SMTP server is configured: set SEATFLOW_SMTP_HOST (and _PORT, _FROM)"),
                                field="smtp_host")
     if "@" not in to or any(c in to for c in "\r\n ,;"):
-        raise ValidationFailed(f"email must be one address like ops@example.com; got {to!r}", field="email")
+        raise ValidationFailed(Msg("email must be one address like ops@example.com; got {got!r}", got=to),
+                               field="email")
     t = translations(locale)
     _ = t.gettext
     msg = EmailMessage()

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, select
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog
 from seatflow.store import tables as t
 
@@ -132,7 +133,15 @@ def age_band_keys() -> list[str]:
 
 
 def _not_found(kind: ScopeKind, key: str) -> NotFound:
-    return NotFound(f"{kind.value} {key!r} not found", field=kind.value)
+    if kind is ScopeKind.CLIENT:
+        message = Msg("client {key!r} not found", key=key)
+    elif kind is ScopeKind.PROJECT:
+        message = Msg("project {key!r} not found", key=key)
+    elif kind is ScopeKind.TEAM:
+        message = Msg("team {key!r} not found", key=key)
+    else:
+        message = Msg("worker {key!r} not found", key=key)
+    return NotFound(message, field=kind.value)
 
 
 def resolve_scope(conn: Connection, actor: Actor, kind: str | None, key: str | None) -> Scope:
@@ -142,30 +151,31 @@ def resolve_scope(conn: Connection, actor: Actor, kind: str | None, key: str | N
     try:
         sk = ScopeKind(kind)
     except ValueError:
-        raise ValidationFailed(f"scope must be one of {', '.join(k.value for k in ScopeKind)}; got {kind!r}",
-                               field="scope") from None
+        raise ValidationFailed(Msg("scope must be one of {scopes}; got {got!r}",
+                                   scopes=", ".join(k.value for k in ScopeKind), got=kind), field="scope") from None
     key = (key or "").strip()
     role = actor.role
     manager = role in (Role.ADMIN, Role.MANAGER)
     if sk is ScopeKind.CENTER:
         if not manager:
-            raise Forbidden("the whole center's dashboard is for managers; pick your own scope")
+            raise Forbidden(Msg("the whole center's dashboard is for managers; pick your own scope"))
         return Scope(sk, "", "", Filter())
     if sk is ScopeKind.CLIENT:
         if role not in (Role.ADMIN, Role.MANAGER, Role.CLIENT):
-            raise Forbidden(f"a client's dashboard is for managers and the client; you are {role.value}")
+            raise Forbidden(Msg("a client's dashboard is for managers and the client; you are {role}",
+                                role=role.value))
         row = catalog.client_by_id(conn, actor.client_id or 0) if (role is Role.CLIENT and not key) else (
             catalog.client_by_slug(conn, key) if key else None)
         if not key and row is None:
-            raise ValidationFailed("name the client (its slug)", field="key")
+            raise ValidationFailed(Msg("name the client (its slug)"), field="key")
         if row is None or not actor.can_see_client(row.id):
             raise _not_found(sk, key)
         return Scope(sk, row.slug, row.name, Filter(project_ids=repo.client_project_ids(conn, row.id)))
     if sk is ScopeKind.PROJECT:
         if role is Role.WORKER:
-            raise Forbidden("workers see their own dashboard only")
+            raise Forbidden(Msg("workers see their own dashboard only"))
         if not key:
-            raise ValidationFailed("name the project (its slug)", field="key")
+            raise ValidationFailed(Msg("name the project (its slug)"), field="key")
         row = catalog.project_by_slug(conn, key)
         if row is None or not actor.can_see_client(row.client_id):
             raise _not_found(sk, key)
@@ -173,18 +183,18 @@ def resolve_scope(conn: Connection, actor: Actor, kind: str | None, key: str | N
             raise _not_found(sk, key)
         return Scope(sk, row.slug, row.name, Filter(project_ids=frozenset({int(row.id)})))
     if role is Role.CLIENT:
-        raise Forbidden("clients see their own projects' numbers, never a team's or a worker's")
+        raise Forbidden(Msg("clients see their own projects' numbers, never a team's or a worker's"))
     if sk is ScopeKind.TEAM:
         if role is Role.WORKER:
-            raise Forbidden("workers see their own dashboard only")
+            raise Forbidden(Msg("workers see their own dashboard only"))
         if role is Role.LEAD and not key:
             team = conn.execute(select(t.teams).where(t.teams.c.id == actor.team_id)).first() \
                 if actor.team_id is not None else None
             if team is None:
-                raise NotFound("you lead no team yet; ask a manager to put you in one", field="team")
+                raise NotFound(Msg("you lead no team yet; ask a manager to put you in one"), field="team")
         else:
             if not key:
-                raise ValidationFailed("name the team", field="key")
+                raise ValidationFailed(Msg("name the team"), field="key")
             team = catalog.team_by_name(conn, key)
         if team is None or (role is Role.LEAD and team.id != actor.team_id):
             raise _not_found(sk, key)
@@ -193,11 +203,11 @@ def resolve_scope(conn: Connection, actor: Actor, kind: str | None, key: str | N
     user = catalog.user_by_id(conn, actor.id) if (role is Role.WORKER and not key) else (
         catalog.user_by_username(conn, key) if key else None)
     if not key and user is None:
-        raise ValidationFailed("name the worker (username)", field="key")
+        raise ValidationFailed(Msg("name the worker (username)"), field="key")
     if user is None or user.role not in ("worker", "lead"):
         raise _not_found(sk, key)
     if role is Role.WORKER and user.id != actor.id:
-        raise Forbidden("workers see their own dashboard only")
+        raise Forbidden(Msg("workers see their own dashboard only"))
     if role is Role.LEAD and (actor.team_id is None or user.team_id != actor.team_id) and user.id != actor.id:
         raise _not_found(sk, key)
     return Scope(sk, user.username, user.display_name, Filter(user_ids=frozenset({int(user.id)})))
@@ -212,10 +222,11 @@ def parse_hours(value: str | int | None) -> int:
     try:
         hours = int(value)
     except (TypeError, ValueError):
-        raise ValidationFailed(f"hours must be a whole number of hours, 1 to {MAX_HOURS}; got {value!r}",
-                               field="hours") from None
+        raise ValidationFailed(Msg("hours must be a whole number of hours, 1 to {most}; got {got!r}",
+                                   most=MAX_HOURS, got=value), field="hours") from None
     if not 1 <= hours <= MAX_HOURS:
-        raise ValidationFailed(f"hours must be between 1 and {MAX_HOURS}; got {hours}", field="hours")
+        raise ValidationFailed(Msg("hours must be between 1 and {most}; got {got}", most=MAX_HOURS, got=hours),
+                               field="hours")
     return hours
 
 
@@ -328,5 +339,6 @@ def chart_csv(d: Dashboard, chart: str) -> str:
         for band, n in zip(age_band_keys(), d.backlog_bands, strict=True):
             w.writerow((band, n))
     else:
-        raise ValidationFailed(f"chart must be one of {', '.join(CHARTS)}; got {chart!r}", field="chart")
+        raise ValidationFailed(Msg("chart must be one of {charts}; got {got!r}", charts=", ".join(CHARTS), got=chart),
+                               field="chart")
     return buf.getvalue()

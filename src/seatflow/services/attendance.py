@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import attendance as repo
 from seatflow.store import catalog
 
@@ -39,20 +40,20 @@ STAFF = (Role.ADMIN, Role.MANAGER, Role.LEAD)
 def normalize_seat(raw: Any) -> str:
     """A seat code as printed on the desk: 1-16 letters, digits or dashes (``A-12``, ``07``), upper case."""
     if not isinstance(raw, str | int) or isinstance(raw, bool):
-        raise ValidationFailed("seat must be a seat number or code such as 'A-12'", field="seat")
+        raise ValidationFailed(Msg("seat must be a seat number or code such as 'A-12'"), field="seat")
     seat = str(raw).strip().upper()
     if not seat:
-        raise ValidationFailed("seat must not be empty: give the number or code on your desk", field="seat")
+        raise ValidationFailed(Msg("seat must not be empty: give the number or code on your desk"), field="seat")
     if not SEAT_RE.match(seat):
         raise ValidationFailed(
-            f"seat {str(raw)[:40]!r} is not a seat code: use 1-16 letters, digits or dashes, such as 'A-12'",
-            field="seat")
+            Msg("seat {seat!r} is not a seat code: use 1-16 letters, digits or dashes, such as 'A-12'",
+                seat=str(raw)[:40]), field="seat")
     return seat
 
 
 def _seated(actor: Actor) -> None:
     if actor.role not in SEATED:
-        raise Forbidden("attendance is for workers and team leads who take a seat")
+        raise Forbidden(Msg("attendance is for workers and team leads who take a seat"))
 
 
 def check_in(conn: Connection, actor: Actor, seat: Any, *, now: datetime | None = None) -> dict[str, Any]:
@@ -61,48 +62,49 @@ def check_in(conn: Connection, actor: Actor, seat: Any, *, now: datetime | None 
     now = now or utcnow()
     mine = repo.open_session(conn, actor.id)
     if mine is not None:
-        raise Conflict(f"you are already checked in at seat {mine.seat}; check out first", field="seat",
-                       reason="already-checked-in")
+        raise Conflict(Msg("you are already checked in at seat {seat}; check out first", seat=mine.seat),
+                       field="seat", reason="already-checked-in")
     taken = repo.session_at_seat(conn, code)
     if taken is not None:
-        raise Conflict(f"seat {code} is taken by someone else who has not checked out", field="seat",
-                       reason="seat-taken")
+        raise Conflict(Msg("seat {seat} is taken by someone else who has not checked out", seat=code),
+                       field="seat", reason="seat-taken")
     try:
         with conn.begin_nested():  # a check-in racing this one loses on the partial unique indexes
             repo.insert_session(conn, actor.id, code, now)
     except IntegrityError as exc:
-        raise Conflict(f"seat {code} or you were checked in at the same moment; try again", field="seat",
-                       reason="seat-taken") from exc
+        raise Conflict(Msg("seat {seat} or you were checked in at the same moment; try again", seat=code),
+                       field="seat", reason="seat-taken") from exc
     return state(conn, actor, now=now)
 
 
-def _open_or_fail(conn: Connection, actor: Actor, doing: str) -> Any:
+def _open_or_fail(conn: Connection, actor: Actor, not_checked_in: Msg) -> Any:
+    """The actor's open session; ``not_checked_in`` is the whole message when there is none."""
     _seated(actor)
     session = repo.open_session(conn, actor.id)
     if session is None:
-        raise Conflict(f"you are not checked in: check in at a seat before you {doing}", reason="not-checked-in")
+        raise Conflict(not_checked_in, reason="not-checked-in")
     return session
 
 
 def start_break(conn: Connection, actor: Actor, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
-    session = _open_or_fail(conn, actor, "take a break")
+    session = _open_or_fail(conn, actor, Msg("you are not checked in: check in at a seat before you take a break"))
     if repo.open_break(conn, session.id) is not None:
-        raise Conflict("you are on a break already; end it first", reason="on-break")
+        raise Conflict(Msg("you are on a break already; end it first"), reason="on-break")
     try:
         with conn.begin_nested():
             repo.insert_break(conn, session.id, actor.id, now)
     except IntegrityError as exc:
-        raise Conflict("you are on a break already; end it first", reason="on-break") from exc
+        raise Conflict(Msg("you are on a break already; end it first"), reason="on-break") from exc
     return state(conn, actor, now=now)
 
 
 def end_break(conn: Connection, actor: Actor, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
-    session = _open_or_fail(conn, actor, "end a break")
+    session = _open_or_fail(conn, actor, Msg("you are not checked in: check in at a seat before you end a break"))
     brk = repo.open_break(conn, session.id)
     if brk is None:
-        raise Conflict("you are not on a break", reason="not-on-break")
+        raise Conflict(Msg("you are not on a break"), reason="not-on-break")
     repo.end_break(conn, brk.id, now)
     return state(conn, actor, now=now)
 
@@ -110,7 +112,7 @@ def end_break(conn: Connection, actor: Actor, *, now: datetime | None = None) ->
 def check_out(conn: Connection, actor: Actor, *, now: datetime | None = None) -> dict[str, Any]:
     """Leave the seat; a break still open ends at the same moment."""
     now = now or utcnow()
-    session = _open_or_fail(conn, actor, "check out")
+    session = _open_or_fail(conn, actor, Msg("you are not checked in: check in at a seat before you check out"))
     brk = repo.open_break(conn, session.id)
     if brk is not None:
         repo.end_break(conn, brk.id, now)
@@ -122,7 +124,7 @@ def state(conn: Connection, actor: Actor, *, now: datetime | None = None,
           hours: float = DEFAULT_WINDOW_HOURS, shift_hours: float = DEFAULT_SHIFT_HOURS) -> dict[str, Any]:
     """Where I am now (seat, break) and my figures over the last ``hours``."""
     if actor.role is Role.CLIENT:
-        raise Forbidden("attendance is for the center's people, not client accounts")
+        raise Forbidden(Msg("attendance is for the center's people, not client accounts"))
     now = now or utcnow()
     session = repo.open_session(conn, actor.id)
     brk = repo.open_break(conn, session.id) if session is not None else None
@@ -145,7 +147,7 @@ def team(conn: Connection, actor: Actor, *, now: datetime | None = None, hours: 
          shift_hours: float = DEFAULT_SHIFT_HOURS) -> list[dict[str, Any]]:
     """The attendance of the workers a member of staff looks after: a lead's own team, everyone for managers."""
     if actor.role not in STAFF:
-        raise Forbidden("only team leads and managers see their team's attendance")
+        raise Forbidden(Msg("only team leads and managers see their team's attendance"))
     now = now or utcnow()
     people = repo.floor_people(conn, scope_team(actor))
     ids = [p.id for p in people]
@@ -174,9 +176,9 @@ def scope_team(actor: Actor) -> int | None:
 
 def check_window(hours: float, shift_hours: float) -> None:
     if not 0 < hours <= 168:
-        raise ValidationFailed("hours must be more than 0 and at most 168", field="hours")
+        raise ValidationFailed(Msg("hours must be more than 0 and at most 168"), field="hours")
     if not 0 < shift_hours <= 24:
-        raise ValidationFailed("shift_hours must be more than 0 and at most 24", field="shift_hours")
+        raise ValidationFailed(Msg("shift_hours must be more than 0 and at most 24"), field="shift_hours")
 
 
 # --- figures ---------------------------------------------------------------------------------------

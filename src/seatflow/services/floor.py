@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import attendance as repo
 from seatflow.store import catalog
 from seatflow.store.engine import engine_key
@@ -57,7 +58,7 @@ _project_cache: dict[int, tuple[float, dict[int, dict[str, Any]]]] = {}
 
 def require_staff(actor: Actor) -> None:
     if actor.role not in STAFF:
-        raise Forbidden("the floor view is for team leads and managers")
+        raise Forbidden(Msg("the floor view is for team leads and managers"))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -205,24 +206,26 @@ def move(conn: Connection, actor: Actor, username: str, project_ref: Any, *, gra
     """Assign ``username`` to a project (see the module docstring). Returns the assignment."""
     require_staff(actor)
     if not isinstance(project_ref, str | int) or isinstance(project_ref, bool) or not str(project_ref).strip():
-        raise ValidationFailed("project must be a project id or slug", field="project")
+        raise ValidationFailed(Msg("project must be a project id or slug"), field="project")
     worker = catalog.user_by_username(conn, username)
     if worker is None or worker.role != Role.WORKER.value or not worker.active:
-        raise NotFound(f"worker {username!r} not found", field="username")
+        raise NotFound(Msg("worker {username!r} not found", username=username), field="username")
     team_id = scope_team(actor)
     if team_id is not None and worker.team_id != team_id:
-        raise NotFound(f"worker {username!r} not found in your team", field="username")
+        raise NotFound(Msg("worker {username!r} not found in your team", username=username), field="username")
     ref = str(project_ref).strip()
     project = catalog.project_by_id(conn, int(ref)) if ref.isdigit() else catalog.project_by_slug(conn, ref)
     allowed = {p["id"] for p in movable_projects(conn, actor)}
     if project is None or project.id not in allowed:
-        raise NotFound(f"project {ref!r} not found among the active projects your team works on", field="project")
+        raise NotFound(Msg("project {ref!r} not found among the active projects your team works on", ref=ref),
+                       field="project")
     qualified = any(q.project_id == project.id for q in catalog.skills_of(conn, worker.id))
     granted = False
     if not qualified:
         if not grant:
-            raise Conflict(f"{username} is not qualified for project {project.slug}; confirm to qualify them "
-                           "(send grant: true)", field="grant", reason="not-qualified")
+            raise Conflict(Msg("{username} is not qualified for project {project}; confirm to qualify them "
+                               "(send grant: true)", username=username, project=project.slug),
+                           field="grant", reason="not-qualified")
         granted = accounts.grant(conn, actor, username=username, project_slug=project.slug, skill="annotate")
     at = now or utcnow()
     repo.set_assignment(conn, worker.id, project.id, actor.id, at)

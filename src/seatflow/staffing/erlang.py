@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 MAX_AGENTS = 100_000  # a search for the required agents stops here (a forecast error, not a center)
 
@@ -41,21 +42,24 @@ class Performance:
 
 def _number(value: Any, field: str, *, minimum: float = 0.0, strict: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationFailed(f"{field} must be a number", field=field)
+        raise ValidationFailed(Msg("{field} must be a number", field=field), field=field)
     number = float(value)
     if math.isnan(number) or math.isinf(number):
-        raise ValidationFailed(f"{field} must be a finite number", field=field)
+        raise ValidationFailed(Msg("{field} must be a finite number", field=field), field=field)
     if number < minimum or (strict and number == minimum):
-        relation = "greater than" if strict else "at least"
-        raise ValidationFailed(f"{field} must be {relation} {minimum:g} (got {number:g})", field=field)
+        if strict:
+            raise ValidationFailed(Msg("{field} must be greater than {minimum:g} (got {got:g})", field=field,
+                                       minimum=minimum, got=number), field=field)
+        raise ValidationFailed(Msg("{field} must be at least {minimum:g} (got {got:g})", field=field,
+                                   minimum=minimum, got=number), field=field)
     return number
 
 
 def _agents(value: Any, field: str = "agents") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(f"{field} must be a whole number", field=field)
+        raise ValidationFailed(Msg("{field} must be a whole number", field=field), field=field)
     if value < 0:
-        raise ValidationFailed(f"{field} must be at least 0 (got {value})", field=field)
+        raise ValidationFailed(Msg("{field} must be at least 0 (got {got})", field=field, got=value), field=field)
     return value
 
 
@@ -84,9 +88,10 @@ def erlang_c(agents: int, traffic: float) -> float:
     if a == 0:
         return 0.0
     if a >= n:
-        raise ValidationFailed(
-            f"the queue is unstable: {a:.2f} Erlangs of traffic need more than {n} agents "
-            "(Erlang C requires traffic < agents; the queue would grow without end)", field="agents")
+        raise ValidationFailed(Msg(
+            "the queue is unstable: {traffic:.2f} Erlangs of traffic need more than {agents} agents "
+            "(Erlang C requires traffic < agents; the queue would grow without end)", traffic=a, agents=n),
+            field="agents")
     b = erlang_b(n, a)
     return n * b / (n - a * (1.0 - b))
 
@@ -203,19 +208,20 @@ def required_agents(
     aht = _number(aht, "aht", strict=True)
     target = _number(target, "target")
     if target > 1.0 or target == 0.0:
-        raise ValidationFailed(f"target must be a share between 0 and 1, e.g. 0.8 (got {target:g})", field="target")
+        raise ValidationFailed(Msg("target must be a share between 0 and 1, e.g. 0.8 (got {got:g})", got=target),
+                               field="target")
     within = _number(within, "within")
     if max_occupancy is not None:
         max_occupancy = _number(max_occupancy, "max_occupancy", strict=True)
         if max_occupancy > 1.0:
-            raise ValidationFailed(f"max_occupancy must be at most 1 (got {max_occupancy:g})",
+            raise ValidationFailed(Msg("max_occupancy must be at most 1 (got {got:g})", got=max_occupancy),
                                    field="max_occupancy")
     if patience is not None:
         patience = _number(patience, "patience", strict=True)
     if a == 0:
         return performance(0, 0.0, aht, within, patience)
     if target == 1.0:
-        raise ValidationFailed("target 1 (100 %) cannot be met by any finite number of agents; use e.g. 0.95",
+        raise ValidationFailed(Msg("target 1 (100 %) cannot be met by any finite number of agents; use e.g. 0.95"),
                                field="target")
     def meets(p: Performance) -> bool:
         return p.service_level >= target and (max_occupancy is None or p.occupancy <= max_occupancy + 1e-12)
@@ -229,8 +235,9 @@ def required_agents(
     failed, n, step = first - 1, first, 1
     while True:
         if n > max_agents:
-            raise ValidationFailed(f"more than {max_agents} agents would be needed for {a:.1f} Erlangs; "
-                                   "check the forecast and the handling time", field="traffic")
+            raise ValidationFailed(Msg("more than {max_agents} agents would be needed for {traffic:.1f} Erlangs; "
+                                       "check the forecast and the handling time", max_agents=max_agents, traffic=a),
+                                   field="traffic")
         best = performance(n, a, aht, within, patience)
         if meets(best):
             break

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import tables
 
 INTERVALS = (15, 30, 60)
@@ -64,7 +65,8 @@ class Forecast:
 
 def check_interval(minutes: Any) -> int:
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes not in INTERVALS:
-        raise ValidationFailed(f"interval must be 15, 30 or 60 minutes (got {minutes!r})", field="interval")
+        raise ValidationFailed(Msg("interval must be 15, 30 or 60 minutes (got {got!r})", got=minutes),
+                               field="interval")
     return minutes
 
 
@@ -103,45 +105,53 @@ def parse_csv(text: str, *, source: str = "forecast.csv", interval_minutes: int 
     if rows and rows[0] and rows[0][0].strip().lower().lstrip("\ufeff") in ("interval_start", "start", "interval"):
         header = [h.strip().lower().lstrip("\ufeff") for h in rows[0]]
         if len(header) < 2 or header[1] != "arrivals":
-            raise ValidationFailed(f"{source}:1: the header must be interval_start,arrivals (got {','.join(rows[0])})",
+            where = f"{source}:1"
+            raise ValidationFailed(Msg("{where}: the header must be interval_start,arrivals (got {got})",
+                                       where=where, got=",".join(rows[0])),
                                    field="header", line=1, reason="header", value=",".join(rows[0])[:80])
         first_data = 1
     for number, row in enumerate(rows[first_data:], start=first_data + 1):
         if not row or all(not cell.strip() for cell in row):
             continue
+        where = f"{source}:{number}"  # the file and line every message of this row names
         if len(row) != 2:
-            raise ValidationFailed(f"{source}:{number}: expected 2 fields (interval_start,arrivals), got {len(row)}",
+            raise ValidationFailed(Msg("{where}: expected 2 fields (interval_start,arrivals), got {got}",
+                                       where=where, got=len(row)),
                                    field="arrivals" if len(row) < 2 else "row", line=number, reason="fields",
                                    value=",".join(row)[:80])
         try:
             start = parse_time(row[0])
         except ValueError:
-            raise ValidationFailed(f"{source}:{number}: field interval_start: {row[0]!r} is not an ISO date-time "
-                                   "such as 2026-12-12T09:30", field="interval_start", line=number, reason="time",
-                                   value=row[0][:80]) from None
+            raise ValidationFailed(Msg("{where}: field interval_start: {value!r} is not an ISO date-time "
+                                       "such as 2026-12-12T09:30", where=where, value=row[0]),
+                                   field="interval_start", line=number, reason="time", value=row[0][:80]) from None
         if not _aligned(start, minutes):
-            raise ValidationFailed(f"{source}:{number}: field interval_start: {row[0]!r} does not start a "
-                                   f"{minutes}-minute interval", field="interval_start", line=number,
-                                   reason="aligned", value=row[0][:80])
+            raise ValidationFailed(Msg("{where}: field interval_start: {value!r} does not start a "
+                                       "{minutes}-minute interval", where=where, value=row[0],
+                                       minutes=minutes),
+                                   field="interval_start", line=number, reason="aligned", value=row[0][:80])
         try:
             arrivals = _arrivals(row[1])
         except ValueError:
-            raise ValidationFailed(f"{source}:{number}: field arrivals: {row[1]!r} is not a number of arrivals "
-                                   "(0 or more)", field="arrivals", line=number, reason="arrivals",
-                                   value=row[1][:80]) from None
+            raise ValidationFailed(Msg("{where}: field arrivals: {value!r} is not a number of arrivals (0 or more)",
+                                       where=where, value=row[1]),
+                                   field="arrivals", line=number, reason="arrivals", value=row[1][:80]) from None
         if slots and start <= slots[-1].start:
-            raise ValidationFailed(f"{source}:{number}: field interval_start: {row[0]!r} is not after the previous "
-                                   "row (rows go in time order, one per interval)", field="interval_start",
-                                   line=number, reason="order", value=row[0][:80])
+            raise ValidationFailed(Msg("{where}: field interval_start: {value!r} is not after the previous "
+                                       "row (rows go in time order, one per interval)", where=where,
+                                       value=row[0]),
+                                   field="interval_start", line=number, reason="order", value=row[0][:80])
         while slots and slots[-1].start + timedelta(minutes=minutes) < start:
             slots.append(Slot(slots[-1].start + timedelta(minutes=minutes), 0.0))
         slots.append(Slot(start, arrivals))
         if len(slots) > MAX_ROWS:
-            raise ValidationFailed(f"{source}:{number}: a forecast covers at most {MAX_DAYS} days "
-                                   f"({MAX_ROWS} intervals of 15 minutes)", field="interval_start", line=number,
-                                   reason="too_long", value=row[0][:80])
+            raise ValidationFailed(Msg("{where}: a forecast covers at most {days} days "
+                                       "({rows} intervals of 15 minutes)", where=where,
+                                       days=MAX_DAYS, rows=MAX_ROWS),
+                                   field="interval_start", line=number, reason="too_long", value=row[0][:80])
     if not slots:
-        raise ValidationFailed(f"{source}: no rows; write one line per interval: interval_start,arrivals",
+        raise ValidationFailed(Msg("{where}: no rows; write one line per interval: interval_start,arrivals",
+                                   where=source),
                                field="arrivals", line=1, reason="empty", value="")
     return Forecast(slots=slots, interval_minutes=minutes, source="csv")
 
@@ -149,16 +159,16 @@ def parse_csv(text: str, *, source: str = "forecast.csv", interval_minutes: int 
 def from_rows(rows: Sequence[Any], *, interval_minutes: int = 30) -> Forecast:
     """Entered rows (the API's JSON): ``[{"start": "2026-12-12T09:00", "arrivals": 120}, ...]``."""
     if not isinstance(rows, list) or not rows:
-        raise ValidationFailed("forecast must be a non-empty list of {start, arrivals}", field="forecast")
+        raise ValidationFailed(Msg("forecast must be a non-empty list of {start, arrivals}"), field="forecast")
     lines = []
     for i, row in enumerate(rows):
+        at = f"forecast[{i}]"
         if not isinstance(row, dict) or set(row) != {"start", "arrivals"}:
-            raise ValidationFailed(f"forecast[{i}] must be an object with start and arrivals",
-                                   field=f"forecast[{i}]")
+            raise ValidationFailed(Msg("{where} must be an object with start and arrivals", where=at), field=at)
         if isinstance(row["arrivals"], bool) or not isinstance(row["arrivals"], int | float):
-            raise ValidationFailed(f"forecast[{i}].arrivals must be a number", field=f"forecast[{i}].arrivals")
+            raise ValidationFailed(Msg("{field} must be a number", field=at + ".arrivals"), field=at + ".arrivals")
         if not isinstance(row["start"], str):
-            raise ValidationFailed(f"forecast[{i}].start must be an ISO date-time", field=f"forecast[{i}].start")
+            raise ValidationFailed(Msg("{field} must be an ISO date-time", field=at + ".start"), field=at + ".start")
         lines.append(f"{row['start']},{row['arrivals']}")
     try:
         parsed = parse_csv("\n".join(lines), source="forecast", interval_minutes=interval_minutes)
@@ -166,8 +176,10 @@ def from_rows(rows: Sequence[Any], *, interval_minutes: int = 30) -> Forecast:
         line = int(exc.extra.get("line", 1))
         name = exc.field if exc.field in ("start", "arrivals") else "start"
         name = "start" if name == "interval_start" else name
-        raise ValidationFailed(exc.detail.replace(f"forecast:{line}: ", f"forecast[{line - 1}]: "),
-                               field=f"forecast[{line - 1}].{name}") from None
+        detail, at = exc.detail, f"forecast[{line - 1}]"
+        if isinstance(detail, Msg) and "where" in detail.params:  # the same message, naming the row as sent
+            detail = Msg(detail.msgid, **{**detail.params, "where": at})
+        raise ValidationFailed(detail, field=f"{at}.{name}") from None
     return Forecast(slots=parsed.slots, interval_minutes=parsed.interval_minutes, source="rows")
 
 
@@ -179,19 +191,19 @@ def parse_peak(text: str) -> Peak:
     """``3x:2026-12-12..2026-12-14`` (three days at three times the volume) or ``2x:2026-11-11`` (one day)."""
     match = _PEAK.match(text or "")
     if match is None:
-        raise ValidationFailed(f"peak {text!r}: write FACTORx:FIRST..LAST, e.g. 3x:2026-12-12..2026-12-14",
-                               field="peak")
+        raise ValidationFailed(Msg("peak {text!r}: write FACTORx:FIRST..LAST, e.g. 3x:2026-12-12..2026-12-14",
+                                   text=text), field="peak")
     factor = float(match["factor"])
     if not 0 < factor <= MAX_PEAK_FACTOR:
-        raise ValidationFailed(f"peak {text!r}: the factor must be above 0 and at most {MAX_PEAK_FACTOR:g}",
-                               field="peak")
+        raise ValidationFailed(Msg("peak {text!r}: the factor must be above 0 and at most {most:g}", text=text,
+                                   most=MAX_PEAK_FACTOR), field="peak")
     try:
         first = date.fromisoformat(match["first"])
         last = date.fromisoformat(match["last"] or match["first"])
     except ValueError:
-        raise ValidationFailed(f"peak {text!r}: not a calendar date", field="peak") from None
+        raise ValidationFailed(Msg("peak {text!r}: not a calendar date", text=text), field="peak") from None
     if last < first:
-        raise ValidationFailed(f"peak {text!r}: the last day is before the first", field="peak")
+        raise ValidationFailed(Msg("peak {text!r}: the last day is before the first", text=text), field="peak")
     return Peak(factor=factor, first=first, last=last)
 
 
@@ -261,12 +273,14 @@ def from_history(conn: Connection, project_id: int, *, start: datetime, days: in
     """The seasonal-mean forecast of a project for ``days`` days from ``start`` (UTC, aligned)."""
     minutes = check_interval(interval_minutes)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise ValidationFailed(f"days must be 1 to {MAX_DAYS} (got {days!r})", field="days")
+        raise ValidationFailed(Msg("days must be 1 to {most} (got {got!r})", most=MAX_DAYS, got=days), field="days")
     if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= MAX_WEEKS:
-        raise ValidationFailed(f"weeks must be 1 to {MAX_WEEKS} (got {weeks!r})", field="weeks")
+        raise ValidationFailed(Msg("weeks must be 1 to {most} (got {got!r})", most=MAX_WEEKS, got=weeks),
+                               field="weeks")
     start = start.astimezone(UTC)
     if not _aligned(start, minutes):
-        raise ValidationFailed(f"start {start.isoformat()} does not begin a {minutes}-minute interval", field="start")
+        raise ValidationFailed(Msg("start {start} does not begin a {minutes}-minute interval",
+                                   start=start.isoformat(), minutes=minutes), field="start")
     slots = days * 24 * 60 // minutes
     since = start - timedelta(weeks=weeks)
     # the seasonal mean for slots beyond the first week reads weeks that lie partly inside the horizon

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from seatflow.domain.actors import STAFF, Actor
 from seatflow.errors import Forbidden, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.services import projects
 
 from . import erlang
@@ -35,8 +36,8 @@ class Settings:
     def check(self) -> None:
         erlang._number(self.aht, "aht", strict=True)
         if isinstance(self.target, bool) or not isinstance(self.target, int | float) or not 0 < self.target < 1:
-            raise ValidationFailed(f"target must be a share above 0 and below 1, e.g. 0.8 (got {self.target!r})",
-                                   field="target")
+            raise ValidationFailed(Msg("target must be a share above 0 and below 1, e.g. 0.8 (got {got!r})",
+                                       got=self.target), field="target")
         erlang._number(self.within, "within")
         if self.patience is not None:
             erlang._number(self.patience, "patience", strict=True)
@@ -134,7 +135,7 @@ def build(forecast: Forecast, settings: Settings, *, peaks: list[Peak] | None = 
 def check_planner(actor: Actor) -> None:
     """Staffing plans are for the center's managers and leads (and admins)."""
     if actor.role not in STAFF:
-        raise Forbidden("staffing plans are for managers and team leads")
+        raise Forbidden(Msg("staffing plans are for managers and team leads"))
 
 
 def default_start(now: datetime | None = None) -> datetime:
@@ -175,7 +176,7 @@ def make_plan(db: Any, actor: Actor, *, settings: Settings, interval_minutes: in
     check_planner(actor)
     given = [s for s in (project, csv_text, rows) if s is not None and s != ""]
     if len(given) != 1:
-        raise ValidationFailed("give exactly one of project, a forecast CSV or forecast rows", field="project")
+        raise ValidationFailed(Msg("give exactly one of project, a forecast CSV or forecast rows"), field="project")
     if project:
         with db.read() as conn:
             forecast, slug = project_forecast(conn, actor, project, start=start or default_start(), days=days,

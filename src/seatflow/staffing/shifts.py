@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seatflow.errors import SeatflowError, ValidationFailed
-from seatflow.i18n.message import N_
+from seatflow.i18n.message import N_, Msg
 
 MAX_SHIFT_HOURS = 12
 SOLVER_SECONDS = 30.0
@@ -51,15 +51,17 @@ def parse_lengths(text: str | Sequence[str]) -> list[float]:
     """``"8h,4h"`` (or ``["8h", "4h"]``) -> ``[8.0, 4.0]``: shift lengths in hours, 1 to 12."""
     parts = [p for p in (text.split(",") if isinstance(text, str) else list(text)) if str(p).strip()]
     if not parts:
-        raise ValidationFailed("shifts: give at least one shift length, e.g. 8h,4h", field="shifts")
+        raise ValidationFailed(Msg("shifts: give at least one shift length, e.g. 8h,4h"), field="shifts")
     lengths: list[float] = []
     for part in parts:
         match = _LENGTH.match(str(part))
         if match is None:
-            raise ValidationFailed(f"shifts: {part!r} is not a length in hours such as 8h", field="shifts")
+            raise ValidationFailed(Msg("shifts: {part!r} is not a length in hours such as 8h", part=part),
+                                   field="shifts")
         hours = float(match[1])
         if not 1 <= hours <= MAX_SHIFT_HOURS:
-            raise ValidationFailed(f"shifts: {part!r} must be 1 to {MAX_SHIFT_HOURS} hours", field="shifts")
+            raise ValidationFailed(Msg("shifts: {part!r} must be 1 to {most} hours", part=part, most=MAX_SHIFT_HOURS),
+                                   field="shifts")
         if hours not in lengths:
             lengths.append(hours)
     return lengths
@@ -74,14 +76,14 @@ def plan_shifts(required: Sequence[int], *, interval_minutes: int, lengths: Sequ
 
     need = [int(r) for r in required]
     if any(r < 0 for r in need):
-        raise ValidationFailed("required seats cannot be negative", field="required")
+        raise ValidationFailed(Msg("required seats cannot be negative"), field="required")
     step_minutes = start_every or interval_minutes
     if step_minutes % interval_minutes:
-        raise ValidationFailed("shift starts must fall on interval boundaries", field="start_every")
+        raise ValidationFailed(Msg("shift starts must fall on interval boundaries"), field="start_every")
     for hours in lengths:
         if (hours * 60) % interval_minutes:
-            raise ValidationFailed(f"shifts: {hours:g}h is not a whole number of {interval_minutes}-minute "
-                                   "intervals", field="shifts")
+            raise ValidationFailed(Msg("shifts: {hours:g}h is not a whole number of {minutes}-minute intervals",
+                                       hours=hours, minutes=interval_minutes), field="shifts")
     horizon = len(need)
     if horizon == 0 or max(need) == 0:
         return ShiftPlan(shifts=[], scheduled=[0] * horizon, person_hours=0.0, optimal=True)
@@ -110,7 +112,7 @@ def plan_shifts(required: Sequence[int], *, interval_minutes: int, lengths: Sequ
         options={"time_limit": time_limit, "disp": False},
     )
     if result.x is None:
-        raise NoShiftPlan(f"the shift solver found no plan ({result.message})")
+        raise NoShiftPlan(Msg("the shift solver found no plan ({why})", why=result.message))
     people = [int(round(v)) for v in result.x]
     shifts = [Shift(start=s, hours=h, people=p) for (s, h, _span), p in zip(templates, people, strict=True) if p > 0]
     shifts.sort(key=lambda sh: (sh.start, -sh.hours))
