@@ -144,7 +144,7 @@ def parse_config(data: Any) -> QualityConfig:
             except TypeError as exc:
                 raise ValidationFailed(Msg("{field}: {message}", field=f, message=str(exc)), field=f) from None
             except ValidationFailed as exc:
-                raise ValidationFailed(Msg("quality.{detail}", detail=exc.detail),
+                raise ValidationFailed(Msg("{section}.{detail}", section="quality", detail=exc.detail),
                                        field=f"quality.{exc.field}") from None
             out[key] = dict(value)
             continue
