@@ -82,6 +82,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist's controller: a worker that used PostgreSQL says which (see pg_server)."""
+    origin = getattr(node, "workeroutput", {}).get("pg_origin")
+    config = getattr(node, "config", None)
+    if origin and config is not None:
+        config.stash[_pg_origin] = origin
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     origin = config.stash.get(_pg_origin, None)
     if origin:
@@ -113,6 +122,8 @@ def pg_server(pytestconfig: pytest.Config) -> Iterator[PgServer]:
             pytest.fail(f"{why}; no PostgreSQL: {exc}", pytrace=False)
         pytest.skip(f"no PostgreSQL: {exc}")
     pytestconfig.stash[_pg_origin] = server.origin
+    if hasattr(pytestconfig, "workeroutput"):  # a pytest-xdist worker: tell the controller, for its summary
+        pytestconfig.workeroutput["pg_origin"] = server.origin
     try:
         yield server
     finally:

@@ -164,12 +164,19 @@ class Watch:
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", self._request)
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        page.on("requestfailed", self._failed)
         page.on("response", self._response)
 
     def _request(self, request: Any) -> None:
         if urlsplit(request.url).netloc != urlsplit(self.base).netloc:
             self.outside.append(request.url)
+
+    def _failed(self, request: Any) -> None:
+        # The browser drops a favicon request still in flight when the page goes to the next one (a form
+        # posted, a link followed): that is the browser's own doing, not a page that failed to load.
+        if request.failure == "net::ERR_ABORTED" and urlsplit(request.url).path == "/static/favicon.svg":
+            return
+        self.failed.append(f"{request.url}: {request.failure}")
 
     def _response(self, response: Any) -> None:
         if response.status >= 400 and response.status not in self.expected_statuses:
