@@ -108,10 +108,11 @@ class TextAnnotation(WorkType):
         for prev, cur in zip(by_label, by_label[1:], strict=False):
             p, c = answer.spans[prev], answer.spans[cur]
             if p.label == c.label and c.start < p.end:
+                other = f"{f}.spans[{prev}]"
                 fail(f"{f}.spans[{cur}]",
                      Msg("{label} span {start}-{end} overlaps {label} span {other_start}-{other_end} "
                          "({other}); merge or shorten them", label=c.label, start=c.start, end=c.end,
-                         other_start=p.start, other_end=p.end, other=f"{f}.spans[{prev}]"))
+                         other_start=p.start, other_end=p.end, other=other))
 
     def compare(self, a: BaseModel, b: BaseModel, schema: BaseModel) -> float:
         """Mean of class agreement (exact, or Jaccard when multi-label) and exact-match span F1."""
