@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seatflow.domain.clock import zone
+from seatflow.i18n.message import Msg
 
 
 @dataclass(frozen=True)
@@ -169,15 +170,16 @@ class Settings(BaseSettings):
         try:
             url = make_url(value)
         except (ArgumentError, ValueError):
-            raise ValueError(f"not a database URL; write e.g. {example}") from None
+            raise ValueError(Msg("not a database URL; write e.g. {example}", example=example)) from None
         shown = url.render_as_string(hide_password=True)
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(f"{shown!r}: Seatflow runs on SQLite or PostgreSQL; write e.g. {example}")
+            raise ValueError(Msg("{url!r}: Seatflow runs on SQLite or PostgreSQL; write e.g. {example}", url=shown,
+                                 example=example))
         try:
             url.get_dialect().import_dbapi()
         except (NoSuchModuleError, ImportError) as exc:
-            raise ValueError(f"{shown!r}: its driver cannot be loaded ({exc}); "
-                             f"for PostgreSQL use postgresql+psycopg://...") from None
+            raise ValueError(Msg("{url!r}: its driver cannot be loaded ({why}); for PostgreSQL use "
+                                 "postgresql+psycopg://...", url=shown, why=str(exc))) from None
         return value
 
     @field_validator("timezone")
@@ -189,10 +191,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _claim_outlasts_timeout(self) -> Settings:
         if self.delivery_claim_seconds <= self.webhook_timeout_seconds:
-            raise ValueError(
-                f"delivery_claim_seconds ({self.delivery_claim_seconds:g}) must exceed webhook_timeout_seconds "
-                f"({self.webhook_timeout_seconds:g}), or a slow receiver gets each event twice"
-            )
+            raise ValueError(Msg(
+                "delivery_claim_seconds ({claim:g}) must exceed webhook_timeout_seconds ({timeout:g}), or a slow "
+                "receiver gets each event twice", claim=self.delivery_claim_seconds,
+                timeout=self.webhook_timeout_seconds,
+            ))
         return self
 
     def resolved_home(self) -> Path:

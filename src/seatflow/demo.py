@@ -29,6 +29,7 @@ from seatflow.config import Settings
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict
 from seatflow.i18n.cli import _
+from seatflow.i18n.message import Msg
 from seatflow.services import accounts, imports, projects, status
 from seatflow.services.imports import Record
 from seatflow.store import catalog
@@ -193,8 +194,8 @@ def _wipe(db: Database, media_root: Path, logins_path: Path, log: Log) -> None:
     foreign = sorted(r.slug for r in rows if r.slug not in demo)
     if foreign:
         raise Conflict(
-            f"--reset deletes the whole database, and this one holds more than the demo (client(s) "
-            f"{', '.join(foreign)}); point SEATFLOW_HOME or SEATFLOW_DATABASE_URL at a demo database",
+            Msg("--reset deletes the whole database, and this one holds more than the demo (client(s) {clients}); "
+                "point SEATFLOW_HOME or SEATFLOW_DATABASE_URL at a demo database", clients=", ".join(foreign)),
             field="reset",
         )
     log(_("deleting the demo center ..."))

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from seatflow.config import Settings
 from seatflow.domain.actors import Actor
 from seatflow.errors import NotAuthenticated
+from seatflow.i18n.message import Msg
 from seatflow.services import accounts
 from seatflow.services.accounts import token_hash
 from seatflow.store.engine import Database
@@ -70,7 +71,7 @@ def _bearer_token(request: Request) -> str | None:
         return None
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        raise NotAuthenticated(Msg("the Authorization header must be 'Bearer <token>'"))
     return token.strip()
 
 
@@ -112,7 +113,7 @@ async def current_actor(request: Request) -> Actor:
     if actor is None:  # not cached, or a session: the database is read in a thread
         actor = await run_in_threadpool(actor_from_request, request)
     if actor is None:
-        raise NotAuthenticated("log in at /login, or send 'Authorization: Bearer <token>'")
+        raise NotAuthenticated(Msg("log in at /login, or send 'Authorization: Bearer <token>'"))
     return actor
 
 
@@ -142,7 +143,7 @@ async def page(
     if lim > settings.max_page_size:
         from seatflow.errors import ValidationFailed
 
-        raise ValidationFailed(f"limit must be at most {settings.max_page_size}", field="limit")
+        raise ValidationFailed(Msg("limit must be at most {max}", max=settings.max_page_size), field="limit")
     return Page(offset=offset, limit=lim)
 
 

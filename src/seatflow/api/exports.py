@@ -16,6 +16,7 @@ from seatflow.errors import ValidationFailed
 from seatflow.formats import EXPORT_FORMATS, IMPORT_FORMATS
 from seatflow.formats.csvjsonl import parse_mapping
 from seatflow.formats.importer import import_path
+from seatflow.i18n.message import Msg
 from seatflow.services import exports
 from seatflow.services.export_jobs import ExportJobs
 
@@ -107,7 +108,8 @@ def import_format(
         if path.suffix.lower() == ".zip":
             path = _unpack(path, Path(tmp) / "unpacked")
         elif format == "yolo":
-            raise ValidationFailed(f"{name}: upload a YOLO dataset as a .zip of its folder", field="file")
+            raise ValidationFailed(Msg("{file}: upload a YOLO dataset as a .zip of its folder", file=name),
+                                   field="file")
         result = import_path(db, actor, ref, path, format, mode=as_, model=model, mapping=mapping,
                              media=request.app.state.media, batch_size=settings.import_batch_size, source_name=name)
     return result.as_dict()
@@ -118,13 +120,16 @@ def _unpack(archive: Path, target: Path) -> Path:
         with zipfile.ZipFile(archive) as zf:
             names = zf.namelist()
             if len(names) > MAX_ARCHIVE_ENTRIES:
-                raise ValidationFailed(f"{archive.name}: more than {MAX_ARCHIVE_ENTRIES} files", field="file")
+                raise ValidationFailed(Msg("{file}: more than {max} files", file=archive.name, max=MAX_ARCHIVE_ENTRIES),
+                                       field="file")
             for n in names:
                 if n.startswith("/") or ".." in PurePosixPath(n).parts:
-                    raise ValidationFailed(f"{archive.name}: entry {n!r} leaves the archive", field="file")
+                    raise ValidationFailed(Msg("{archive}: entry {name!r} leaves the archive", archive=archive.name,
+                                               name=n),
+                                           field="file")
             zf.extractall(target)
     except zipfile.BadZipFile:
-        raise ValidationFailed(f"{archive.name}: not a zip file", field="file") from None
+        raise ValidationFailed(Msg("{file}: not a zip file", file=archive.name), field="file") from None
     entries = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else target
 

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatflow.errors import ImportFailed, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.services import exports, imports, items, projects
 from seatflow.services.imports import Record
 
@@ -33,8 +34,8 @@ def _report(rep: imports.ImportReport) -> dict[str, Any]:
     body = rep.as_dict()
     if rep.error:
         raise ImportFailed(
-            f"{rep.error} — {rep.imported} item(s) before it were imported; fix it and send again "
-            "(items already there are skipped by external_id)",
+            Msg("{error} — {imported} item(s) before it were imported; fix it and send again (items already there "
+                "are skipped by external_id)", error=rep.error, imported=rep.imported),
             field=rep.error_field,
             line=rep.error_line,
             report=body,
@@ -67,7 +68,7 @@ def import_file(
 ) -> dict[str, Any]:
     name = Path(file.filename or "upload").name
     if Path(name).suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
-        raise ValidationFailed(f"{name}: upload a .jsonl or .csv file", field="file")
+        raise ValidationFailed(Msg("{file}: upload a .jsonl or .csv file", file=name), field="file")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         with path.open("wb") as out:

@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import Any
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 IMPORT_FORMATS = ("coco", "yolo", "voc", "labelstudio", "jsonl", "csv", "manifest")
 EXPORT_FORMATS = ("jsonl", "csv", "coco", "yolo", "voc", "labelstudio")
@@ -24,7 +25,9 @@ _MODULES = {"coco": "coco", "yolo": "yolo", "voc": "voc", "labelstudio": "labels
 def get_format(name: str) -> Any:
     """The module of a format; jsonl and csv share one (see ``csvjsonl``)."""
     if name not in _MODULES:
-        raise ValidationFailed(f"unknown format {name!r}; known: {', '.join(IMPORT_FORMATS)}", field="format")
+        raise ValidationFailed(Msg("unknown format {name!r}; known: {known}", name=name,
+                                   known=", ".join(IMPORT_FORMATS)),
+                               field="format")
     module = import_module(f"{__name__}.{_MODULES[name]}")
     if name in ("jsonl", "csv"):
         return getattr(module, name.upper())
@@ -33,6 +36,7 @@ def get_format(name: str) -> Any:
 
 def export_format(name: str) -> Any:
     if name not in EXPORT_FORMATS:
-        raise ValidationFailed(f"unknown export format {name!r}; known: {', '.join(EXPORT_FORMATS)}",
+        raise ValidationFailed(Msg("unknown export format {name!r}; known: {known}", name=name,
+                                   known=", ".join(EXPORT_FORMATS)),
                                field="format")
     return get_format(name)

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
 from seatflow.errors import ImportFailed
+from seatflow.i18n.message import Msg
 from seatflow.media import MediaStore, is_remote
 from seatflow.services.imports import Record
 
@@ -42,7 +43,7 @@ class Warnings:
     def __init__(self) -> None:
         self.kinds: dict[str, dict[str, Any]] = {}
 
-    def add(self, kind: str, message: str, where: str | None = None) -> None:
+    def add(self, kind: str, message: Msg, where: str | None = None) -> None:
         entry = self.kinds.setdefault(kind, {"message": message, "count": 0, "examples": []})
         entry["count"] += 1
         if where and len(entry["examples"]) < MAX_WARNING_EXAMPLES:
@@ -51,15 +52,20 @@ class Warnings:
     def __bool__(self) -> bool:
         return bool(self.kinds)
 
-    def lines(self) -> list[str]:
+    def lines(self) -> list[Msg]:
+        """One line per kind of warning, as a ``Msg`` (the CLI says it in its language)."""
         out = []
         for entry in self.kinds.values():
-            text = entry["message"]
-            if entry["count"] > 1:
-                text += f" ({entry['count']} times"
-                text += f", e.g. {', '.join(entry['examples'])})" if entry["examples"] else ")"
-            elif entry["examples"]:
-                text += f" ({entry['examples'][0]})"
+            message, count, examples = entry["message"], entry["count"], entry["examples"]
+            if count > 1 and examples:
+                text = Msg("{message} ({count} times, e.g. {examples})", message=message, count=count,
+                           examples=", ".join(examples))
+            elif count > 1:
+                text = Msg("{message} ({count} times)", message=message, count=count)
+            elif examples:
+                text = Msg("{message} ({example})", message=message, example=examples[0])
+            else:
+                text = message
             out.append(text)
         return out
 
@@ -136,13 +142,14 @@ def json_error(exc: Exception) -> str:
     lines = str(message).strip().splitlines()
     text = lines[0].strip() if lines else type(exc).__name__
     if "UTF8" in text or "UTF-8" in text:
-        text += "; save the file as UTF-8"
+        return Msg("{why}; save the file as UTF-8", why=text)
     return text
 
 
-def bad(where: str, message: str, *, file: Path | str, line: int | None = None, field: str | None = None) -> NoReturn:
+def bad(where: str, message: Msg, *, file: Path | str, line: int | None = None, field: str | None = None) -> NoReturn:
     """Stop the import: the message starts with the place in the input (file, line or element, field)."""
-    text = f"{where}: {field}: {message}" if field else f"{where}: {message}"
+    text = (Msg("{where}: {field}: {message}", where=where, field=field, message=message) if field
+            else Msg("{where}: {message}", where=where, message=message))
     raise ImportFailed(text, file=str(file), line=line, field=field)
 
 
@@ -159,8 +166,8 @@ def attach(payload: dict[str, Any], answer: dict[str, Any], ctx: ImportContext, 
             payload["gold"] = {}
         return
     if ctx.mode is Mode.ITEMS:
-        ctx.warnings.add("ignored-annotations", "annotations were not imported (--as items); use --as "
-                         "predictions or --as gold to keep them", where)
+        ctx.warnings.add("ignored-annotations", Msg("annotations were not imported (--as items); use --as "
+                             "predictions or --as gold to keep them"), where)
         return
     if ctx.mode is Mode.GOLD:
         payload["gold"] = strip_scores(answer)
@@ -183,7 +190,7 @@ def strip_scores(answer: dict[str, Any]) -> dict[str, Any]:
 
 def finite(value: Any, where: str, field: str, *, file: Path | str, line: int | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        bad(where, f"expected a number, got {value!r}", file=file, line=line, field=field)
+        bad(where, Msg("expected a number, got {got!r}", got=value), file=file, line=line, field=field)
     return float(value)
 
 
@@ -293,11 +300,11 @@ def media_entry(row: ExportRow, ctx: ExportContext, prefix: str) -> Entry | None
     if ctx.media is None or not image:
         return None
     if is_remote(image):
-        ctx.warnings.add("remote-media", "images referenced by URL were not bundled; the export names their URL",
+        ctx.warnings.add("remote-media", Msg("images referenced by URL were not bundled; the export names their URL"),
                          row.external_id)
         return None
     if not ctx.media.exists(image):
-        ctx.warnings.add("missing-media", "images missing from the media store were not bundled", row.external_id)
+        ctx.warnings.add("missing-media", Msg("images missing from the media store were not bundled"), row.external_id)
         return None
     ctx.count("media_files")
     return Entry(f"{prefix}{media_file_name(row)}", ctx.media.open_chunks(image))

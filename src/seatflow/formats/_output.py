@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from seatflow.errors import ValidationFailed
+from seatflow.i18n.message import Msg
 
 from ._common import Entry
 
@@ -38,7 +39,7 @@ class FileInfo:
 def _safe(path: str) -> str:
     p = PurePosixPath(path)
     if p.is_absolute() or ".." in p.parts or not p.parts:
-        raise ValidationFailed(f"export entry {path!r} leaves the export", field="path")
+        raise ValidationFailed(Msg("export entry {path!r} leaves the export", path=path), field="path")
     return p.as_posix()
 
 
@@ -53,7 +54,8 @@ def _copy(chunks: Iterable[bytes], out: BinaryIO, info: FileInfo) -> None:
 
 def write_file(entry: Entry, target: Path) -> FileInfo:
     if target.is_dir():  # os.replace failed on it, naming the hidden .part file
-        raise ValidationFailed(f"{target} is a folder; name a file in it, e.g. {target / entry.path}", field="out")
+        raise ValidationFailed(Msg("{target} is a folder; name a file in it, e.g. {example}", target=str(target),
+                                   example=str(target / entry.path)), field="out")
     part = target.with_name(f".{target.name}.part")
     info = FileInfo(target.name)
     try:
@@ -67,7 +69,8 @@ def write_file(entry: Entry, target: Path) -> FileInfo:
 
 def write_folder(entries: Iterable[Entry], folder: Path) -> list[FileInfo]:
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise ValidationFailed(f"{folder} exists and is not an empty folder; choose a new one", field="out")
+        raise ValidationFailed(Msg("{folder} exists and is not an empty folder; choose a new one", folder=str(folder)),
+                               field="out")
     part = folder.with_name(f".{folder.name}.part")
     shutil.rmtree(part, ignore_errors=True)
     infos: list[FileInfo] = []

@@ -39,6 +39,7 @@ import ijson
 
 from seatflow import __version__
 from seatflow.errors import ImportFailed
+from seatflow.i18n.message import Msg
 
 from ._common import (
     Entry,
@@ -69,8 +70,9 @@ _ARRAYS = {"images.item": "images", "annotations.item": "annotations", "categori
 class CocoSource(RecordSource):
     def __init__(self, path: Path, ctx: ImportContext) -> None:
         if ctx.work_type != "image_annotation":
-            raise ImportFailed(f"{path.name}: COCO files hold image annotations; project {ctx.project_slug!r} is "
-                               f"a {ctx.work_type} project", file=str(path), field="format")
+            raise ImportFailed(Msg("{file}: COCO files hold image annotations; project {project!r} is a {work_type} "
+                                   "project", file=path.name, project=ctx.project_slug, work_type=ctx.work_type),
+                               file=str(path), field="format")
         self.path = path
         self.ctx = ctx
         self.categories: dict[str, dict[str, Any]] = {}
@@ -92,7 +94,7 @@ class CocoSource(RecordSource):
         ident = f" (id {obj.get('id')})" if isinstance(obj, dict) and obj.get("id") is not None else ""
         return f"{self.path.name} {array}[{index}]{ident}"
 
-    def _fail(self, array: str, index: int, obj: Any, field: str | None, message: str) -> None:
+    def _fail(self, array: str, index: int, obj: Any, field: str | None, message: Msg) -> None:
         bad(self._where(array, index, obj), message, file=self.path, line=index + 1, field=field)
 
     def _stage(self) -> None:
@@ -119,22 +121,28 @@ class CocoSource(RecordSource):
                         current = prefix
                     elif prefix in _ARRAYS:
                         array = _ARRAYS[prefix]
-                        self._fail(array, counts[array], None, None, f"each entry of '{array}' must be an object")
+                        self._fail(array, counts[array], None, None,
+                                   Msg("each entry of '{array}' must be an object", array=array))
                         counts[array] += 1
                     elif prefix in ("images", "annotations", "categories") and event not in (
                             "start_array", "end_array"):
-                        raise ImportFailed(f"{self.path.name}: '{prefix}' must be a list", file=str(self.path),
+                        raise ImportFailed(Msg("{file}: '{key}' must be a list", file=self.path.name, key=prefix),
+                                           file=str(self.path),
                                            field=prefix)
                     elif prefix == "" and event not in ("start_map", "end_map", "map_key"):
-                        raise ImportFailed(f"{self.path.name}: a COCO file is a JSON object with 'images', "
-                                           "'annotations' and 'categories'", file=str(self.path))
+                        raise ImportFailed(Msg("{file}: a COCO file is a JSON object with 'images', "
+                                               "'annotations' and 'categories'", file=self.path.name),
+                                           file=str(self.path))
         except ijson.JSONError as exc:
-            raise ImportFailed(f"{self.path.name}: not valid JSON ({json_error(exc)})", file=str(self.path)) from None
+            raise ImportFailed(Msg("{file}: not valid JSON ({why})", file=self.path.name, why=json_error(exc)),
+                               file=str(self.path)) from None
         except ijson.IncompleteJSONError as exc:  # pragma: no cover - a subclass of JSONError in most backends
-            raise ImportFailed(f"{self.path.name}: the JSON ends too early ({json_error(exc)})",
+            raise ImportFailed(Msg("{file}: the JSON ends too early ({why})", file=self.path.name,
+                                   why=json_error(exc)),
                                file=str(self.path)) from None
         if "images" not in seen_keys:
-            raise ImportFailed(f"{self.path.name}: no 'images' list; is this a COCO instances or keypoints file?",
+            raise ImportFailed(Msg("{file}: no 'images' list; is this a COCO instances or keypoints file?",
+                                   file=self.path.name),
                                file=str(self.path), field="images")
         self.db.execute("CREATE INDEX ix_anns_image ON anns (image_id, seq)")
         self.db.commit()
@@ -146,7 +154,7 @@ class CocoSource(RecordSource):
         elif array == "annotations":
             for key in ("image_id", "category_id"):
                 if obj.get(key) is None:
-                    self._fail(array, index, obj, key, "is missing")
+                    self._fail(array, index, obj, key, Msg("is missing"))
             self.db.execute("INSERT INTO anns (seq, id, image_id, category_id, data) VALUES (?, ?, ?, ?, ?)",
                             (index, _key(obj.get("id")), _key(obj["image_id"]), _key(obj["category_id"]),
                              json.dumps(obj)))
@@ -156,13 +164,14 @@ class CocoSource(RecordSource):
     def _add_image(self, index: int, obj: dict[str, Any]) -> None:
         for key in ("id", "file_name"):
             if obj.get(key) in (None, ""):
-                self._fail("images", index, obj, key, "is missing")
+                self._fail("images", index, obj, key, Msg("is missing"))
         for key in ("width", "height"):
             v = obj.get(key)
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                self._fail("images", index, obj, key, f"must be a whole number of pixels above 0, got {v!r}")
+                self._fail("images", index, obj, key,
+                           Msg("must be a whole number of pixels above 0, got {got!r}", got=v))
             obj[key] = v
         cls = obj.get("class")
         self.db.execute("INSERT INTO images (seq, id, file_name, width, height, url, cls) VALUES (?,?,?,?,?,?,?)",
@@ -172,10 +181,10 @@ class CocoSource(RecordSource):
     def _add_category(self, index: int, obj: dict[str, Any]) -> None:
         if obj.get("id") is None or not isinstance(obj.get("name"), str) or not obj["name"].strip():
             self._fail("categories", index, obj, "name" if obj.get("id") is not None else "id",
-                       "each category needs an id and a name")
+                       Msg("each category needs an id and a name"))
         key = _key(obj["id"])
         if key in self.categories:
-            self._fail("categories", index, obj, "id", f"category id {obj['id']} appears twice")
+            self._fail("categories", index, obj, "id", Msg("category id {id} appears twice", id=obj["id"]))
         entry = {"name": obj["name"], "index": index, "keypoints": obj.get("keypoints") or []}
         self.categories[key] = entry
 
@@ -183,24 +192,29 @@ class CocoSource(RecordSource):
         db = self.db
         row = db.execute("SELECT id, MIN(seq), COUNT(*) FROM images GROUP BY id HAVING COUNT(*) > 1 LIMIT 1").fetchone()
         if row:
-            self._fail("images", row[1], {"id": row[0]}, "id", f"image id {row[0]} appears {row[2]} times")
+            self._fail("images", row[1], {"id": row[0]}, "id",
+                       Msg("image id {id} appears {count} times", id=row[0], count=row[2]))
         row = db.execute("SELECT file_name, MIN(seq), COUNT(*) FROM images GROUP BY file_name HAVING COUNT(*) > 1 "
                          "LIMIT 1").fetchone()
         if row:
             self._fail("images", row[1], None, "file_name",
-                       f"file_name {row[0]!r} appears {row[2]} times; it is the item's external_id")
+                       Msg("file_name {file_name!r} appears {count} times; it is the item's external_id",
+                           file_name=row[0], count=row[2]))
         row = db.execute("SELECT a.seq, a.id, a.image_id FROM anns a LEFT JOIN images i ON i.id = a.image_id "
                          "WHERE i.id IS NULL ORDER BY a.seq LIMIT 1").fetchone()
         if row:
             missing = db.execute("SELECT COUNT(*) FROM anns a LEFT JOIN images i ON i.id = a.image_id "
                                  "WHERE i.id IS NULL").fetchone()[0]
-            more = f" ({missing} annotations point to missing images)" if missing > 1 else ""
-            self._fail("annotations", row[0], {"id": row[1]}, "image_id",
-                       f"image {row[2]} is not in 'images'{more}; nothing was imported")
+            if missing > 1:
+                message = Msg("image {image} is not in 'images' ({missing} annotations point to missing images); "
+                              "nothing was imported", image=row[2], missing=missing)
+            else:
+                message = Msg("image {image} is not in 'images'; nothing was imported", image=row[2])
+            self._fail("annotations", row[0], {"id": row[1]}, "image_id", message)
         for cat_id, seq, ann_id in db.execute("SELECT category_id, MIN(seq), id FROM anns GROUP BY category_id"):
             if cat_id not in self.categories:
                 self._fail("annotations", seq, {"id": ann_id}, "category_id",
-                           f"category {cat_id} is not in 'categories'; nothing was imported")
+                           Msg("category {category} is not in 'categories'; nothing was imported", category=cat_id))
         if self.ctx.mode is Mode.ITEMS:
             return
         used = {r[0] for r in db.execute("SELECT DISTINCT category_id FROM anns")}
@@ -211,15 +225,16 @@ class CocoSource(RecordSource):
                 continue
             if cat["name"] not in labels:
                 self._fail("categories", cat["index"], {"id": key}, "name",
-                           f"{cat['name']!r} is not a label of project {self.ctx.project_slug!r}; its labels are: "
-                           f"{', '.join(labels) or '(none)'}")
+                           Msg("{name!r} is not a label of project {project!r}; its labels are: {labels}",
+                               name=cat["name"], project=self.ctx.project_slug,
+                               labels=", ".join(labels) or Msg("(none)")))
             names = [str(n) for n in cat["keypoints"]]
             if names and "keypoints" in self.ctx.tools:
                 unknown = [n for n in names if n not in kp_names]
                 if unknown:
                     self._fail("categories", cat["index"], {"id": key}, "keypoints",
-                               f"keypoint(s) {', '.join(unknown)} are not points of the project "
-                               f"(its points: {', '.join(kp_names)})")
+                               Msg("keypoint(s) {unknown} are not points of the project (its points: {points})",
+                                   unknown=", ".join(unknown), points=", ".join(kp_names)))
 
     # -- records -----------------------------------------------------------------------------
     def _image_file(self, file_name: str) -> Path | None:
@@ -247,8 +262,8 @@ class CocoSource(RecordSource):
                 ref = url
             else:
                 ref = file_name
-                self.ctx.warnings.add("coco-no-files", "image files were not found beside the COCO file; items "
-                                      "refer to their file_name in the media store (upload the files there)",
+                self.ctx.warnings.add("coco-no-files", Msg("image files were not found beside the COCO file; items "
+                                          "refer to their file_name in the media store (upload the files there)"),
                                       where if not write else None)
             payload: dict[str, Any] = {"image": ref, "width": width, "height": height,
                                        "meta": {"file_name": file_name, "coco_id": _id_value(image_id)}}
@@ -279,13 +294,14 @@ class CocoSource(RecordSource):
             if score is not None:
                 score = finite(score, where, "score", file=self.path, line=seq + 1)
                 if not 0 <= score <= 1:
-                    bad(where, f"must be from 0 to 1, got {score}", file=self.path, line=seq + 1, field="score")
+                    bad(where, Msg("must be from 0 to 1, got {got}", got=score), file=self.path, line=seq + 1,
+                        field="score")
                 scores.append(score)
             bbox = ann.get("bbox")
             if bbox is not None:
                 if not isinstance(bbox, list) or len(bbox) != 4:
-                    bad(where, f"must be [x, y, width, height], got {bbox!r}", file=self.path, line=seq + 1,
-                        field="bbox")
+                    bad(where, Msg("must be [x, y, width, height], got {got!r}", got=bbox), file=self.path,
+                        line=seq + 1, field="bbox")
                 x, y, w, h = (finite(v, where, "bbox", file=self.path, line=seq + 1) for v in bbox)
                 if "bbox" in tools:
                     box: dict[str, Any] = {"label": label, "x": x, "y": y, "w": w, "h": h}
@@ -297,18 +313,20 @@ class CocoSource(RecordSource):
                     boxes.append(box)
                     origins["boxes"].append(where)
                 elif not ann.get("keypoints") and not isinstance(ann.get("segmentation"), list):
-                    warn("coco-no-bbox-tool", "boxes were not imported: the project has no bbox tool", where)
+                    warn("coco-no-bbox-tool", Msg("boxes were not imported: the project has no bbox tool"), where)
             kps = ann.get("keypoints")
             if kps:
                 if not isinstance(kps, list) or len(kps) % 3:
-                    bad(where, "must be a flat list [x1, y1, v1, x2, y2, v2, ...]", file=self.path,
+                    bad(where, Msg("must be a flat list [x1, y1, v1, x2, y2, v2, ...]"), file=self.path,
                         line=seq + 1, field="keypoints")
                 names = [str(n) for n in cat["keypoints"]]
                 if len(kps) != 3 * len(names):
-                    bad(where, f"has {len(kps) // 3} points but category {label!r} names {len(names)}",
+                    bad(where, Msg("has {points} points but category {label!r} names {names}", points=len(kps) // 3,
+                                    label=label, names=len(names)),
                         file=self.path, line=seq + 1, field="keypoints")
                 if "keypoints" not in tools:
-                    warn("coco-no-kp-tool", "keypoints were not imported: the project has no keypoints tool", where)
+                    warn("coco-no-kp-tool", Msg("keypoints were not imported: the project has no keypoints tool"),
+                         where)
                 else:
                     by_name = {}
                     for j, name in enumerate(names):
@@ -324,16 +342,16 @@ class CocoSource(RecordSource):
                         origins["keypoints"].append(where)
             seg = ann.get("segmentation")
             if isinstance(seg, dict) and seg:
-                warn("coco-rle", "RLE masks were not imported (Seatflow keeps polygons)", where)
+                warn("coco-rle", Msg("RLE masks were not imported (Seatflow keeps polygons)"), where)
             elif isinstance(seg, list) and seg:
                 if "polygon" not in tools:
                     warn("coco-no-polygon-tool",
-                         "segmentation polygons were not imported: the project has no polygon tool", where)
+                         Msg("segmentation polygons were not imported: the project has no polygon tool"), where)
                 else:
                     for ring in seg:
                         if not isinstance(ring, list) or len(ring) < 6 or len(ring) % 2:
-                            bad(where, "each polygon must be a flat list [x1, y1, x2, y2, ...] of 3 points or "
-                                "more", file=self.path, line=seq + 1, field="segmentation")
+                            bad(where, Msg("each polygon must be a flat list [x1, y1, x2, y2, ...] of 3 points or "
+                                           "more"), file=self.path, line=seq + 1, field="segmentation")
                         coords = [finite(v, where, "segmentation", file=self.path, line=seq + 1) for v in ring]
                         poly: dict[str, Any] = {"label": label,
                                                 "points": [[coords[k], coords[k + 1]] for k in range(0, len(coords),
@@ -374,7 +392,8 @@ def read(path: Path, ctx: ImportContext) -> RecordSource:
     if path.is_dir():
         found = sorted(path.glob("*.json"))
         if len(found) != 1:
-            raise ImportFailed(f"{path}: name the COCO JSON file (the folder holds {len(found)} .json files)",
+            raise ImportFailed(Msg("{path}: name the COCO JSON file (the folder holds {count} .json files)",
+                                   path=str(path), count=len(found)),
                                file=str(path))
         path = found[0]
     return CocoSource(path, ctx)
@@ -420,7 +439,7 @@ def annotations_of(row: ExportRow, image_id: int, ctx: ExportContext, cat_ids: d
     for box, kps in pairs:
         label = (box or {}).get("label") or (kps or {}).get("label") or kp_cat
         if label not in cat_ids:
-            ctx.warnings.add("coco-unknown-label", "shapes whose label is not in the project were skipped",
+            ctx.warnings.add("coco-unknown-label", Msg("shapes whose label is not in the project were skipped"),
                              row.external_id)
             continue
         ann: dict[str, Any] = {"image_id": image_id, "category_id": cat_ids[label], "iscrowd": 0,

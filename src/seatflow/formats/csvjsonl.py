@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from seatflow.errors import ImportFailed
+from seatflow.i18n.message import Msg
 from seatflow.services.imports import read_csv, read_jsonl
 from seatflow.worktypes import get_work_type
 
@@ -65,11 +66,13 @@ def parse_mapping(pairs: Iterable[str]) -> dict[str, str]:
         source, sep, target = pair.partition("=")
         source, target = source.strip(), target.strip()
         if not sep or not source or not target:
-            raise ImportFailed(f"--map {pair!r}: write SOURCE=TARGET, e.g. url=payload.image", field="map")
+            raise ImportFailed(Msg("--map {pair!r}: write SOURCE=TARGET, e.g. url=payload.image", pair=pair),
+                               field="map")
         if not (target in ITEM_FIELDS or target in ANSWER_FIELDS or target == "-" or target == "payload"
                 or target.startswith(("payload.", "answer."))):
-            raise ImportFailed(f"--map {pair!r}: unknown target {target!r}; use external_id, priority, deadline, "
-                               "payload.FIELD, answer, answer.FIELD, model, score or -", field="map")
+            raise ImportFailed(Msg("--map {pair!r}: unknown target {target!r}; use external_id, priority, deadline, "
+                                   "payload.FIELD, answer, answer.FIELD, model, score or -", pair=pair, target=target),
+                               field="map")
         out[source] = target
     return out
 
@@ -100,7 +103,7 @@ def _json_cell(value: Any, where: str, field: str, file: Path) -> Any:
         try:
             return json.loads(value)
         except json.JSONDecodeError as exc:
-            bad(where, f"is not valid JSON ({exc.msg})", file=file, field=field)
+            bad(where, Msg("is not valid JSON ({why})", why=exc.msg), file=file, field=field)
     return value
 
 
@@ -125,7 +128,7 @@ def shape(rec_data: dict[str, Any], ctx: ImportContext, where: str, file: Path, 
         if key == "payload":
             value = _json_cell(value, where, "payload", file) if from_csv else value
             if not isinstance(value, dict):
-                bad(where, "must be a JSON object", file=file, field="payload")
+                bad(where, Msg("must be a JSON object"), file=file, field="payload")
             payload = {**value, **payload}
         elif key in ITEM_FIELDS or key in ANSWER_FIELDS:
             _assign(key, value, item, payload, answer, extra, where, file, key)
@@ -146,19 +149,20 @@ def _assign(target: str, value: Any, item: dict[str, Any], payload: dict[str, An
     elif target == "payload":
         value = _json_cell(value, where, source, file)
         if not isinstance(value, dict):
-            bad(where, "must be a JSON object to be the payload", file=file, field=source)
+            bad(where, Msg("must be a JSON object to be the payload"), file=file, field=source)
         payload.update(value)
     elif target.startswith("payload."):
         try:
             _put(payload, target.split(".")[1:], value)
         except ValueError as exc:
-            bad(where, f"cannot set {target}: {exc} is not an object", file=file, field=source)
+            bad(where, Msg("cannot set {target}: {part} is not an object", target=target, part=str(exc)), file=file,
+                field=source)
     elif target == "answer":
         value = _json_cell(value, where, source, file)
         if value in (None, ""):
             return
         if not isinstance(value, dict):
-            bad(where, "the answer must be a JSON object", file=file, field=source)
+            bad(where, Msg("the answer must be a JSON object"), file=file, field=source)
         answer.update(value)
         extra["answer"] = True
     elif target.startswith("answer."):
@@ -177,13 +181,14 @@ def _assign(target: str, value: Any, item: dict[str, Any], payload: dict[str, An
         try:
             extra["score"] = float(value)
         except (TypeError, ValueError):
-            bad(where, f"must be a number from 0 to 1, got {value!r}", file=file, field=source)
+            bad(where, Msg("must be a number from 0 to 1, got {got!r}", got=value), file=file, field=source)
 
 
 class _Source(RecordSource):
     def __init__(self, path: Path, ctx: ImportContext, from_csv: bool) -> None:
         if path.is_dir():
-            raise ImportFailed(f"{path}: name a .{'csv' if from_csv else 'jsonl'} file, not a folder",
+            raise ImportFailed(Msg("{path}: name a .{suffix} file, not a folder", path=str(path),
+                                   suffix="csv" if from_csv else "jsonl"),
                                file=str(path))
         self.path, self.ctx, self.from_csv = path, ctx, from_csv
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import ImportFailed, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.media import MediaStore
 from seatflow.services import imports
 from seatflow.services.imports import ImportReport
@@ -54,7 +55,7 @@ def _project(db: Database, actor: Actor | None, project_ref: str | int) -> Any:
             ref = str(project_ref)
             project = catalog.project_by_id(conn, int(ref)) if ref.isdigit() else catalog.project_by_slug(conn, ref)
             if project is None:
-                raise ValidationFailed(f"project {project_ref!r} does not exist", field="project")
+                raise ValidationFailed(Msg("project {slug!r} does not exist", slug=project_ref), field="project")
             return project
         project = get_project(conn, actor, project_ref)  # checks the tenant
         actor.require(Role.ADMIN, Role.MANAGER, Role.CLIENT)  # as import_records: a client feeds its own projects
@@ -63,11 +64,13 @@ def _project(db: Database, actor: Actor | None, project_ref: str | int) -> Any:
 
 def open_source(path: Path, fmt: str, ctx: ImportContext) -> RecordSource:
     if not path.exists():
-        raise ImportFailed(f"{path}: no such file or folder", file=str(path))
+        raise ImportFailed(Msg("{path}: no such file or folder", path=str(path)), file=str(path))
     module = get_format(fmt)
     if module.WORK_TYPES and ctx.work_type not in module.WORK_TYPES:
-        raise ImportFailed(f"{path.name}: the {fmt} format is for {', '.join(module.WORK_TYPES)} projects; project "
-                           f"{ctx.project_slug!r} is a {ctx.work_type} project", file=str(path), field="format")
+        raise ImportFailed(Msg("{file}: the {format} format is for {work_types} projects; project {project!r} is a "
+                               "{work_type} project", file=path.name, format=fmt,
+                               work_types=", ".join(module.WORK_TYPES), project=ctx.project_slug,
+                               work_type=ctx.work_type), file=str(path), field="format")
     source: RecordSource = module.read(path, ctx)
     return source
 
@@ -99,14 +102,16 @@ def _placed(exc: ImportFailed, rec: FormatRecord) -> ImportFailed:
     detail = exc.detail
     if isinstance(rec, FormatRecord) and rec.where:
         prefix = f"{Path(rec.source).name}:{rec.line}: "
-        if detail.startswith(prefix):
-            detail = f"{rec.where}: {detail[len(prefix):]}"
+        if isinstance(detail, Msg) and detail.msgid == "{where}: {detail}" and detail.startswith(prefix):
+            detail = Msg("{where}: {detail}", where=rec.where, detail=detail.params["detail"])
+        elif detail.startswith(prefix):
+            detail = Msg("{where}: {detail}", where=rec.where, detail=detail[len(prefix):])
         m = _FIELD_INDEX.match(exc.field or "")
         if m and rec.origins.get(m.group(1)):
             origins = rec.origins[m.group(1)]
             k = int(m.group(2))
             if k < len(origins):
-                detail += f" (from {origins[k]})"
+                detail = Msg("{detail} (from {origin})", detail=detail, origin=origins[k])
     return ImportFailed(detail, field=exc.field, **exc.extra)
 
 
@@ -139,8 +144,9 @@ def import_path(
                                         source.records(write=True), source=source_name or str(path),
                                         batch_size=batch_size, progress=progress, batch_name=path.name)
     if report.error:  # the input changed between the passes, or the database refused a row
-        raise ImportFailed(f"{report.error} ({report.imported} item(s) before it were imported; run the same "
-                           "import again to finish it)", field=report.error_field, line=report.error_line,
+        raise ImportFailed(Msg("{error} ({imported} item(s) before it were imported; run the same import again to "
+                               "finish it)", error=report.error, imported=report.imported),
+                           field=report.error_field, line=report.error_line,
                            report=report.as_dict())
     return FormatImportReport(report=report, checked=checked, warnings=ctx.warnings)
 

@@ -33,6 +33,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from seatflow.errors import ImportFailed, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.services.imports import IMAGE_SUFFIXES
 
 from ._common import (
@@ -56,17 +57,27 @@ WORK_TYPES = ("image_annotation", "text_annotation")
 OBJECT_TAGS = {"Image": "image_annotation", "Text": "text_annotation"}
 LAYOUT_TAGS = {"View", "Header", "Style", "Filter", "Collapse", "Panel", "Label", "Choice", "Hypertext"}
 UNSUPPORTED = {
-    "BrushLabels": "brush masks are not a Seatflow shape", "Brush": "brush masks are not a Seatflow shape",
-    "BitmaskLabels": "bitmasks are not a Seatflow shape", "MagicWand": "masks are not a Seatflow shape",
-    "EllipseLabels": "ellipses are not a Seatflow shape", "Ellipse": "ellipses are not a Seatflow shape",
-    "Rectangle": "boxes without labels: use RectangleLabels", "Polygon": "polygons without labels: use PolygonLabels",
-    "KeyPoint": "points without labels: use KeyPointLabels", "Rating": "ratings have no Seatflow answer field",
-    "Number": "numbers have no Seatflow answer field", "DateTime": "dates have no Seatflow answer field",
-    "Taxonomy": "taxonomies are not mapped (use flat Choices)", "Relations": "relations between regions are not kept",
-    "Relation": "relations between regions are not kept", "Pairwise": "pairwise comparison is not a work type",
-    "Ranker": "ranking is not a work type", "HyperTextLabels": "HTML spans are not mapped",
-    "ParagraphLabels": "dialogue spans are not mapped", "TimeSeriesLabels": "time series are not a work type",
-    "VideoRectangle": "video tracking is not a work type",
+    "BrushLabels": Msg("brush masks are not a Seatflow shape"),
+    "Brush": Msg("brush masks are not a Seatflow shape"),
+    "BitmaskLabels": Msg("bitmasks are not a Seatflow shape"),
+    "MagicWand": Msg("masks are not a Seatflow shape"),
+    "EllipseLabels": Msg("ellipses are not a Seatflow shape"),
+    "Ellipse": Msg("ellipses are not a Seatflow shape"),
+    "Rectangle": Msg("boxes without labels: use RectangleLabels"),
+    "Polygon": Msg("polygons without labels: use PolygonLabels"),
+    "KeyPoint": Msg("points without labels: use KeyPointLabels"),
+    "Rating": Msg("ratings have no Seatflow answer field"),
+    "Number": Msg("numbers have no Seatflow answer field"),
+    "DateTime": Msg("dates have no Seatflow answer field"),
+    "Taxonomy": Msg("taxonomies are not mapped (use flat Choices)"),
+    "Relations": Msg("relations between regions are not kept"),
+    "Relation": Msg("relations between regions are not kept"),
+    "Pairwise": Msg("pairwise comparison is not a work type"),
+    "Ranker": Msg("ranking is not a work type"),
+    "HyperTextLabels": Msg("HTML spans are not mapped"),
+    "ParagraphLabels": Msg("dialogue spans are not mapped"),
+    "TimeSeriesLabels": Msg("time series are not a work type"),
+    "VideoRectangle": Msg("video tracking is not a work type"),
 }
 
 
@@ -78,7 +89,7 @@ class ConfigTranslation:
     work_type: str
     label_schema: dict[str, Any]
     data_key: str
-    unmapped: list[str] = field(default_factory=list)
+    unmapped: list[Msg] = field(default_factory=list)
 
 
 def _labels(el: Any) -> list[tuple[str, str | None]]:
@@ -99,24 +110,29 @@ def translate_config(xml: str, *, source: str = "config.xml") -> ConfigTranslati
         root = fromstring(xml)
     except ParseError as exc:
         line = exc.position[0] if exc.position else None
-        raise ValidationFailed(f"{source}{f':{line}' if line else ''}: not valid XML ({exc})", field="config") from None
+        where = f"{source}:{line}" if line else source
+        raise ValidationFailed(Msg("{where}: not valid XML ({why})", where=where, why=str(exc)),
+                               field="config") from None
     except DefusedXmlException as exc:
-        raise ValidationFailed(f"{source}: refused ({exc})", field="config") from None
+        raise ValidationFailed(Msg("{file}: refused ({why})", file=source, why=str(exc)), field="config") from None
     elements = list(root.iter())
     objects = [el for el in elements if el.tag in OBJECT_TAGS]
     if not objects:
         others = sorted({el.tag for el in elements
                          if el.tag not in LAYOUT_TAGS and el.get("value", "").startswith("$")})
-        hint = f" (it has {', '.join(others)}, which Seatflow does not annotate)" if others else ""
-        raise ValidationFailed(f"{source}: no <Image> or <Text> object to annotate{hint}", field="config")
+        if others:
+            raise ValidationFailed(Msg("{file}: no <Image> or <Text> object to annotate (it has {others}, which "
+                                       "Seatflow does not annotate)", file=source, others=", ".join(others)),
+                                   field="config")
+        raise ValidationFailed(Msg("{file}: no <Image> or <Text> object to annotate", file=source), field="config")
     main = objects[0]
     name = main.get("name") or ""
     work_type = OBJECT_TAGS[main.tag]
     data_key = (main.get("value") or "$").lstrip("$") or ("image" if work_type == "image_annotation" else "text")
-    unmapped: list[str] = []
+    unmapped: list[Msg] = []
     for extra in objects[1:]:
-        unmapped.append(f'{extra.tag} "{extra.get("name")}": only the first object ({main.tag} "{name}") is '
-                        "annotated")
+        unmapped.append(Msg('{element}: only the first object ({first}) is annotated', element=_describe(extra),
+                            first=_describe(main)))
     controls = [el for el in elements if el.tag not in LAYOUT_TAGS and el.tag not in OBJECT_TAGS
                 and el is not root]
     if work_type == "image_annotation":
@@ -130,15 +146,31 @@ def _describe(el: Any) -> str:
     return f'{el.tag} "{el.get("name") or ""}"'
 
 
-def _skip_other_object(el: Any, name: str, unmapped: list[str]) -> bool:
+def _unmapped(el: Any, why: Msg) -> Msg:
+    """A line of ``unmapped``: the element, then why it did not map."""
+    return Msg("{element}: {why}", element=_describe(el), why=why)
+
+
+def _joined(parts: list[Msg]) -> Msg | None:
+    """Messages one after the other, each still translatable (None when there are none)."""
+    if not parts:
+        return None
+    out = parts[0]
+    for part in parts[1:]:
+        out = Msg("{first}; {then}", first=out, then=part)
+    return out
+
+
+def _skip_other_object(el: Any, name: str, unmapped: list[Msg]) -> bool:
     target = el.get("toName")
     if target and name and target.split(",")[0] != name:
-        unmapped.append(f"{_describe(el)}: it labels {target!r}, not the annotated object {name!r}")
+        unmapped.append(Msg("{element}: it labels {target!r}, not the annotated object {name!r}",
+                            element=_describe(el), target=target, name=name))
         return True
     return False
 
 
-def _image_schema(controls: list[Any], name: str, unmapped: list[str]) -> dict[str, Any]:
+def _image_schema(controls: list[Any], name: str, unmapped: list[Msg]) -> dict[str, Any]:
     labels: list[dict[str, Any]] = []
     tools: list[str] = []
     keypoint_names: list[str] = []
@@ -158,7 +190,7 @@ def _image_schema(controls: list[Any], name: str, unmapped: list[str]) -> dict[s
 
     for el in controls:
         if el.tag in UNSUPPORTED:
-            unmapped.append(f"{_describe(el)}: {UNSUPPORTED[el.tag]}")
+            unmapped.append(_unmapped(el, UNSUPPORTED[el.tag]))
             continue
         if _skip_other_object(el, name, unmapped):
             continue
@@ -182,25 +214,25 @@ def _image_schema(controls: list[Any], name: str, unmapped: list[str]) -> dict[s
                                "choices": _choices(el)})
         elif el.tag == "Choices":
             if el.get("choice", "single") == "multiple":
-                unmapped.append(f"{_describe(el)}: several whole-image classes at once; Seatflow images have one "
-                                "class")
+                unmapped.append(_unmapped(el, Msg("several whole-image classes at once; Seatflow images have one "
+                                                  "class")))
             elif classes is not None:
-                unmapped.append(f"{_describe(el)}: a second set of whole-image classes; Seatflow images have one")
+                unmapped.append(_unmapped(el, Msg("a second set of whole-image classes; Seatflow images have one")))
             else:
                 classes = _choices(el)
                 tools.append("classify")
         elif el.tag == "TextArea" and per_region:
             attributes.append({"name": el.get("name") or f"text{len(attributes) + 1}", "type": "text"})
         elif el.tag == "TextArea":
-            unmapped.append(f"{_describe(el)}: free text about the whole image has no Seatflow answer field "
-                            "(perRegion=\"true\" TextAreas become box attributes)")
+            unmapped.append(_unmapped(el, Msg("free text about the whole image has no Seatflow answer field "
+                                              "(perRegion=\"true\" TextAreas become box attributes)")))
         elif el.tag == "Labels":
-            unmapped.append(f"{_describe(el)}: Labels on an image; use RectangleLabels or PolygonLabels")
+            unmapped.append(_unmapped(el, Msg("Labels on an image; use RectangleLabels or PolygonLabels")))
         else:
-            unmapped.append(f"{_describe(el)}: not supported")
+            unmapped.append(_unmapped(el, Msg("not supported")))
     if not tools:
-        raise ValidationFailed("the config labels nothing Seatflow can hold on the image: "
-                               + ("; ".join(unmapped) or "no control tags"), field="config")
+        raise ValidationFailed(Msg("the config labels nothing Seatflow can hold on the image: {why}",
+                                   why=_joined(unmapped) or Msg("no control tags")), field="config")
     schema: dict[str, Any] = {"labels": labels, "tools": tools}
     if keypoint_names:
         schema["keypoints"] = {"names": keypoint_names}
@@ -211,33 +243,33 @@ def _image_schema(controls: list[Any], name: str, unmapped: list[str]) -> dict[s
     return schema
 
 
-def _text_schema(controls: list[Any], name: str, unmapped: list[str]) -> dict[str, Any]:
+def _text_schema(controls: list[Any], name: str, unmapped: list[Msg]) -> dict[str, Any]:
     span_labels: list[str] = []
     classes: list[str] | None = None
     multi = False
     for el in controls:
         if el.tag in UNSUPPORTED:
-            unmapped.append(f"{_describe(el)}: {UNSUPPORTED[el.tag]}")
+            unmapped.append(_unmapped(el, UNSUPPORTED[el.tag]))
             continue
         if _skip_other_object(el, name, unmapped):
             continue
         if el.tag == "Labels":
             span_labels += [v for v, _k in _labels(el) if v not in span_labels]
         elif el.tag == "Choices" and el.get("perRegion", "").lower() == "true":
-            unmapped.append(f"{_describe(el)}: choices per span are not kept (spans carry a label only)")
+            unmapped.append(_unmapped(el, Msg("choices per span are not kept (spans carry a label only)")))
         elif el.tag == "Choices":
             if classes is not None:
-                unmapped.append(f"{_describe(el)}: a second set of classes; Seatflow texts have one")
+                unmapped.append(_unmapped(el, Msg("a second set of classes; Seatflow texts have one")))
             else:
                 classes = _choices(el)
                 multi = el.get("choice", "single") == "multiple"
         elif el.tag == "TextArea":
-            unmapped.append(f"{_describe(el)}: free-text answers have no Seatflow text-annotation field")
+            unmapped.append(_unmapped(el, Msg("free-text answers have no Seatflow text-annotation field")))
         else:
-            unmapped.append(f"{_describe(el)}: not supported on text")
+            unmapped.append(_unmapped(el, Msg("not supported on text")))
     if not span_labels and not classes:
-        raise ValidationFailed("the config labels nothing Seatflow can hold on the text: "
-                               + ("; ".join(unmapped) or "no control tags"), field="config")
+        raise ValidationFailed(Msg("the config labels nothing Seatflow can hold on the text: {why}",
+                                   why=_joined(unmapped) or Msg("no control tags")), field="config")
     schema: dict[str, Any] = {"multi_label": multi}
     if classes:
         schema["classes"] = classes
@@ -270,7 +302,8 @@ class TaskSource(RecordSource):
         if path.is_dir():
             found = sorted(path.glob("*.json"))
             if len(found) != 1:
-                raise ImportFailed(f"{path}: name the Label Studio JSON file (the folder holds {len(found)})",
+                raise ImportFailed(Msg("{path}: name the Label Studio JSON file (the folder holds {count})",
+                                       path=str(path), count=len(found)),
                                    file=str(path))
             path = found[0]
         self.path, self.ctx = path, ctx
@@ -289,22 +322,22 @@ class TaskSource(RecordSource):
             try:
                 yield from enumerate(ijson.items(fh, prefix, use_float=True))
             except ijson.JSONError as exc:
-                raise ImportFailed(f"{self.path.name}: not valid JSON ({json_error(exc)})",
+                raise ImportFailed(Msg("{file}: not valid JSON ({why})", file=self.path.name, why=json_error(exc)),
                                    file=str(self.path)) from None
 
     def records(self, *, write: bool) -> Iterator[FormatRecord]:
         for n, task in self._tasks():
             where = f"{self.path.name} [{n}]"
             if not isinstance(task, dict):
-                bad(where, "each task must be an object with 'data'", file=self.path, line=n + 1)
+                bad(where, Msg("each task must be an object with 'data'"), file=self.path, line=n + 1)
             if task.get("id") is not None:
                 where += f" (task {task['id']})"
             data = task.get("data")
             if not isinstance(data, dict):
-                bad(where, "is missing or not an object", file=self.path, line=n + 1, field="data")
+                bad(where, Msg("is missing or not an object"), file=self.path, line=n + 1, field="data")
             ext = data.get("external_id", task.get("id"))
             if ext is None or str(ext).strip() == "":
-                bad(where, "a task needs an 'id' or data.external_id", file=self.path, line=n + 1, field="id")
+                bad(where, Msg("a task needs an 'id' or data.external_id"), file=self.path, line=n + 1, field="id")
             payload = self._payload(task, data, where, n)
             annotation, model, score = self._chosen(task)
             if annotation is not None:
@@ -332,16 +365,17 @@ class TaskSource(RecordSource):
         meta = {"labelstudio_id": task.get("id")} if task.get("id") is not None else {}
         key = self._data_key(data)
         if key is None:
-            want = "an image URL or path" if self.image else "the text"
-            bad(where, f"no field holds {want} (looked for data.{'image' if self.image else 'text'})",
-                file=self.path, line=n + 1, field="data")
+            if self.image:
+                bad(where, Msg("no field holds an image URL or path (looked for data.image)"), file=self.path,
+                    line=n + 1, field="data")
+            bad(where, Msg("no field holds the text (looked for data.text)"), file=self.path, line=n + 1, field="data")
         value = data[key]
         if not self.image:
             return {"text": str(value), "meta": meta}
         width, height = self._size(task, data, str(value))
         if width is None or height is None:
-            bad(where, "the image size is unknown: no result has original_width/original_height and data has no "
-                "width/height", file=self.path, line=n + 1, field="data")
+            bad(where, Msg("the image size is unknown: no result has original_width/original_height and data has "
+                           "no width/height"), file=self.path, line=n + 1, field="data")
         meta["file_name"] = str(value).rsplit("/", 1)[-1].split("?")[0]
         return {"image": str(value), "width": width, "height": height, "meta": meta}
 
@@ -381,7 +415,7 @@ class TaskSource(RecordSource):
             return self._image_answer(results, payload, where, n, warn)
         return self._text_answer(results, payload, where, n, warn)
 
-    def _warn(self, warn: bool, kind: str, message: str, where: str) -> None:
+    def _warn(self, warn: bool, kind: str, message: Msg, where: str) -> None:
         if warn:
             self.ctx.warnings.add(kind, message, where)
 
@@ -401,18 +435,18 @@ class TaskSource(RecordSource):
                    if isinstance(x, dict) and x.get("id") and x.get("type") in ("rectanglelabels", "polygonlabels")}
         for k, r in enumerate(results):
             if not isinstance(r, dict):
-                bad(where, "each result must be an object", file=self.path, line=n + 1, field=f"result[{k}]")
+                bad(where, Msg("each result must be an object"), file=self.path, line=n + 1, field=f"result[{k}]")
             kind = r.get("type")
             value = r.get("value") or {}
             rw = f"{where} result[{k}]"
             score = r.get("score")
             if kind == "rectanglelabels":
                 if abs(float(value.get("rotation") or 0)) > 1e-9:
-                    self._warn(warn, "ls-rotated", "rotated rectangles were skipped (Seatflow boxes are upright)",
+                    self._warn(warn, "ls-rotated", Msg("rotated rectangles were skipped (Seatflow boxes are upright)"),
                                rw)
                     continue
                 if "bbox" not in tools:
-                    self._warn(warn, "ls-no-bbox", "rectangles were skipped: the project has no bbox tool", rw)
+                    self._warn(warn, "ls-no-bbox", Msg("rectangles were skipped: the project has no bbox tool"), rw)
                     continue
                 box = {"label": _one(value, "rectanglelabels", rw, self.path),
                        "x": _pct(value, "x", W, rw, self.path), "y": _pct(value, "y", H, rw, self.path),
@@ -424,11 +458,12 @@ class TaskSource(RecordSource):
                     shapes[str(r["id"])] = box
             elif kind == "polygonlabels":
                 if "polygon" not in tools:
-                    self._warn(warn, "ls-no-polygon", "polygons were skipped: the project has no polygon tool", rw)
+                    self._warn(warn, "ls-no-polygon", Msg("polygons were skipped: the project has no polygon tool"), rw)
                     continue
                 pts = value.get("points")
                 if not isinstance(pts, list):
-                    bad(rw, "must be a list of [x, y] percentages", file=self.path, line=n + 1, field="value.points")
+                    bad(rw, Msg("must be a list of [x, y] percentages"), file=self.path, line=n + 1,
+                        field="value.points")
                 poly = {"label": _one(value, "polygonlabels", rw, self.path),
                         "points": [[clean_number(float(p[0]) * W / 100), clean_number(float(p[1]) * H / 100)]
                                    for p in pts]}
@@ -437,11 +472,13 @@ class TaskSource(RecordSource):
                     shapes[str(r["id"])] = poly
             elif kind == "keypointlabels":
                 if "keypoints" not in tools:
-                    self._warn(warn, "ls-no-kp", "key points were skipped: the project has no keypoints tool", rw)
+                    self._warn(warn, "ls-no-kp", Msg("key points were skipped: the project has no keypoints tool"),
+                               rw)
                     continue
                 name = _one(value, "keypointlabels", rw, self.path)
                 if name not in kp_names:
-                    bad(rw, f"{name!r} is not a keypoint of the project (its points: {', '.join(kp_names)})",
+                    bad(rw, Msg("{name!r} is not a keypoint of the project (its points: {points})", name=name,
+                                points=", ".join(kp_names)),
                         file=self.path, line=n + 1, field="value.keypointlabels")
                 j = kp_names.index(name)
                 if current is None or current[j][2] > 0:
@@ -455,17 +492,19 @@ class TaskSource(RecordSource):
                 attrs_later.append(r)  # a per-region choice or text: an attribute of that box or polygon
             elif kind == "choices":
                 if "classify" not in tools:
-                    self._warn(warn, "ls-no-classify", "choices were skipped: the project has no classify tool", rw)
+                    self._warn(warn, "ls-no-classify", Msg("choices were skipped: the project has no classify tool"),
+                               rw)
                     continue
                 choices = value.get("choices") or []
                 if len(choices) != 1:
-                    bad(rw, f"a Seatflow image has one class, got {len(choices)}", file=self.path, line=n + 1,
-                        field="value.choices")
+                    bad(rw, Msg("a Seatflow image has one class, got {count}", count=len(choices)), file=self.path,
+                        line=n + 1, field="value.choices")
                 answer["class"] = choices[0]
             elif kind == "relation":
-                self._warn(warn, "ls-relation", "relations between regions were skipped", rw)
+                self._warn(warn, "ls-relation", Msg("relations between regions were skipped"), rw)
             else:
-                self._warn(warn, f"ls-{kind}", f"{kind} results were skipped: Seatflow does not hold them", rw)
+                self._warn(warn, f"ls-{kind}",
+                           Msg("{kind} results were skipped: Seatflow does not hold them", kind=kind), rw)
         for r in attrs_later:
             shape = shapes.get(str(r["id"]))
             if shape is None:
@@ -496,21 +535,21 @@ class TaskSource(RecordSource):
         for k, r in enumerate(results):
             rw = f"{where} result[{k}]"
             if not isinstance(r, dict):
-                bad(where, "each result must be an object", file=self.path, line=n + 1, field=f"result[{k}]")
+                bad(where, Msg("each result must be an object"), file=self.path, line=n + 1, field=f"result[{k}]")
             kind = r.get("type")
             value = r.get("value") or {}
             if kind == "labels":
                 start, end = value.get("start"), value.get("end")
                 if not isinstance(start, int) or not isinstance(end, int):
-                    bad(rw, "a text span needs whole-number start and end offsets", file=self.path, line=n + 1,
+                    bad(rw, Msg("a text span needs whole-number start and end offsets"), file=self.path, line=n + 1,
                         field="value.start")
                 spans.append({"start": utf16_to_index(text, start), "end": utf16_to_index(text, end),
                               "label": _one(value, "labels", rw, self.path)})
             elif kind == "choices":
                 classes += [c for c in value.get("choices") or [] if c not in classes]
             else:
-                self._warn(warn, f"ls-{kind}", f"{kind} results were skipped: Seatflow text answers hold classes and "
-                           "spans", rw)
+                self._warn(warn, f"ls-{kind}", Msg("{kind} results were skipped: Seatflow text answers hold classes "
+                                                   "and spans", kind=kind), rw)
         answer: dict[str, Any] = {}
         if classes:
             answer["classes"] = classes
@@ -522,14 +561,15 @@ class TaskSource(RecordSource):
 def _one(value: dict[str, Any], key: str, where: str, path: Path) -> str:
     got = value.get(key)
     if not isinstance(got, list) or len(got) != 1 or not isinstance(got[0], str):
-        bad(where, f"expected one label in value.{key}, got {got!r}", file=path, field=f"value.{key}")
+        bad(where, Msg("expected one label in value.{key}, got {got!r}", key=key, got=got), file=path,
+            field=f"value.{key}")
     return str(got[0])
 
 
 def _pct(value: dict[str, Any], key: str, size: int, where: str, path: Path) -> float:
     v = value.get(key)
     if isinstance(v, bool) or not isinstance(v, int | float):
-        bad(where, f"must be a number (percent of the image), got {v!r}", file=path, field=f"value.{key}")
+        bad(where, Msg("must be a number (percent of the image), got {got!r}", got=v), file=path, field=f"value.{key}")
     return clean_number(float(v) * size / 100)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from seatflow import __version__
 from seatflow.errors import ImportFailed
+from seatflow.i18n.message import Msg
 
 from ._common import FormatRecord, ImportContext, RecordSource
 from ._output import FileInfo
@@ -75,12 +76,13 @@ def load(path: Path) -> tuple[Path, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ImportFailed(f"{path}: no manifest there", file=str(path)) from None
+        raise ImportFailed(Msg("{path}: no manifest there", path=str(path)), file=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise ImportFailed(f"{path.name}:{exc.lineno}: not valid JSON ({exc.msg})", file=str(path),
+        raise ImportFailed(Msg("{file}:{line}: not valid JSON ({why})", file=path.name, line=exc.lineno, why=exc.msg),
+                           file=str(path),
                            line=exc.lineno) from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list) or not data.get("format"):
-        raise ImportFailed(f"{path.name}: not a Seatflow export manifest (needs 'format' and 'files')",
+        raise ImportFailed(Msg("{file}: not a Seatflow export manifest (needs 'format' and 'files')", file=path.name),
                            file=str(path))
     return path.parent, data
 
@@ -91,10 +93,12 @@ def verify(base: Path, manifest: dict[str, Any], manifest_file: str = "manifest"
         rel = str(f.get("path", ""))
         target = base / rel
         if not rel or ".." in Path(rel).parts or not target.is_file():
-            raise ImportFailed(f"{manifest_file} files[{i}]: {rel!r} is missing", field="files")
+            raise ImportFailed(Msg("{manifest} files[{index}]: {path!r} is missing", manifest=manifest_file, index=i,
+                                   path=rel), field="files")
         if target.stat().st_size != f.get("bytes") or sha256_of(target) != f.get("sha256"):
-            raise ImportFailed(f"{manifest_file} files[{i}]: {rel} does not match its checksum (changed or "
-                               "truncated since the export); nothing was imported", field="files")
+            raise ImportFailed(Msg("{manifest} files[{index}]: {path} does not match its checksum (changed or "
+                                   "truncated since the export); nothing was imported", manifest=manifest_file,
+                                   index=i, path=rel), field="files")
 
 
 class ManifestSource(RecordSource):
@@ -105,7 +109,8 @@ class ManifestSource(RecordSource):
         verify(base, data, path.name)
         fmt = str(data["format"])
         if fmt == "manifest":
-            raise ImportFailed(f"{path.name}: a manifest cannot name the manifest format", field="format")
+            raise ImportFailed(Msg("{file}: a manifest cannot name the manifest format", file=path.name),
+                               field="format")
         self._tmp: str | None = None
         files = data["files"]
         target = base
@@ -114,7 +119,8 @@ class ManifestSource(RecordSource):
             with zipfile.ZipFile(base / files[0]["path"]) as zf:
                 for name in zf.namelist():
                     if name.startswith("/") or ".." in Path(name).parts:
-                        raise ImportFailed(f"{files[0]['path']}: entry {name!r} leaves the archive")
+                        raise ImportFailed(Msg("{archive}: entry {name!r} leaves the archive",
+                                               archive=files[0]["path"], name=name))
                 zf.extractall(self._tmp)
             target = Path(self._tmp)
         elif len(files) == 1 and not get_format(fmt).MULTI_FILE:

@@ -24,6 +24,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import parse as parse_xml
 
 from seatflow.errors import ImportFailed
+from seatflow.i18n.message import Msg
 
 from ._common import (
     Entry,
@@ -57,9 +58,10 @@ class VocSource(RecordSource):
             ann = path / "Annotations"
             self.files = sorted((ann if ann.is_dir() else path).rglob("*.xml"))
             if not self.files:
-                raise ImportFailed(f"{path}: no .xml annotation files (Annotations/*.xml)", file=str(path))
+                raise ImportFailed(Msg("{path}: no .xml annotation files (Annotations/*.xml)", path=str(path)),
+                                   file=str(path))
         else:
-            raise ImportFailed(f"{path}: no such file or folder", file=str(path))
+            raise ImportFailed(Msg("{path}: no such file or folder", path=str(path)), file=str(path))
         self.attrs = {a["name"]: a for a in ctx.schema.get("attributes") or []}
 
     def _image_file(self, xml: Path, folder: str | None, filename: str) -> Path | None:
@@ -79,15 +81,16 @@ class VocSource(RecordSource):
                 tree = parse_xml(str(xml))
             except ParseError as exc:
                 line = exc.position[0] if exc.position else None
-                bad(f"{shown}:{line}" if line else shown, f"not valid XML ({exc})", file=xml, line=line)
+                bad(f"{shown}:{line}" if line else shown, Msg("not valid XML ({why})", why=str(exc)), file=xml,
+                    line=line)
             except DefusedXmlException as exc:
-                bad(shown, f"refused: {exc}", file=xml)
+                bad(shown, Msg("refused: {why}", why=str(exc)), file=xml)
             root = tree.getroot()
             if root.tag != "annotation":
-                bad(shown, f"the root element must be <annotation>, got <{root.tag}>", file=xml)
+                bad(shown, Msg("the root element must be <annotation>, got <{tag}>", tag=root.tag), file=xml)
             filename = (root.findtext("filename") or "").strip()
             if not filename:
-                bad(shown, "is missing", file=xml, field="filename")
+                bad(shown, Msg("is missing"), file=xml, field="filename")
             width = _int(root.findtext("size/width"), shown, "size/width", xml)
             height = _int(root.findtext("size/height"), shown, "size/height", xml)
             media = self.ctx.media
@@ -100,8 +103,9 @@ class VocSource(RecordSource):
             else:
                 ref = filename
                 if not write:
-                    self.ctx.warnings.add("voc-no-files", "image files were not found (JPEGImages/ or beside the "
-                                          "XML); items refer to their filename in the media store", shown)
+                    self.ctx.warnings.add("voc-no-files", Msg("image files were not found (JPEGImages/ or beside the "
+                                                              "XML); items refer to their filename in the media "
+                                                              "store"), shown)
             payload: dict[str, Any] = {"image": ref, "width": width, "height": height,
                                        "meta": {"file_name": filename}}
             boxes = []
@@ -109,11 +113,12 @@ class VocSource(RecordSource):
                 where = f"{shown} object[{k}]"
                 label = (obj.findtext("name") or "").strip()
                 if not label:
-                    bad(where, "is missing", file=xml, field="name")
+                    bad(where, Msg("is missing"), file=xml, field="name")
                 xmin, ymin, xmax, ymax = (_num(obj.findtext(f"bndbox/{t}"), where, f"bndbox/{t}", xml)
                                           for t in ("xmin", "ymin", "xmax", "ymax"))
                 if xmax < xmin or ymax < ymin:
-                    bad(where, f"xmax/ymax ({xmax}, {ymax}) must not be below xmin/ymin ({xmin}, {ymin})",
+                    bad(where, Msg("xmax/ymax ({xmax}, {ymax}) must not be below xmin/ymin ({xmin}, {ymin})", xmax=xmax,
+                                   ymax=ymax, xmin=xmin, ymin=ymin),
                         file=xml, field="bndbox")
                 box: dict[str, Any] = {"label": label, "x": clean_number(xmin - 1), "y": clean_number(ymin - 1),
                                        "w": clean_number(xmax - xmin + 1), "h": clean_number(ymax - ymin + 1)}
@@ -126,7 +131,7 @@ class VocSource(RecordSource):
                 if "bbox" in self.ctx.tools:
                     answer["boxes"] = boxes
                 elif not write:
-                    self.ctx.warnings.add("voc-no-bbox", "boxes were not imported: the project has no bbox tool",
+                    self.ctx.warnings.add("voc-no-bbox", Msg("boxes were not imported: the project has no bbox tool"),
                                           shown)
             attach(payload, answer, self.ctx, shown, default_model="voc", annotated=True)
             yield FormatRecord(str(xml), n, {"external_id": filename, "payload": payload}, where=shown)
@@ -140,16 +145,16 @@ class VocSource(RecordSource):
             if self.attrs.get(flag, {}).get("type") == "bool":
                 out[flag] = text.strip() in ("1", "true", "True")
             elif text.strip() not in ("0", "") and not write:
-                self.ctx.warnings.add(f"voc-{flag}", f"<{flag}> was dropped: the project has no yes/no attribute "
-                                      f"{flag!r}", where)
+                self.ctx.warnings.add(f"voc-{flag}", Msg("<{flag}> was dropped: the project has no yes/no attribute "
+                                                         "{flag!r}", flag=flag), where)
         pose = (obj.findtext("pose") or "").strip()
         if pose and pose != "Unspecified":
             attr = self.attrs.get("pose")
             if attr and (attr["type"] == "text" or pose in (attr.get("choices") or [])):
                 out["pose"] = pose
             elif not write:
-                self.ctx.warnings.add("voc-pose", "<pose> was dropped: the project has no attribute 'pose' "
-                                      "with that value", where)
+                self.ctx.warnings.add("voc-pose", Msg("<pose> was dropped: the project has no attribute 'pose' "
+                                                      "with that value"), where)
         return out
 
 
@@ -157,9 +162,9 @@ def _int(text: str | None, where: str, field: str, file: Path) -> int:
     try:
         value = float((text or "").strip())
     except ValueError:
-        bad(where, f"must be a whole number of pixels, got {text!r}", file=file, field=field)
+        bad(where, Msg("must be a whole number of pixels, got {got!r}", got=text), file=file, field=field)
     if not value.is_integer() or value <= 0:
-        bad(where, f"must be a whole number of pixels above 0, got {text!r}", file=file, field=field)
+        bad(where, Msg("must be a whole number of pixels above 0, got {got!r}", got=text), file=file, field=field)
     return int(value)
 
 
@@ -167,7 +172,7 @@ def _num(text: str | None, where: str, field: str, file: Path) -> float:
     try:
         return float((text or "").strip())
     except ValueError:
-        bad(where, f"must be a number, got {text!r}", file=file, field=field)
+        bad(where, Msg("must be a number, got {got!r}", got=text), file=file, field=field)
 
 
 def read(path: Path, ctx: ImportContext) -> RecordSource:
@@ -215,7 +220,8 @@ def xml_of(row: ExportRow, ctx: ExportContext, file_name: str) -> bytes:
         _text(bb, "ymax", _n(box["y"] + box["h"]))
         ctx.count("objects")
     if answer.get("polygons") or answer.get("keypoints"):
-        ctx.warnings.add("voc-shapes", "polygons and keypoints are not part of Pascal VOC detection files; use COCO",
+        ctx.warnings.add("voc-shapes",
+                         Msg("polygons and keypoints are not part of Pascal VOC detection files; use COCO"),
                          row.external_id)
     return tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from seatflow.errors import ImportFailed
+from seatflow.i18n.message import Msg
 from seatflow.services.imports import IMAGE_SUFFIXES
 
 from ._common import (
@@ -49,6 +50,11 @@ SUFFIX = ".zip"
 MULTI_FILE = True
 WORK_TYPES = ("image_annotation",)
 TOLERANCE = 1e-3  # normalised coordinates may stick out of 0..1 by this much (rounding in tools)
+_NO_TOOL = {  # shapes in the input that the project has no tool for
+    "bbox": Msg("boxes were not imported: the project has no bbox tool"),
+    "keypoints": Msg("keypoints were not imported: the project has no keypoints tool"),
+    "polygon": Msg("polygons were not imported: the project has no polygon tool"),
+}
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -63,7 +69,8 @@ class YoloSource(RecordSource):
             self.root = path
             yaml_file = next((p for p in (path / "data.yaml", path / "dataset.yaml") if p.is_file()), None)
         else:
-            raise ImportFailed(f"{path}: name a YOLO dataset folder (with data.yaml, images/ and labels/)",
+            raise ImportFailed(Msg("{path}: name a YOLO dataset folder (with data.yaml, images/ and labels/)",
+                                   path=str(path)),
                                file=str(path))
         self.ctx = ctx
         self.names, self.kpt_shape = self._names(yaml_file)
@@ -76,12 +83,14 @@ class YoloSource(RecordSource):
         if ctx.mode.value != "items":
             unknown = [n for n in self.names if n not in ctx.labels]
             if unknown:
-                raise ImportFailed(f"{self._yaml_name}: names: {', '.join(map(repr, unknown))} are not labels of "
-                                   f"project {ctx.project_slug!r} (its labels: {', '.join(ctx.labels) or '(none)'})",
+                raise ImportFailed(Msg("{file}: names: {names} are not labels of project {project!r} (its labels: "
+                                       "{labels})", file=self._yaml_name, names=", ".join(map(repr, unknown)),
+                                       project=ctx.project_slug, labels=", ".join(ctx.labels) or Msg("(none)")),
                                    file=str(yaml_file or self.root), field="names")
             if self.kpt_shape and len(ctx.keypoint_names) != self.kpt_shape[0]:
-                raise ImportFailed(f"{self._yaml_name}: kpt_shape: {self.kpt_shape[0]} points per object, the "
-                                   f"project has {len(ctx.keypoint_names)} ({', '.join(ctx.keypoint_names)})",
+                raise ImportFailed(Msg("{file}: kpt_shape: {points} points per object, the project has {count} "
+                                       "({names})", file=self._yaml_name, points=self.kpt_shape[0],
+                                       count=len(ctx.keypoint_names), names=", ".join(ctx.keypoint_names)),
                                    file=str(yaml_file), field="kpt_shape")
 
     def _names(self, yaml_file: Path | None) -> tuple[list[str], tuple[int, int] | None]:
@@ -89,36 +98,43 @@ class YoloSource(RecordSource):
         if yaml_file is None:
             classes = self.root / "classes.txt"
             if not classes.is_file():
-                raise ImportFailed(f"{self.root}: no data.yaml or classes.txt naming the classes", file=str(self.root))
+                raise ImportFailed(Msg("{path}: no data.yaml or classes.txt naming the classes", path=str(self.root)),
+                                   file=str(self.root))
             return [ln.strip() for ln in classes.read_text(encoding="utf-8").splitlines() if ln.strip()], None
         try:
             data = yaml.safe_load(yaml_file.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise ImportFailed(f"{yaml_file.name}: not valid YAML ({exc})", file=str(yaml_file)) from None
+            raise ImportFailed(Msg("{file}: not valid YAML ({why})", file=yaml_file.name, why=str(exc)),
+                               file=str(yaml_file)) from None
         if not isinstance(data, dict) or "names" not in data:
-            raise ImportFailed(f"{yaml_file.name}: no 'names' (the class names)", file=str(yaml_file), field="names")
+            raise ImportFailed(Msg("{file}: no 'names' (the class names)", file=yaml_file.name), file=str(yaml_file),
+                               field="names")
         raw = data["names"]
         if isinstance(raw, dict):
             try:
                 order = sorted(int(k) for k in raw)
             except (TypeError, ValueError):
-                raise ImportFailed(f"{yaml_file.name}: names: keys must be class numbers", file=str(yaml_file),
+                raise ImportFailed(Msg("{file}: names: keys must be class numbers", file=yaml_file.name),
+                                   file=str(yaml_file),
                                    field="names") from None
             if order != list(range(len(order))):
-                raise ImportFailed(f"{yaml_file.name}: names: class numbers must run 0..{len(order) - 1}",
+                raise ImportFailed(Msg("{file}: names: class numbers must run 0..{last}", file=yaml_file.name,
+                                       last=len(order) - 1),
                                    file=str(yaml_file), field="names")
             names = [str(raw[k] if k in raw else raw[str(k)]) for k in order]
         elif isinstance(raw, list):
             names = [str(n) for n in raw]
         else:
-            raise ImportFailed(f"{yaml_file.name}: names must be a list or a mapping", file=str(yaml_file),
+            raise ImportFailed(Msg("{file}: names must be a list or a mapping", file=yaml_file.name),
+                               file=str(yaml_file),
                                field="names")
         kpt = data.get("kpt_shape")
         shape = None
         if kpt is not None:
             if (not isinstance(kpt, list) or len(kpt) != 2 or not all(isinstance(v, int) for v in kpt)
                     or kpt[1] not in (2, 3) or kpt[0] < 1):
-                raise ImportFailed(f"{yaml_file.name}: kpt_shape must be [points, 2 or 3], got {kpt!r}",
+                raise ImportFailed(Msg("{file}: kpt_shape must be [points, 2 or 3], got {got!r}", file=yaml_file.name,
+                                       got=kpt),
                                    file=str(yaml_file), field="kpt_shape")
             shape = (kpt[0], kpt[1])
         return names, shape
@@ -140,7 +156,8 @@ class YoloSource(RecordSource):
                 with Image.open(image) as im:
                     width, height = im.size
             except (UnidentifiedImageError, OSError) as exc:
-                raise ImportFailed(f"images/{rel}: not a readable image ({exc})", file=str(image), line=n) from None
+                raise ImportFailed(Msg("{file}: not a readable image ({why})", file="images/" + rel, why=str(exc)),
+                                   file=str(image), line=n) from None
             media = self.ctx.media  # no store (a caller that only checks): the item names the file as it is
             ref = f"{self.ctx.project_slug}/{rel}" if media is not None else rel
             if write and media is not None:
@@ -170,25 +187,28 @@ class YoloSource(RecordSource):
                 values = self._numbers(parts, where, path, ln)
                 cls = values[0]
                 if not float(cls).is_integer() or not 0 <= cls < len(self.names):
-                    bad(where, f"class {parts[0]} is not a class number 0..{len(self.names) - 1}", file=path,
+                    bad(where, Msg("class {cls} is not a class number 0..{last}", cls=parts[0],
+                                   last=len(self.names) - 1), file=path,
                         line=ln, field="class")
                 label = self.names[int(cls)]
                 nums = values[1:]
                 if self.kpt_shape:
                     k, dims = self.kpt_shape
                     if len(nums) != 4 + k * dims:
-                        bad(where, f"expected {5 + k * dims} numbers (class cx cy w h and {k} points of {dims}), "
-                            f"got {len(values)}", file=path, line=ln)
+                        bad(where, Msg("expected {expected} numbers (class cx cy w h and {points} points of {dims}), "
+                                       "got {got}", expected=5 + k * dims, points=k, dims=dims, got=len(values)),
+                            file=path, line=ln)
                 elif len(nums) != 4 and (len(nums) < 6 or len(nums) % 2):
-                    bad(where, f"expected 5 numbers (class cx cy w h), or a class and 3 or more x y pairs for a "
-                        f"polygon, got {len(values)}", file=path, line=ln)
+                    bad(where, Msg("expected 5 numbers (class cx cy w h), or a class and 3 or more x y pairs for a "
+                                   "polygon, got {got}", got=len(values)), file=path, line=ln)
                 for i, v in enumerate(nums[:4] if self.kpt_shape or len(nums) == 4 else nums):
                     if not -TOLERANCE <= v <= 1 + TOLERANCE:
-                        bad(where, f"number {i + 2} ({v}) is not normalised to 0..1", file=path, line=ln)
+                        bad(where, Msg("number {index} ({value}) is not normalised to 0..1", index=i + 2, value=v),
+                            file=path, line=ln)
                 if len(nums) == 4 or self.kpt_shape:
                     cx, cy, w, h = nums[:4]
                     if w <= 0 or h <= 0:
-                        bad(where, f"width and height must be above 0, got {w} x {h}", file=path, line=ln)
+                        bad(where, Msg("width and height must be above 0, got {w} x {h}", w=w, h=h), file=path, line=ln)
                     boxes.append({"label": label, "x": (cx - w / 2) * width, "y": (cy - h / 2) * height,
                                   "w": w * width, "h": h * height})
                     if self.kpt_shape:
@@ -198,7 +218,8 @@ class YoloSource(RecordSource):
                             px, py = nums[4 + j * dims], nums[5 + j * dims]
                             v = int(nums[6 + j * dims]) if dims == 3 else (2 if (px or py) else 0)
                             if v not in (0, 1, 2):
-                                bad(where, f"point {j + 1}: visibility must be 0, 1 or 2, got {v}", file=path,
+                                bad(where, Msg("point {point}: visibility must be 0, 1 or 2, got {got}", point=j + 1,
+                                               got=v), file=path,
                                     line=ln)
                             pts.append([px * width, py * height, v] if v else [0, 0, 0])
                         if any(p[2] for p in pts):
@@ -215,8 +236,7 @@ class YoloSource(RecordSource):
             if tool in tools:
                 answer[part] = items
             elif not write:
-                self.ctx.warnings.add(f"yolo-no-{tool}", f"{part} were not imported: the project has no {tool} tool",
-                                      shown)
+                self.ctx.warnings.add(f"yolo-no-{tool}", _NO_TOOL[tool], shown)
         return answer
 
     @staticmethod
@@ -226,9 +246,10 @@ class YoloSource(RecordSource):
             try:
                 v = float(p)
             except ValueError:
-                bad(where, f"value {i + 1} ({p!r}) is not a number", file=path, line=ln)
+                bad(where, Msg("value {index} ({value!r}) is not a number", index=i + 1, value=p), file=path, line=ln)
             if not math.isfinite(v):
-                bad(where, f"value {i + 1} ({p!r}) is not a finite number", file=path, line=ln)
+                bad(where, Msg("value {index} ({value!r}) is not a finite number", index=i + 1, value=p), file=path,
+                    line=ln)
             out.append(v)
         return out
 
@@ -256,7 +277,7 @@ def label_lines(row: ExportRow, ctx: ExportContext, names: dict[str, int]) -> li
             if label is None and len(names) == 1:
                 label = next(iter(names))
             else:
-                ctx.warnings.add("yolo-no-class", "objects without a class were skipped", row.external_id)
+                ctx.warnings.add("yolo-no-class", Msg("objects without a class were skipped"), row.external_id)
                 continue
         if box is not None:
             x, y, w, h = box["x"], box["y"], box["w"], box["h"]
@@ -274,10 +295,10 @@ def label_lines(row: ExportRow, ctx: ExportContext, names: dict[str, int]) -> li
         lines.append(" ".join(fields))
         ctx.count("objects")
     if answer.get("polygons"):
-        ctx.warnings.add("yolo-polygons", "polygons are not part of YOLO detection or pose exports; use COCO",
+        ctx.warnings.add("yolo-polygons", Msg("polygons are not part of YOLO detection or pose exports; use COCO"),
                          row.external_id)
     if answer.get("class") is not None:
-        ctx.warnings.add("yolo-class", "whole-image classes are not part of YOLO detection or pose exports",
+        ctx.warnings.add("yolo-class", Msg("whole-image classes are not part of YOLO detection or pose exports"),
                          row.external_id)
     return lines
 

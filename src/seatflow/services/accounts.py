@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from seatflow.domain.actors import MANAGERS, Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog
 from seatflow.store.engine import Database
 from seatflow.store.events import append, event_row
@@ -29,7 +30,8 @@ LOCALES = ("zh_CN", "en")
 def check_slug(value: str, field: str) -> str:
     if not _SLUG.match(value or ""):
         raise ValidationFailed(
-            f"{field} {value!r} must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+            Msg("{field} {value!r} must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+                field=field, value=value),
             field=field,
         )
     return value
@@ -46,9 +48,9 @@ def create_client(conn: Connection, actor: Actor | None, *, slug: str, name: str
         actor.require_manager()
     check_slug(slug, "slug")
     if not (name or "").strip():
-        raise ValidationFailed("name must not be empty", field="name")
+        raise ValidationFailed(Msg("name must not be empty"), field="name")
     if catalog.client_by_slug(conn, slug):
-        raise Conflict(f"a client with slug {slug!r} exists already", field="slug")
+        raise Conflict(Msg("a client with slug {slug!r} exists already", slug=slug), field="slug")
     if webhook_url is not None and webhook_url.strip():
         webhook_url = _checked_webhook_url(webhook_url)
     else:
@@ -64,7 +66,11 @@ def _checked_webhook_url(url: str) -> str:
     try:
         return check_url(url)
     except ValidationFailed as exc:
-        detail = "webhook_url" + exc.detail[len("url"):] if exc.detail.startswith("url") else exc.detail
+        detail = exc.detail
+        if isinstance(detail, Msg):  # check_url says "url ...": name this field in front of it
+            detail = Msg("webhook_url: {why}", why=detail)
+        elif detail.startswith("url"):
+            detail = "webhook_url" + detail[len("url"):]
         raise ValidationFailed(detail, field="webhook_url") from None
 
 
@@ -72,9 +78,9 @@ def create_team(conn: Connection, actor: Actor | None, *, name: str) -> int:
     if actor is not None:
         actor.require_manager()
     if not (name or "").strip():
-        raise ValidationFailed("team name must not be empty", field="name")
+        raise ValidationFailed(Msg("team name must not be empty"), field="name")
     if catalog.team_by_name(conn, name):
-        raise Conflict(f"a team named {name!r} exists already", field="name")
+        raise Conflict(Msg("a team named {name!r} exists already", name=name), field="name")
     return catalog.insert(conn, teams, {"name": name.strip(), "created_at": utcnow()})
 
 
@@ -88,36 +94,37 @@ def create_user(
         actor.require_manager()
     if not _USERNAME.match(username or ""):
         raise ValidationFailed(
-            f"username {username!r} must be 2-64 letters, digits or . _ @ -", field="username"
+            Msg("username {username!r} must be 2-64 letters, digits or . _ @ -", username=username), field="username"
         )
     try:
         r = Role(role)
     except ValueError:
         raise ValidationFailed(
-            f"role {role!r} is unknown; use one of {', '.join(x.value for x in Role)}", field="role"
+            Msg("role {role!r} is unknown; use one of {roles}", role=role, roles=", ".join(x.value for x in Role)),
+            field="role",
         ) from None
     if locale not in LOCALES:
-        raise ValidationFailed(f"locale must be one of {', '.join(LOCALES)}", field="locale")
+        raise ValidationFailed(Msg("locale must be one of {locales}", locales=", ".join(LOCALES)), field="locale")
     if password is not None and len(password) < 8:
-        raise ValidationFailed("password must have at least 8 characters", field="password")
+        raise ValidationFailed(Msg("password must have at least 8 characters"), field="password")
     client_id = None
     if r is Role.CLIENT:
         if not client_slug:
-            raise ValidationFailed("a client user needs --client (the client's slug)", field="client")
+            raise ValidationFailed(Msg("a client user needs --client (the client's slug)"), field="client")
         c = catalog.client_by_slug(conn, client_slug)
         if c is None:
-            raise NotFound(f"client {client_slug!r} does not exist", field="client")
+            raise NotFound(Msg("client {slug!r} does not exist", slug=client_slug), field="client")
         client_id = c.id
     elif client_slug:
-        raise ValidationFailed("only client users belong to a client", field="client")
+        raise ValidationFailed(Msg("only client users belong to a client"), field="client")
     team_id = None
     if team:
         t = catalog.team_by_name(conn, team)
         if t is None:
-            raise NotFound(f"team {team!r} does not exist", field="team")
+            raise NotFound(Msg("team {team!r} does not exist", team=team), field="team")
         team_id = t.id
     if catalog.user_by_username(conn, username):
-        raise Conflict(f"user {username!r} exists already", field="username")
+        raise Conflict(Msg("user {username!r} exists already", username=username), field="username")
     return catalog.insert(
         conn,
         users,
@@ -143,7 +150,7 @@ def authenticate(conn: Connection, username: str, password: str) -> Actor:
         except (VerificationError, InvalidHashError):
             ok = False
     if not ok or row is None:
-        raise NotAuthenticated("wrong username or password")
+        raise NotAuthenticated(Msg("wrong username or password"))
     return actor_of(row)
 
 
@@ -155,7 +162,7 @@ def create_token(conn: Connection, actor: Actor | None, *, username: str, name: 
     """Issue an API token for ``username``; only its hash is stored. Returns the token once."""
     user = catalog.user_by_username(conn, username)
     if user is None:
-        raise NotFound(f"user {username!r} does not exist", field="username")
+        raise NotFound(Msg("user {username!r} does not exist", username=username), field="username")
     if actor is not None and actor.id != user.id:
         actor.require_manager()
     token = "sf_" + secrets.token_urlsafe(32)
@@ -177,7 +184,7 @@ def list_tokens(conn: Connection, actor: Actor | None, *, username: str, offset:
     """
     user = catalog.user_by_username(conn, username)
     if user is None or not _may_manage_tokens_of(actor, user.id):
-        raise NotFound(f"user {username!r} does not exist", field="username")
+        raise NotFound(Msg("user {username!r} does not exist", username=username), field="username")
     return catalog.list_tokens(conn, user.id, offset=offset, limit=limit)
 
 
@@ -189,7 +196,7 @@ def revoke_token(conn: Connection, actor: Actor | None, *, token_id: int) -> Any
     """
     row = catalog.token_by_id(conn, token_id) if 0 < token_id <= 2**62 else None
     if row is None or not _may_manage_tokens_of(actor, row.user_id):
-        raise NotFound(f"token {token_id} does not exist", field="token_id")
+        raise NotFound(Msg("token {token_id} does not exist", token_id=token_id), field="token_id")
     if catalog.revoke_token(conn, token_id):
         append(conn, [event_row(
             entity="token", kind="revoke", at=utcnow(), actor_id=None if actor is None else actor.id,
@@ -203,7 +210,7 @@ def revoke_token(conn: Connection, actor: Actor | None, *, token_id: int) -> Any
 def actor_from_token(conn: Connection, token: str) -> Actor:
     row = catalog.user_by_token_hash(conn, token_hash(token))
     if row is None or not row.active:
-        raise NotAuthenticated("the API token is unknown or revoked; create one with `seatflow token create`")
+        raise NotAuthenticated(Msg("the API token is unknown or revoked; create one with `seatflow token create`"))
     return actor_of(row)
 
 
@@ -221,7 +228,7 @@ def resolve_token(db: Database, token: str, *, now: datetime | None = None) -> A
     with db.read() as conn:
         row = catalog.user_by_token_hash(conn, token_hash(token))
     if row is None or not row.active:
-        raise NotAuthenticated("the API token is unknown or revoked; create one with `seatflow token create`")
+        raise NotAuthenticated(Msg("the API token is unknown or revoked; create one with `seatflow token create`"))
     last = row.token_last_used_at
     if last is None or (now - last).total_seconds() >= TOKEN_USE_SECONDS:
         with db.write() as conn:
@@ -241,15 +248,15 @@ def grant(conn: Connection, actor: Actor | None, *, username: str, project_slug:
     if actor is not None:
         actor.require(Role.ADMIN, Role.MANAGER, Role.LEAD)
     if skill not in ("annotate", "review"):
-        raise ValidationFailed("skill must be 'annotate' or 'review'", field="skill")
+        raise ValidationFailed(Msg("skill must be 'annotate' or 'review'"), field="skill")
     user = catalog.user_by_username(conn, username)
     if user is None:
-        raise NotFound(f"user {username!r} does not exist", field="username")
+        raise NotFound(Msg("user {username!r} does not exist", username=username), field="username")
     if user.role == Role.CLIENT.value:
-        raise ValidationFailed("client accounts cannot be qualified for work", field="username")
+        raise ValidationFailed(Msg("client accounts cannot be qualified for work"), field="username")
     project = catalog.project_by_slug(conn, project_slug)
     if project is None:
-        raise NotFound(f"project {project_slug!r} does not exist", field="project")
+        raise NotFound(Msg("project {slug!r} does not exist", slug=project_slug), field="project")
     return catalog.grant(conn, {"user_id": user.id, "project_id": project.id, "skill": skill,
                                 "client_id": project.client_id, "granted_at": utcnow()})
 
@@ -264,6 +271,7 @@ def set_locale(conn: Connection, actor: Actor | None, *, user_id: int, locale: s
     if actor is not None and actor.id != user_id:
         actor.require_manager()
     if locale not in LOCALES:
-        raise ValidationFailed(f"locale {locale!r} is not offered; use one of {', '.join(LOCALES)}", field="locale")
+        raise ValidationFailed(Msg("locale {locale!r} is not offered; use one of {locales}", locale=locale,
+                                   locales=", ".join(LOCALES)), field="locale")
     if not catalog.set_user_locale(conn, user_id, locale):
-        raise NotFound(f"user {user_id} does not exist", field="user_id")
+        raise NotFound(Msg("user {user_id} does not exist", user_id=user_id), field="user_id")

@@ -23,6 +23,7 @@ from typing import Any
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Conflict, NotFound, SeatflowError
+from seatflow.i18n.message import Msg
 from seatflow.media import MediaStore
 from seatflow.store.engine import Database
 
@@ -72,7 +73,7 @@ class ExportJobs:
     # -- storage -------------------------------------------------------------------------------
     def _dir(self, job_id: str) -> Path:
         if not job_id.isalnum() or len(job_id) > 64:
-            raise NotFound(f"export {job_id} not found")
+            raise NotFound(Msg("export {job_id} not found", job_id=job_id))
         return self.root / job_id
 
     def _save(self, job: ExportJob) -> None:
@@ -87,10 +88,10 @@ class ExportJobs:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError):
-            raise NotFound(f"export {job_id} not found") from None
+            raise NotFound(Msg("export {job_id} not found", job_id=job_id)) from None
         job = ExportJob(**data)
         if job.state in ("queued", "running") and not self._alive(job.id):
-            job.state, job.error = "failed", "interrupted: the server stopped while it ran; start it again"
+            job.state, job.error = "failed", Msg("interrupted: the server stopped while it ran; start it again")
             job.finished_at = _now()
             self._save(job)
         return job
@@ -151,7 +152,7 @@ class ExportJobs:
     def get(self, actor: Actor, job_id: str) -> ExportJob:
         job = self._load(job_id)
         if not _may_see(actor, job):
-            raise NotFound(f"export {job_id} not found")
+            raise NotFound(Msg("export {job_id} not found", job_id=job_id))
         return job
 
     def visible(self, actor: Actor) -> list[ExportJob]:
@@ -172,7 +173,9 @@ class ExportJobs:
         """The finished file and its download name."""
         job = self.get(actor, job_id)
         if job.state != "done" or not job.file:
-            raise Conflict(f"export {job_id} is {job.state}; download it when it is done", field="state")
+            raise Conflict(Msg("export {job_id} is {state}; download it when it is done", job_id=job_id,
+                               state=job.state),
+                           field="state")
         return self._dir(job_id) / job.file, job.file
 
     def manifest(self, actor: Actor, job_id: str) -> Path:
@@ -182,7 +185,7 @@ class ExportJobs:
     def delete(self, actor: Actor, job_id: str) -> None:
         job = self.get(actor, job_id)
         if job.state in ("queued", "running"):
-            raise Conflict(f"export {job_id} is still {job.state}", field="state")
+            raise Conflict(Msg("export {job_id} is still {state}", job_id=job_id, state=job.state), field="state")
         shutil.rmtree(self._dir(job.id), ignore_errors=True)
 
 

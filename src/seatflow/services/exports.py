@@ -20,6 +20,7 @@ from seatflow.errors import Forbidden, NotFound, ValidationFailed
 from seatflow.formats import export_format, manifest
 from seatflow.formats._common import Entry, ExportContext, ExportRow, answer_in_force, clean_aggregate
 from seatflow.formats._output import write_file, write_folder, write_zip, zip_stream
+from seatflow.i18n.message import Msg
 from seatflow.media import MediaStore
 from seatflow.store import items as repo
 from seatflow.store import quality as quality_repo
@@ -37,12 +38,14 @@ def exportable_project(conn: Connection, actor: Actor, project_ref: str | int, *
     is a 404 naming it, not an empty file that looks like "nothing accepted yet".
     """
     if actor.role is Role.WORKER:
-        raise Forbidden("workers cannot export results; they see items only through their leases")
+        raise Forbidden(Msg("workers cannot export results; they see items only through their leases"))
     project = get_project(conn, actor, project_ref)
     if batch_id is not None:
         batch = batch_of(conn, batch_id)
         if batch is None or batch.project_id != project.id:
-            raise NotFound(f"batch {batch_id} not found in project {project.slug}", field="batch_id")
+            raise NotFound(Msg("batch {batch_id} not found in project {project}", batch_id=batch_id,
+                               project=project.slug),
+                           field="batch_id")
     return project
 
 
@@ -146,8 +149,9 @@ def check_format(project: Any, fmt: str) -> Any:
     """The format's module, if it fits the project's work type."""
     module = export_format(fmt)
     if module.WORK_TYPES and project.work_type not in module.WORK_TYPES:
-        raise ValidationFailed(f"the {fmt} format is for {', '.join(module.WORK_TYPES)} projects; project "
-                               f"{project.slug!r} is a {project.work_type} project", field="format")
+        raise ValidationFailed(Msg("the {format} format is for {work_types} projects; project {project!r} is a "
+                                   "{work_type} project", format=fmt, work_types=", ".join(module.WORK_TYPES),
+                                   project=project.slug, work_type=project.work_type), field="format")
     return module
 
 

@@ -21,6 +21,7 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import utcnow
 from seatflow.domain.workflow import initial_tasks, parse_workflow
 from seatflow.errors import ImportFailed, SeatflowError, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog
 from seatflow.store import items as repo
 from seatflow.store.engine import Database
@@ -66,9 +67,10 @@ def utf8_lines(path: Path) -> Generator[str, None, None]:
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise ImportFailed(f"{path.name}:{n}: not UTF-8 text (byte {exc.start + 1} of the line is "
-                                   f"0x{raw[exc.start]:02x}); save the file as UTF-8 (not GBK or another "
-                                   f"encoding) and import it again", file=str(path), line=n) from None
+                raise ImportFailed(Msg("{file}:{line}: not UTF-8 text (byte {byte} of the line is 0x{value:02x}); "
+                                       "save the file as UTF-8 (not GBK or another encoding) and import it again",
+                                       file=path.name, line=n, byte=exc.start + 1, value=raw[exc.start]),
+                                   file=str(path), line=n) from None
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:
@@ -78,10 +80,12 @@ def read_jsonl(path: Path) -> Iterator[Record]:
         try:
             data = json.loads(raw.rstrip("\r\n"))  # a column past the end of the line, not "line 2 column 1"
         except json.JSONDecodeError as exc:
-            raise ImportFailed(f"{path.name}:{n}: not valid JSON ({exc.msg} at column {exc.colno})",
+            raise ImportFailed(Msg("{file}:{line}: not valid JSON ({why} at column {column})", file=path.name,
+                                   line=n, why=exc.msg, column=exc.colno),
                                file=str(path), line=n) from None
         if not isinstance(data, dict):
-            raise ImportFailed(f"{path.name}:{n}: each line must be a JSON object", file=str(path), line=n)
+            raise ImportFailed(Msg("{file}:{line}: each line must be a JSON object", file=path.name, line=n),
+                               file=str(path), line=n)
         yield Record(str(path), n, data)
 
 
@@ -91,21 +95,25 @@ def read_csv(path: Path) -> Iterator[Record]:
     try:
         reader = csv.DictReader(lines)
         if not reader.fieldnames:
-            raise ImportFailed(f"{path.name}:1: the CSV file has no header row", file=str(path), line=1)
+            raise ImportFailed(Msg("{file}:1: the CSV file has no header row", file=path.name), file=str(path),
+                               line=1)
         for row in reader:
             n = reader.line_num
             if None in row:
-                raise ImportFailed(f"{path.name}:{n}: more cells than header columns", file=str(path), line=n)
+                raise ImportFailed(Msg("{file}:{line}: more cells than header columns", file=path.name, line=n),
+                                   file=str(path), line=n)
             data: dict[str, Any] = {}
             for key, value in row.items():
                 if value is None:
-                    raise ImportFailed(f"{path.name}:{n}: fewer cells than header columns (missing {key!r})",
+                    raise ImportFailed(Msg("{file}:{line}: fewer cells than header columns (missing {column!r})",
+                                           file=path.name, line=n, column=key),
                                        file=str(path), line=n, field=key)
                 if key == "payload" and value:
                     try:
                         data["payload"] = json.loads(value)
                     except json.JSONDecodeError as exc:
-                        raise ImportFailed(f"{path.name}:{n}: column 'payload' is not valid JSON ({exc.msg})",
+                        raise ImportFailed(Msg("{file}:{line}: column 'payload' is not valid JSON ({why})",
+                                               file=path.name, line=n, why=exc.msg),
                                            file=str(path), line=n, field="payload") from None
                 elif value != "":
                     data[key] = _scalar(value)
@@ -130,7 +138,8 @@ def read_image_folder(folder: Path, media_root: Path, project_slug: str, work_ty
             with Image.open(path) as im:
                 width, height = im.size
         except (UnidentifiedImageError, OSError) as exc:
-            raise ImportFailed(f"{rel}: not a readable image ({exc})", file=str(path), line=n) from None
+            raise ImportFailed(Msg("{file}: not a readable image ({why})", file=rel, why=str(exc)), file=str(path),
+                               line=n) from None
         target = media_root / project_slug / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -147,13 +156,14 @@ def records_from(path: Path, *, media_root: Path, project_slug: str, work_type: 
     if path.is_dir():
         return read_image_folder(path, media_root, project_slug, work_type)
     if not path.exists():
-        raise ImportFailed(f"{path}: no such file or folder", file=str(path))
+        raise ImportFailed(Msg("{path}: no such file or folder", path=str(path)), file=str(path))
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         return read_jsonl(path)
     if suffix == ".csv":
         return read_csv(path)
-    raise ImportFailed(f"{path.name}: unknown format {suffix!r}; use .jsonl, .csv or a folder of images",
+    raise ImportFailed(Msg("{file}: unknown format {suffix!r}; use .jsonl, .csv or a folder of images",
+                           file=path.name, suffix=suffix),
                        file=str(path))
 
 
@@ -161,9 +171,11 @@ def _parse_deadline(value: Any) -> datetime:
     try:
         dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationFailed(f"deadline {value!r} is not an ISO 8601 time", field="deadline") from None
+        raise ValidationFailed(Msg("deadline {value!r} is not an ISO 8601 time", value=value),
+                               field="deadline") from None
     if dt.tzinfo is None:
-        raise ValidationFailed(f"deadline {value!r} needs a time zone (e.g. +08:00 or Z)", field="deadline")
+        raise ValidationFailed(Msg("deadline {value!r} needs a time zone (e.g. +08:00 or Z)", value=value),
+                               field="deadline")
     return dt
 
 
@@ -183,7 +195,7 @@ def import_records(
         project = catalog.project_by_slug(conn, str(project_ref)) if actor is None else \
             get_project(conn, actor, project_ref)
         if project is None:
-            raise ValidationFailed(f"project {project_ref!r} does not exist", field="project")
+            raise ValidationFailed(Msg("project {slug!r} does not exist", slug=project_ref), field="project")
         if actor is not None:  # a client pushes work into its own projects (get_project checked the tenant)
             actor.require(Role.ADMIN, Role.MANAGER, Role.CLIENT)
         now = utcnow()
@@ -242,17 +254,18 @@ def _item_row(rec: Record, project: Any, work_type: Any, schema: Any, batch_id: 
     try:
         ext = data.get("external_id")
         if ext is None or str(ext).strip() == "":
-            raise ValidationFailed("external_id is missing", field="external_id")
+            raise ValidationFailed(Msg("external_id is missing"), field="external_id")
         ext = str(ext)
         if len(ext) > 400:
-            raise ValidationFailed("external_id is longer than 400 characters", field="external_id")
+            raise ValidationFailed(Msg("external_id is longer than 400 characters"), field="external_id")
         if ext in seen:
-            raise ValidationFailed(f"external_id {ext!r} appears twice in this import", field="external_id")
+            raise ValidationFailed(Msg("external_id {ext!r} appears twice in this import", ext=ext),
+                                   field="external_id")
         payload = data["payload"] if "payload" in data else {k: v for k, v in data.items() if k not in RESERVED}
         parsed = work_type.parse_payload(payload, schema)
         priority = data.get("priority", 0)
         if not isinstance(priority, int) or isinstance(priority, bool) or not -1000 <= priority <= 1000:
-            raise ValidationFailed("priority must be a whole number from -1000 to 1000", field="priority")
+            raise ValidationFailed(Msg("priority must be a whole number from -1000 to 1000"), field="priority")
         now = now or utcnow()
         if data.get("deadline"):
             deadline = _parse_deadline(data["deadline"])
@@ -261,7 +274,8 @@ def _item_row(rec: Record, project: Any, work_type: Any, schema: Any, batch_id: 
     except SeatflowError as exc:  # named here, not per row: building the place cost ~4 % of an import
         where = f"{Path(rec.source).name}:{rec.line}"
         field = exc.field or ""
-        detail = exc.detail if exc.detail.startswith(where) else f"{where}: {exc.detail}"
+        detail = exc.detail if exc.detail.startswith(where) else Msg("{where}: {detail}", where=where,
+                                                                      detail=exc.detail)
         raise ImportFailed(detail, field=field or None, file=rec.source, line=rec.line) from None
     seen.add(ext)
     return {

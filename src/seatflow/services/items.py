@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Forbidden, NotFound
+from seatflow.i18n.message import Msg
 from seatflow.store import answers as answers_repo
 from seatflow.store import catalog
 from seatflow.store import items as repo
@@ -103,7 +104,7 @@ def list_items(conn: Connection, actor: Actor, project: Any, *, state: str | Non
     never the client's work: a client user neither sees nor counts them; the center's staff see them
     marked ``"gold": true`` (always ``active``: they are never done)."""
     if actor.role is Role.WORKER:
-        raise Forbidden("workers see items only through their leases")
+        raise Forbidden(Msg("workers see items only through their leases"))
     staff = actor.role is not Role.CLIENT
     rows, total = quality_repo.project_items(conn, project.id, state=state, gold=None if staff else False,
                                              offset=offset, limit=limit)
@@ -130,14 +131,14 @@ def get_item(conn: Connection, actor: Actor, item_id: int) -> dict[str, Any]:
     when it is a gold (check) item."""
     item = repo.item_by_id(conn, item_id)
     if item is None:
-        raise NotFound(f"item {item_id} not found")
+        raise NotFound(Msg("item {item_id} not found", item_id=item_id))
     if actor.role is Role.WORKER:
         if not repo.is_leased_to(conn, item_id, actor.id):
-            raise NotFound(f"item {item_id} not found")
+            raise NotFound(Msg("item {item_id} not found", item_id=item_id))
     else:
         actor.check_client(item.client_id, what="item")
         if actor.role is Role.CLIENT and item.gold:
-            raise NotFound(f"item {item_id} not found")
+            raise NotFound(Msg("item {item_id} not found", item_id=item_id))
     out = {
         "id": item.id,
         "project_id": item.project_id,

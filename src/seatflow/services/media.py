@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 
 
 def _sig(secret: str, path: str, user_id: int, expires: int) -> str:
@@ -31,13 +32,13 @@ def sign(secret: str, ref: str, user_id: int, ttl: int = 3600) -> str:
 def resolve(secret: str, media_root: Path, ref: str, *, user_id: int, expires: int, sig: str) -> Path:
     """Check a signed media request and return the file; never leaves the media folder."""
     if expires < time.time():
-        raise Forbidden("this media link has expired; reload the item")
+        raise Forbidden(Msg("this media link has expired; reload the item"))
     if not hmac.compare_digest(_sig(secret, ref, user_id, expires), sig):
-        raise Forbidden("this media link is not valid")
+        raise Forbidden(Msg("this media link is not valid"))
     root = media_root.resolve()
     path = (root / ref).resolve()
     if root not in path.parents:
-        raise ValidationFailed("media path leaves the media folder", field="path")
+        raise ValidationFailed(Msg("media path leaves the media folder"), field="path")
     if not path.is_file():
-        raise NotFound(f"media {ref!r} is missing from the media folder")
+        raise NotFound(Msg("media {ref!r} is missing from the media folder", ref=ref))
     return path

@@ -13,6 +13,7 @@ from seatflow.domain.actors import Actor, Role
 from seatflow.domain.clock import local_today, utcnow
 from seatflow.domain.workflow import parse_workflow
 from seatflow.errors import Conflict, NotFound, ValidationFailed
+from seatflow.i18n.message import Msg
 from seatflow.store import catalog
 from seatflow.store.events import append, event_row
 from seatflow.store.tables import project_prices, projects
@@ -31,15 +32,15 @@ STATUSES = ("active", "paused")  # dispatch (store/queue.py qualified_queues) se
 # What update_project may change, and why the rest may not.
 CHANGEABLE = ("name", "instructions", "sla_minutes", "unit_price", "billing_mode", "hourly_rate", "lease_seconds",
               "status")
-_ANSWERS_DEPEND = ("answers already given were validated against it and reviewed in its stages; "
-                   "create a new project instead")
+_ANSWERS_DEPEND = Msg("answers already given were validated against it and reviewed in its stages; "
+                      "create a new project instead")
 FIXED = {
-    "slug": "it names the project in URLs, imports, exports and workers' qualifications; create a new project "
-            "instead",
-    "client": "a project belongs to its client for good (items, statements, exports); create a new project "
-              "for the other client",
-    "client_id": "a project belongs to its client for good (items, statements, exports); create a new project "
-                 "for the other client",
+    "slug": Msg("it names the project in URLs, imports, exports and workers' qualifications; create a new project "
+                "instead"),
+    "client": Msg("a project belongs to its client for good (items, statements, exports); create a new project "
+                  "for the other client"),
+    "client_id": Msg("a project belongs to its client for good (items, statements, exports); create a new project "
+                     "for the other client"),
     "work_type": _ANSWERS_DEPEND,
     "label_schema": _ANSWERS_DEPEND,
     "workflow": _ANSWERS_DEPEND,
@@ -54,19 +55,21 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
     if actor is not None:
         actor.require_manager()
     if not isinstance(spec, dict):
-        raise ValidationFailed("a project spec must be a mapping of fields", field="project")
+        raise ValidationFailed(Msg("a project spec must be a mapping of fields"), field="project")
     unknown = sorted(set(spec) - _FIELDS)
     if unknown:
         raise ValidationFailed(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}", field=unknown[0]
+            Msg("unknown field(s) {unknown}; allowed: {allowed}", unknown=", ".join(unknown),
+                allowed=", ".join(sorted(_FIELDS))), field=unknown[0]
         )
     for required in ("slug", "name", "client", "work_type"):
         if not spec.get(required):
-            raise ValidationFailed(f"{required} is required", field=required)
+            raise ValidationFailed(Msg("{field} is required", field=required), field=required)
     slug = check_slug(str(spec["slug"]), "slug")
     client = catalog.client_by_slug(conn, str(spec["client"]))
     if client is None:
-        raise NotFound(f"client {spec['client']!r} does not exist; add it with `seatflow client add`", field="client")
+        raise NotFound(Msg("client {slug!r} does not exist; add it with `seatflow client add`", slug=spec["client"]),
+                       field="client")
     work_type = get_work_type(str(spec["work_type"]))
     schema_in = spec.get("label_schema")
     if schema_in is None:
@@ -77,11 +80,11 @@ def create_project(conn: Connection, actor: Actor | None, spec: dict[str, Any]) 
     lease = spec.get("lease_seconds")
     low, high = LEASE_SECONDS_RANGE
     if lease is not None and (not isinstance(lease, int) or not low <= lease <= high):
-        raise ValidationFailed("lease_seconds must be a whole number from 10 to 86400", field="lease_seconds")
+        raise ValidationFailed(Msg("lease_seconds must be a whole number from 10 to 86400"), field="lease_seconds")
     price = _check_price(spec.get("unit_price", 0))
     mode, rate = check_billing(spec.get("billing_mode"), spec.get("hourly_rate"))
     if catalog.project_by_slug(conn, slug):
-        raise Conflict(f"a project with slug {slug!r} exists already", field="slug")
+        raise Conflict(Msg("a project with slug {slug!r} exists already", slug=slug), field="slug")
     now = utcnow()
     project_id = catalog.insert(
         conn,
@@ -116,18 +119,19 @@ def check_billing(mode_in: Any, rate_in: Any) -> tuple[str, Decimal | None]:
     """
     mode = "unit" if mode_in is None else mode_in
     if not isinstance(mode, str) or mode not in BILLING_MODES:
-        raise ValidationFailed(f"billing_mode must be one of {', '.join(BILLING_MODES)}; got {mode_in!r}",
+        raise ValidationFailed(Msg("billing_mode must be one of {modes}; got {got!r}", modes=", ".join(BILLING_MODES),
+                                   got=mode_in),
                                field="billing_mode")
     if rate_in is None or rate_in == "":
         if mode == "hours":
-            raise ValidationFailed("hourly_rate is required when billing_mode is hours (a number > 0)",
+            raise ValidationFailed(Msg("hourly_rate is required when billing_mode is hours (a number > 0)"),
                                    field="hourly_rate")
         return mode, None
     if mode != "hours":
-        raise ValidationFailed("hourly_rate is only for projects with billing_mode hours", field="hourly_rate")
+        raise ValidationFailed(Msg("hourly_rate is only for projects with billing_mode hours"), field="hourly_rate")
     rate = _decimal(rate_in, "hourly_rate")
     if rate <= 0:
-        raise ValidationFailed("hourly_rate must be greater than 0", field="hourly_rate")
+        raise ValidationFailed(Msg("hourly_rate must be greater than 0"), field="hourly_rate")
     _fits_column(rate, "hourly_rate")
     return mode, rate
 
@@ -151,29 +155,31 @@ def update_project(conn: Connection, actor: Actor | None, ref: int | str, change
     if actor is not None:
         actor.require_manager()
     if not isinstance(changes, dict):
-        raise ValidationFailed("the changes must be a JSON object of fields and their new values", field="project")
+        raise ValidationFailed(Msg("the changes must be a JSON object of fields and their new values"),
+                               field="project")
     for key in changes:
         if key in FIXED:
-            raise ValidationFailed(f"{key} cannot be changed: {FIXED[key]}", field=str(key))
+            raise ValidationFailed(Msg("{field} cannot be changed: {why}", field=key, why=FIXED[key]), field=str(key))
     unknown = sorted(str(k) for k in changes if k not in CHANGEABLE)
     if unknown:
         raise ValidationFailed(
-            f"unknown field(s) {', '.join(unknown)}; changeable: {', '.join(CHANGEABLE)}", field=unknown[0]
+            Msg("unknown field(s) {unknown}; changeable: {changeable}", unknown=", ".join(unknown),
+                changeable=", ".join(CHANGEABLE)), field=unknown[0]
         )
     new: dict[str, Any] = {}
     if "name" in changes:
         name = changes["name"]
         if not isinstance(name, str) or not name.strip():
-            raise ValidationFailed("name must be a non-empty text", field="name")
+            raise ValidationFailed(Msg("name must be a non-empty text"), field="name")
         if len(name.strip()) > 200:
-            raise ValidationFailed("name must be at most 200 characters", field="name")
+            raise ValidationFailed(Msg("name must be at most 200 characters"), field="name")
         new["name"] = name.strip()
     if "instructions" in changes:
         text = changes["instructions"]
         if text is None:
             text = ""
         if not isinstance(text, str):
-            raise ValidationFailed("instructions must be text", field="instructions")
+            raise ValidationFailed(Msg("instructions must be text"), field="instructions")
         new["instructions"] = text
     if "sla_minutes" in changes:
         new["sla_minutes"] = _check_sla(changes["sla_minutes"])
@@ -184,7 +190,8 @@ def update_project(conn: Connection, actor: Actor | None, ref: int | str, change
         low, high = LEASE_SECONDS_RANGE
         if lease is not None and (isinstance(lease, bool) or not isinstance(lease, int) or not low <= lease <= high):
             raise ValidationFailed(
-                f"lease_seconds must be a whole number from {low} to {high}, or null for the server's default",
+                Msg("lease_seconds must be a whole number from {low} to {high}, or null for the server's default",
+                    low=low, high=high),
                 field="lease_seconds")
         new["lease_seconds"] = lease
     if "billing_mode" in changes or "hourly_rate" in changes:
@@ -197,7 +204,8 @@ def update_project(conn: Connection, actor: Actor | None, ref: int | str, change
     if "status" in changes:
         status = changes["status"]
         if not isinstance(status, str) or status not in STATUSES:
-            raise ValidationFailed(f"status must be one of {', '.join(STATUSES)}; got {status!r}", field="status")
+            raise ValidationFailed(Msg("status must be one of {statuses}; got {got!r}", statuses=", ".join(STATUSES),
+                                       got=status), field="status")
         new["status"] = status
     changed = {k: v for k, v in new.items() if not _same(getattr(row, k), v)}
     if not changed:
@@ -245,7 +253,7 @@ def forget_cached() -> None:
 def _check_sla(sla: Any) -> int | None:
     """Minutes from an item's arrival to its deadline: a positive whole number, or None (no SLA)."""
     if sla is not None and (isinstance(sla, bool) or not isinstance(sla, int) or not 0 < sla <= _MAX_INT):
-        raise ValidationFailed("sla_minutes must be a positive whole number, or null for no SLA",
+        raise ValidationFailed(Msg("sla_minutes must be a positive whole number, or null for no SLA"),
                                field="sla_minutes")
     return sla
 
@@ -253,7 +261,7 @@ def _check_sla(sla: Any) -> int | None:
 def _check_price(value: Any) -> Decimal:
     price = _decimal(value, "unit_price")
     if price < 0:
-        raise ValidationFailed("unit_price must not be negative", field="unit_price")
+        raise ValidationFailed(Msg("unit_price must not be negative"), field="unit_price")
     _fits_column(price, "unit_price")
     return price
 
@@ -261,20 +269,22 @@ def _check_price(value: Any) -> Decimal:
 def _decimal(value: Any, field: str) -> Decimal:
     """A finite number given as a number or text (not a boolean), as a Decimal; else a ValidationFailed."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise ValidationFailed(f"{field} must be a number", field=field)
+        raise ValidationFailed(Msg("{field} must be a number", field=field), field=field)
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValidationFailed(f"{field} must be a number; got {value!r}", field=field) from None
+        raise ValidationFailed(Msg("{field} must be a number; got {got!r}", field=field, got=value),
+                               field=field) from None
     if not number.is_finite():
-        raise ValidationFailed(f"{field} must be a number; got {value!r}", field=field)
+        raise ValidationFailed(Msg("{field} must be a number; got {got!r}", field=field, got=value), field=field)
     return number
 
 
 def _fits_column(number: Decimal, field: str) -> None:
     """Prices are Numeric(12, 4): a larger or finer number is a 422 here, not a database error."""
     if number > _MAX_RATE or number != number.quantize(Decimal("0.0001")):
-        raise ValidationFailed(f"{field} must be at most 99999999.9999 with at most 4 decimals", field=field)
+        raise ValidationFailed(Msg("{field} must be at most 99999999.9999 with at most 4 decimals", field=field),
+                               field=field)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -296,7 +306,7 @@ def _project(conn: Connection, ref: int | str) -> Any:
     row = catalog.project_by_id(conn, int(ref)) if isinstance(ref, int) or str(ref).isdigit() else \
         catalog.project_by_slug(conn, str(ref))
     if row is None:
-        raise NotFound(f"project {ref} not found")
+        raise NotFound(Msg("project {ref} not found", ref=ref))
     return row
 
 
@@ -307,7 +317,7 @@ def get_project(conn: Connection, actor: Actor, ref: int | str) -> Any:
     if actor.role is Role.WORKER:
         skills = {s.project_id for s in catalog.skills_of(conn, actor.id)}
         if row.id not in skills:
-            raise NotFound(f"project {ref} not found")
+            raise NotFound(Msg("project {ref} not found", ref=ref))
     return row
 
 

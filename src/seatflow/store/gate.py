@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from seatflow.errors import Busy
+from seatflow.i18n.message import Msg
 
 
 class FairGate:
@@ -44,7 +45,9 @@ class FairGate:
             if turn.is_set():  # handed over between the timeout and this lock
                 return
             self._waiters.remove(turn)
-        raise Busy(f"no {self.what} became free within {self.timeout:g} s")
+        if self.what == "turn to write":
+            raise Busy(Msg("no turn to write became free within {timeout:g} s", timeout=self.timeout))
+        raise Busy(Msg("no database connection became free within {timeout:g} s", timeout=self.timeout))
 
     def release(self) -> None:
         with self._lock:

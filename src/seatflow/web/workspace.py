@@ -23,6 +23,7 @@ from seatflow.api.deps import actor_from_request
 from seatflow.domain.actors import Role
 from seatflow.errors import Forbidden, NotFound
 from seatflow.i18n import LOCALES
+from seatflow.i18n.message import Msg
 from seatflow.services import projects
 from seatflow.store import catalog
 from seatflow.store.engine import Database
@@ -135,7 +136,8 @@ def _catalog_json(locale: str, mtime_ns: int) -> tuple[bytes, str]:
 def js_catalog(request: Request, locale: str) -> Response:
     """The translations of the workspace scripts (``Seatflow.t``); English maps each message to itself."""
     if locale not in LOCALES:
-        raise NotFound(f"no catalog for language {locale!r}; languages: {', '.join(LOCALES)}", field="locale")
+        raise NotFound(Msg("no catalog for language {locale!r}; languages: {languages}", locale=locale,
+                           languages=", ".join(LOCALES)), field="locale")
     path = CATALOG_DIR / locale / "LC_MESSAGES" / "messages.po"
     body, etag = _catalog_json(locale, path.stat().st_mtime_ns)
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Content-Language": locale.replace("_", "-")}
