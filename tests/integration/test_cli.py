@@ -190,8 +190,8 @@ def test_client_add_twice_is_a_conflict(cli: Cli) -> None:
 
 def test_client_add_checks_the_webhook_url_and_prints_its_signing_secret(cli: Cli) -> None:
     bad = cli("client", "add", "acme", "--name", "ACME", "--webhook-url", "ftp://hooks.example.com/x", code=1)
-    assert bad.stderr.strip() == ("error: webhook_url 'ftp://hooks.example.com/x' must be an absolute http:// or "
-                                  "https:// URL")
+    assert bad.stderr.strip() == ("error: webhook_url: url 'ftp://hooks.example.com/x' must be an absolute "
+                                  "http:// or https:// URL")
     assert cli.count(tables.clients) == 0
     added = cli("client", "add", "acme", "--name", "ACME", "--webhook-url", "https://hooks.example.com/seatflow")
     secret = added.stdout.split("webhook signing secret: ")[1].split()[0]

@@ -66,12 +66,8 @@ def _checked_webhook_url(url: str) -> str:
     try:
         return check_url(url)
     except ValidationFailed as exc:
-        detail = exc.detail
-        if isinstance(detail, Msg):  # check_url says "url ...": name this field in front of it
-            detail = Msg("webhook_url: {why}", why=detail)
-        elif detail.startswith("url"):
-            detail = "webhook_url" + detail[len("url"):]
-        raise ValidationFailed(detail, field="webhook_url") from None
+        # check_url's message names its own field ("url ..."); this one is webhook_url, named in front of it
+        raise ValidationFailed(Msg("webhook_url: {why}", why=exc.detail), field="webhook_url") from None
 
 
 def create_team(conn: Connection, actor: Actor | None, *, name: str) -> int:
