@@ -57,7 +57,7 @@ def _describe(err: Any) -> tuple[str, str]:
         if kind == "missing":
             return "body", Msg("the request body is missing; send a JSON object (Content-Type: application/json)")
         return "body", Msg("the request body must be a JSON object ({why})", why=err.get("msg"))
-    return _loc(loc), _FRIENDLY.get(kind) or str(err.get("msg") or Msg("invalid value"))
+    return _loc(loc), _FRIENDLY.get(kind) or (str(err["msg"]) if err.get("msg") else Msg("invalid value"))
 
 
 def validation_problem(errors: Sequence[Any], instance: str, locale: str = "en") -> dict[str, Any]:

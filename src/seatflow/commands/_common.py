@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from seatflow.config import Settings, load_settings
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import SeatflowError
+from seatflow.i18n import cli_chrome
 from seatflow.i18n.cli import _, cli_locale
 from seatflow.i18n.message import N_, localize
 from seatflow.store.engine import Database, make_engine
@@ -42,6 +43,10 @@ def fail(message: str) -> CliFailure:
 class SeatflowGroup(TyperGroup):
     """The command group: user errors become one line on stderr and an exit code, never a traceback."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        cli_chrome.use(cli_locale())  # Click's and Typer's own words ("Usage:", "Missing option") too
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -50,7 +55,11 @@ class SeatflowGroup(TyperGroup):
         except ValidationError as exc:  # settings from the environment
             err = exc.errors()[0]
             name = "SEATFLOW_" + "_".join(str(p) for p in err.get("loc", ())).upper()
-            message = str(err.get("msg", "")).removeprefix("Value error, ")  # pydantic's prefix for our own checks
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], str):
+                message = said(cause.args[0])  # our own check's message (a Msg), in the CLI's language
+            else:
+                message = str(err.get("msg", "")).removeprefix("Value error, ")  # pydantic's prefix
             _die(_("configuration error: {name}: {message}").format(name=name, message=message), 2)
         except OperationalError as exc:
             _die(_("database error: {message}").format(message=str(exc.orig or exc).strip().splitlines()[0]), 1)
