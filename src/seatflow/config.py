@@ -166,15 +166,16 @@ class Settings(BaseSettings):
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-        example = "postgresql+psycopg://user@host/dbname, or empty for SQLite in SEATFLOW_HOME"
+        example = "postgresql+psycopg://user@host/dbname"
         try:
             url = make_url(value)
         except (ArgumentError, ValueError):
-            raise ValueError(Msg("not a database URL; write e.g. {example}", example=example)) from None
+            raise ValueError(Msg("not a database URL; write e.g. {example}, or empty for SQLite in SEATFLOW_HOME",
+                                 example=example)) from None
         shown = url.render_as_string(hide_password=True)
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(Msg("{url!r}: Seatflow runs on SQLite or PostgreSQL; write e.g. {example}", url=shown,
-                                 example=example))
+            raise ValueError(Msg("{url!r}: Seatflow runs on SQLite or PostgreSQL; write e.g. {example}, or empty for "
+                                 "SQLite in SEATFLOW_HOME", url=shown, example=example))
         try:
             url.get_dialect().import_dbapi()
         except (NoSuchModuleError, ImportError) as exc:
