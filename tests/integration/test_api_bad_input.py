@@ -278,7 +278,14 @@ def test_good_uploads_are_imported(center: Center) -> None:
     resp = center.post("manager", "/api/v1/projects/acme-mod/imports",
                        files={"file": ("posts.csv", csv.encode(), "text/csv")})
     assert resp.status_code == 201, resp.text
-    assert resp.json()["imported"] == 2
+    assert resp.json()["imported"] == 2 and resp.json()["batch_id"] is not None
+    # the same upload again: nothing new, so no (empty) batch is made
+    before = center.counts()
+    again = center.post("manager", "/api/v1/projects/acme-mod/imports",
+                        files={"file": ("posts.csv", csv.encode(), "text/csv")})
+    assert again.status_code == 201, again.text
+    assert (again.json()["imported"], again.json()["skipped"], again.json()["batch_id"]) == (0, 2, None)
+    assert center.counts() == before
 
 
 @pytest.mark.parametrize("name", ["posts.txt", "posts.json", "posts", "../../etc/passwd"])

@@ -210,3 +210,38 @@ def test_work_today_counts_from_the_centers_midnight(center: Center) -> None:
     assert (plain.answers, plain.since) == (1, datetime(2026, 11, 30, 0, 0, tzinfo=UTC))
     # the server process's own zone plays no part
     assert status.start_of_day(now) == datetime(2026, 11, 30, tzinfo=UTC)
+
+
+# --- dashboards -------------------------------------------------------------------------------------
+
+
+def test_dashboards_count_by_the_centers_hours_and_days(app_factory: AppFactory) -> None:
+    from seatflow.dashboards import routes as dashboard_routes
+    from seatflow.dashboards import service as dashboards
+
+    center = app_factory(timezone="Asia/Shanghai")
+    _deliver(center, LATE_NOV_30)  # 01:30 on December 1 in Shanghai
+    admin = Actor(id=0, username="t", role=Role.ADMIN, locale="en")
+    now = LATE_NOV_30 + timedelta(minutes=10)
+    shanghai, kolkata = zone("Asia/Shanghai"), zone("Asia/Kolkata")
+    with center.db.read() as conn:
+        def delivered_by_start(hours: int, tz: Any) -> dict[datetime, int]:
+            d = dashboards.dashboard(conn, admin, scope="client", key="globex", hours=hours, now=now, tz=tz)
+            return {b.start: b.delivered for b in d.buckets if b.delivered}
+
+        week = dashboards.dashboard(conn, admin, scope="client", key="globex", hours=168, now=now, tz=shanghai)
+        day = dashboards.dashboard(conn, admin, scope="client", key="globex", hours=24, now=now, tz=shanghai)
+        # per day: the Shanghai day of December 1 begins at 16:00 UTC; a UTC center counts it on November 30
+        assert delivered_by_start(168, shanghai) == {datetime(2026, 11, 30, 16, 0, tzinfo=UTC): 1}
+        assert delivered_by_start(168, UTC) == {datetime(2026, 11, 30, 0, 0, tzinfo=UTC): 1}
+        # per hour: Shanghai's 01:00 hour; Kolkata's hours begin at half past the UTC hour
+        assert delivered_by_start(24, shanghai) == {datetime(2026, 11, 30, 17, 0, tzinfo=UTC): 1}
+        assert delivered_by_start(24, kolkata) == {datetime(2026, 11, 30, 17, 30, tzinfo=UTC): 1}
+    assert len(week.buckets) == 7 and week.buckets[-1].start == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    assert len(day.buckets) == 24
+    # the charts' labels are on the center's clock
+    assert dashboard_routes._labels(week, "en", shanghai)[-1] == "12-01"
+    assert dashboard_routes._labels(day, "en", shanghai)[-1] == "01:00"
+    assert dashboard_routes._labels(day, "en", UTC)[-1] == "17:00"
+    page = center.get("manager", "/dashboards?scope=client&key=globex")
+    assert page.status_code == 200 and "times in Asia/Shanghai" in page.text

@@ -260,6 +260,14 @@ def test_import_stops_at_a_malformed_line_and_keeps_what_came_before(center: Cli
     again = center("import", "reviews", str(path))
     assert "imported 2, skipped 2" in again.stdout
     assert external_ids(center, "reviews") == ["r1", "r2", "r3", "r4"]
+    # a third run finds everything there: it says so and leaves no empty batch behind
+    batches = center.count(tables.batches)
+    third = center("import", "reviews", str(path))
+    assert f"{path}: read 4, all 4 already there: nothing imported, no batch made" in third.stdout
+    assert center.count(tables.batches) == batches
+    formatted = center("import", "reviews", str(path), "--format", "jsonl")
+    assert "all 4 already there: nothing imported, no batch made" in formatted.stdout
+    assert center.count(tables.batches) == batches
 
 
 def test_import_of_a_file_that_is_not_utf8_names_its_line(center: Cli, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_coco_in_and_out_on_the_command_line(cli_db: Database, tmp_path: Path) -
     assert (tmp_path / "home" / "media" / "street" / "street" / "a.jpg").is_file()
     assert payloads(cli_db, "street")["empty.jpg"]["image"] == "street/empty.jpg"
     again = run("import", "street", str(source), "--format", "coco", "--as", "predictions")
-    assert "imported 0, skipped 3 (already there)" in again.stdout
+    assert "checked 3, all 3 already there: nothing imported, no batch made" in again.stdout
     finish_all(cli_db)
 
     target = tmp_path / "out" / "street.json"

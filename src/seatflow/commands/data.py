@@ -66,11 +66,13 @@ def count_records(path: Path) -> int | None:
 
 
 def _error_message(path: Path, report: ImportReport) -> str:
-    detail = report.error or ""
+    detail = said(report.error or "")  # in the CLI's language first: a Chinese message has "：" after the line
     line = report.error_line
-    prefix = f"{path.name}:{line}: "
-    if line is not None and detail.startswith(prefix):
-        detail = f"{path}:{line}: {detail[len(prefix):]}"
+    for sep in (": ", "："):
+        prefix = f"{path.name}:{line}{sep}"
+        if line is not None and detail.startswith(prefix):
+            detail = f"{path}:{line}{sep}{detail[len(prefix):]}"
+            break
     if report.error_field and report.error_field not in detail:
         detail += _(" (field {field})").format(field=report.error_field)
     return _("{detail}; {n} item(s) before it were imported (batch {batch}). Fix it and run the same command "
@@ -122,9 +124,13 @@ def import_command(
 
                 report = imports.import_records(db, None, row.slug, records, source=str(path), batch_size=size,
                                                 progress=advance)
-            typer.echo(_("{path}: read {read}, imported {imported}, skipped {skipped} (already there), "
-                         "batch {batch}").format(path=path, read=report.read, imported=report.imported,
-                                                 skipped=report.skipped, batch=report.batch_id))
+            if report.batch_id is None:
+                typer.echo(_("{path}: read {read}, all {skipped} already there: nothing imported, no batch made")
+                           .format(path=path, read=report.read, skipped=report.skipped))
+            else:
+                typer.echo(_("{path}: read {read}, imported {imported}, skipped {skipped} (already there), "
+                             "batch {batch}").format(path=path, read=report.read, imported=report.imported,
+                                                     skipped=report.skipped, batch=report.batch_id))
             if report.error:
                 raise fail(_error_message(path, report))
 
@@ -174,11 +180,15 @@ def _import_format(db: Database, conf: Settings, project: Any, path: Path, fmt: 
                 raise fail(exc.detail) from None  # the writing pass stopped: the message says what is in
             raise fail(_("{detail}; nothing was imported").format(detail=said(exc.detail))) from None
     rep = result.report
-    typer.echo(_("{path}: checked {checked}, imported {imported}, skipped {skipped} (already there), "
-                 "batch {batch}").format(path=path, checked=result.checked, imported=rep.imported,
-                                         skipped=rep.skipped, batch=rep.batch_id))
+    if rep.batch_id is None:
+        typer.echo(_("{path}: checked {checked}, all {skipped} already there: nothing imported, no batch made")
+                   .format(path=path, checked=result.checked, skipped=rep.skipped))
+    else:
+        typer.echo(_("{path}: checked {checked}, imported {imported}, skipped {skipped} (already there), "
+                     "batch {batch}").format(path=path, checked=result.checked, imported=rep.imported,
+                                             skipped=rep.skipped, batch=rep.batch_id))
     for line in result.warnings.lines():
-        typer.echo(_("warning: {message}").format(message=line), err=True)
+        typer.echo(_("warning: {message}").format(message=said(line)), err=True)
 
 
 @contextlib.contextmanager

@@ -188,7 +188,7 @@ def project_from_labelstudio(
     if tr.unmapped:
         typer.echo(_("not mapped from {file}:").format(file=config.name))
         for line in tr.unmapped:
-            typer.echo(f"  - {line}")
+            typer.echo(f"  - {said(line)}")
     typer.echo(_("next: seatflow import {slug} EXPORT.json --format labelstudio --as gold").format(slug=slug))
 
 

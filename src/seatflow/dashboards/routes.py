@@ -3,7 +3,7 @@ charts, and the /reports/daily page (PDF from the API)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from babel.dates import format_datetime
@@ -38,17 +38,19 @@ assert list(BAND_NAMES) == age_band_keys()
 
 
 @router.get("/dashboards", summary="Dashboard numbers of a scope: throughput, handling time, backlog, SLA, quality")
-def get_dashboard(actor: CurrentActor, db: Db, scope: Scope_ = None, key: Key = None,
+def get_dashboard(request: Request, actor: CurrentActor, db: Db, scope: Scope_ = None, key: Key = None,
                   hours: Hours = None) -> dict[str, Any]:
+    tz = center_zone(request.app.state.settings)
     with db.read() as conn:
-        return service.dashboard(conn, actor, scope=scope, key=key, hours=hours).as_dict()
+        return service.dashboard(conn, actor, scope=scope, key=key, hours=hours, tz=tz).as_dict()
 
 
 @router.get("/dashboards/{chart}.csv", summary="The numbers behind one dashboard chart, as CSV")
-def get_dashboard_csv(chart: str, actor: CurrentActor, db: Db, scope: Scope_ = None, key: Key = None,
-                      hours: Hours = None) -> Response:
+def get_dashboard_csv(request: Request, chart: str, actor: CurrentActor, db: Db, scope: Scope_ = None,
+                      key: Key = None, hours: Hours = None) -> Response:
+    tz = center_zone(request.app.state.settings)
     with db.read() as conn:
-        d = service.dashboard(conn, actor, scope=scope, key=key, hours=hours)
+        d = service.dashboard(conn, actor, scope=scope, key=key, hours=hours, tz=tz)
     body = service.chart_csv(d, chart)
     name = f"{chart}-{d.scope.kind.value}{'-' + d.scope.key if d.scope.key else ''}.csv"
     return Response(body, media_type="text/csv; charset=utf-8",
@@ -85,15 +87,15 @@ def _duration(seconds: float | None, _: Any) -> str:
     return str(_("%(n)s days", n=round(seconds / 86400, 1)))
 
 
-def _labels(d: Dashboard, locale: str) -> list[str]:
+def _labels(d: Dashboard, locale: str, tz: tzinfo) -> list[str]:
     fmt = "HH:mm" if d.step == "hour" else "MM-dd"
-    return [format_datetime(b.start, fmt, locale=BABEL_LOCALE[locale]) for b in d.buckets]
+    return [format_datetime(b.start, fmt, tzinfo=tz, locale=BABEL_LOCALE[locale]) for b in d.buckets]
 
 
-def build_charts(d: Dashboard, locale: str) -> list[dict[str, str]]:
-    """The four charts of a dashboard as SVG, each with its CSV chart name."""
+def build_charts(d: Dashboard, locale: str, tz: tzinfo = UTC) -> list[dict[str, str]]:
+    """The four charts of a dashboard as SVG, each with its CSV chart name; times on the center's clock."""
     _ = translator(locale)
-    labels = _labels(d, locale)
+    labels = _labels(d, locale, tz)
     unit = _("per hour") if d.step == "hour" else _("per day")
     throughput = charts.line_chart(
         [charts.Series(_("Answers"), list(zip(labels, [float(b.answers) for b in d.buckets], strict=True))),
@@ -185,16 +187,18 @@ def dashboards_page(request: Request, scope: str | None = None, key: str | None 
     if view:  # the page's picker: "kind:key" in one field
         scope, _sep, key = view.partition(":")
     db = request.app.state.db
+    tz = center_zone(request.app.state.settings)
     try:
         with db.read() as conn:
-            d = service.dashboard(conn, actor, scope=scope, key=key, hours=hours)
+            d = service.dashboard(conn, actor, scope=scope, key=key, hours=hours, tz=tz)
             choices = _choices(conn, actor, d)
     except SeatflowError as exc:
         return _problem_page(request, actor, exc)
     locale = pick_locale(request, actor)
     query = f"scope={d.scope.kind.value}&key={d.scope.key}&hours={hours or 24}"
     return render(request, "dashboards.html", {
-        "d": d, "charts": build_charts(d, locale), "choices": choices, "scope_names": SCOPE_NAMES,
+        "d": d, "charts": build_charts(d, locale, tz), "choices": choices, "scope_names": SCOPE_NAMES,
+        "zone": zone_name(tz),
         "current": f"{d.scope.kind.value}:{d.scope.key}",
         "hours": hours or "24", "query": query, "duration": lambda s: _duration(s, translator(locale)),
         "pct": lambda x: "—" if x is None else format_percent(x, format="#,##0.0%", locale=BABEL_LOCALE[locale]),

@@ -13,14 +13,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from seatflow.domain.actors import Actor, Role
-from seatflow.domain.clock import utcnow
+from seatflow.domain.clock import local_midnight, utcnow
 from seatflow.errors import Forbidden, NotFound, ValidationFailed
 from seatflow.i18n.message import Msg
 from seatflow.store import catalog
@@ -230,21 +230,25 @@ def parse_hours(value: str | int | None) -> int:
     return hours
 
 
-def _floor(at: datetime, step: str) -> datetime:
-    at = at.replace(minute=0, second=0, microsecond=0)
-    return at.replace(hour=0) if step == "day" else at
+def _floor(at: datetime, step: str, tz: tzinfo = UTC) -> datetime:
+    """The start of ``at``'s hour or day on the center's clock (``tz``), as a UTC instant: a center in
+    Asia/Kolkata has hours that begin at :30 UTC, and every center's days begin at its own midnight."""
+    local = at.astimezone(tz)
+    if step == "day":
+        return local_midnight(local.date(), tz)
+    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 def dashboard(conn: Connection, actor: Actor, *, scope: str | None = None, key: str | None = None,
-              hours: str | int | None = None, now: datetime | None = None) -> Dashboard:
+              hours: str | int | None = None, now: datetime | None = None, tz: tzinfo = UTC) -> Dashboard:
     """The dashboard of a scope over the last ``hours`` (24 by default), bucketed per hour (per day
-    beyond three days)."""
+    beyond three days) of the center's clock, ``tz``."""
     sc = resolve_scope(conn, actor, scope, key)
     span = parse_hours(hours)
     now = now or utcnow()
     step = "hour" if span <= 72 else "day"
     delta = timedelta(hours=1) if step == "hour" else timedelta(days=1)
-    end = _floor(now, step) + delta
+    end = _floor(now, step, tz) + delta
     start = end - delta * (span if step == "hour" else -(-span // 24))
     return compute(conn, sc, start=start, end=end, step=step, now=now)
 

@@ -244,7 +244,10 @@ def import_records(
         report.error_field = exc.field
         status = "failed"
     with db.write() as conn:
-        repo.add_to_batch(conn, batch_id, 0, status=status)
+        if status == "ready" and report.imported == 0 and repo.drop_if_empty(conn, batch_id):
+            report.batch_id = None  # nothing new (a re-run of the same file): no empty batch left behind
+        else:
+            repo.add_to_batch(conn, batch_id, 0, status=status)
     return report
 
 

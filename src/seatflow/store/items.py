@@ -106,6 +106,14 @@ def insert_first_tasks(conn: Connection, *, batch_id: int, first_id: int, last_i
     ))
 
 
+def drop_if_empty(conn: Connection, batch_id: int) -> bool:
+    """Delete ``batch_id`` if no item is in it (an import that found only items already there)."""
+    has_items = conn.execute(select(items.c.id).where(items.c.batch_id == batch_id).limit(1)).first()
+    if has_items is not None:
+        return False
+    return bool(conn.execute(batches.delete().where(batches.c.id == batch_id)).rowcount)
+
+
 def add_to_batch(conn: Connection, batch_id: int, n: int, status: str | None = None) -> None:
     values: dict[str, Any] = {"item_count": batches.c.item_count + n}
     if status:
