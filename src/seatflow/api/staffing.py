@@ -1,18 +1,24 @@
-"""Staffing: Erlang C/A for one interval, and plans per interval with shifts (managers, leads, admins)."""
+"""Staffing: Erlang C/A for one interval, and plans per interval with shifts (managers, leads, admins).
+
+Plans are on the center's clock (``SEATFLOW_TIMEZONE``): a first day, a peak day and a forecast time
+without an offset are local; times come back as ISO 8601 with the local offset, and ``timezone`` names
+the zone.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from seatflow.domain.clock import center_zone
 from seatflow.errors import ValidationFailed
 from seatflow.i18n.message import Msg
 from seatflow.staffing import erlang
-from seatflow.staffing.forecast import parse_peak, parse_time
+from seatflow.staffing.forecast import parse_peak, parse_start
 from seatflow.staffing.plan import Plan, Settings, check_planner, make_plan, to_csv
 from seatflow.staffing.shifts import parse_lengths
 
@@ -21,11 +27,16 @@ from .deps import CurrentActor, Db
 router = APIRouter(prefix="/api/v1/staffing", tags=["staffing"])
 
 
-def _start(text: str | None) -> datetime | None:
+def _zone(request: Request) -> tzinfo:
+    return center_zone(request.app.state.settings)
+
+
+def _start(text: str | None, tz: tzinfo) -> datetime | None:
+    """A day (its local midnight) or a date-time (no offset: local) of the center's clock."""
     if not text:
         return None
     try:
-        return parse_time(text if "T" in text or " " in text else text + "T00:00")
+        return parse_start(text, tz)
     except ValueError:
         raise ValidationFailed(Msg("start {text!r} is not a date such as 2026-12-12", text=text),
                                field="start") from None
@@ -62,6 +73,7 @@ def erlang_one(
 
 @router.get("/plan", summary="A staffing plan from a project's history (JSON, or CSV with format=csv)")
 def plan_from_project(
+    request: Request,
     actor: CurrentActor,
     db: Db,
     project: Annotated[str, Query(description="project slug or id")],
@@ -73,17 +85,19 @@ def plan_from_project(
     interval: Annotated[int, Query(description="interval length, minutes: 15, 30 or 60")] = 30,
     peak: Annotated[list[str] | None, Query(description="e.g. 3x:2026-12-12..2026-12-14")] = None,
     shifts: str = "8h,4h",
-    start: Annotated[str | None, Query(description="first day (UTC), default tomorrow")] = None,
+    start: Annotated[str | None, Query(description="first day in the center's time zone, default tomorrow")]
+    = None,
     days: Annotated[int, Query(ge=1, le=31)] = 7,
     weeks: Annotated[int, Query(ge=1, le=12)] = 4,
     format: Literal["json", "csv"] = "json",
 ) -> Any:
     check_planner(actor)
+    tz = _zone(request)
     settings = Settings(aht=aht, target=target, within=within, patience=patience, max_occupancy=max_occupancy,
                         shift_lengths=tuple(parse_lengths(shifts)))
     plan = make_plan(db, actor, settings=settings, interval_minutes=interval,
-                     peaks=[parse_peak(p) for p in peak or []], project=project, start=_start(start), days=days,
-                     weeks=weeks)
+                     peaks=[parse_peak(p) for p in peak or []], project=project, start=_start(start, tz),
+                     days=days, weeks=weeks, tz=tz)
     return _respond(plan, format)
 
 
@@ -112,14 +126,15 @@ class PlanIn(BaseModel):
 
 
 @router.post("/plan", summary="A staffing plan from entered rows, a CSV text or a project (JSON or CSV)")
-def plan_from_body(actor: CurrentActor, db: Db, body: PlanIn,
+def plan_from_body(request: Request, actor: CurrentActor, db: Db, body: PlanIn,
                    format: Literal["json", "csv"] = "json") -> Any:
     check_planner(actor)
+    tz = _zone(request)
     settings = Settings(aht=body.aht, target=body.target, within=body.within, patience=body.patience,
                         max_occupancy=body.max_occupancy, shift_lengths=tuple(parse_lengths(body.shifts)))
     rows = [r.model_dump() for r in body.forecast] if body.forecast is not None else None
     plan = make_plan(db, actor, settings=settings, interval_minutes=body.interval,
                      peaks=[parse_peak(p) for p in body.peaks], project=body.project, csv_text=body.forecast_csv,
-                     rows=rows, source_name="forecast_csv", start=_start(body.start), days=body.days,
-                     weeks=body.weeks)
+                     rows=rows, source_name="forecast_csv", start=_start(body.start, tz), days=body.days,
+                     weeks=body.weeks, tz=tz)
     return _respond(plan, format)

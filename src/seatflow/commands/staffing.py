@@ -1,14 +1,19 @@
-"""`staffing plan`: seats per interval (Erlang C / A) for a forecast, and the shifts that cover them."""
+"""`staffing plan`: seats per interval (Erlang C / A) for a forecast, and the shifts that cover them.
+
+Days and times are those of the center's time zone (``SEATFLOW_TIMEZONE``): the first day, peak days, a
+forecast time without an offset, and the times printed (the table names the zone; CSV carries the offset).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from seatflow.domain.clock import center_zone
 from seatflow.errors import SeatflowError
 from seatflow.i18n.cli import _
 from seatflow.staffing import forecast as fc
@@ -20,11 +25,12 @@ from ._common import CLI_ACTOR, database, fail, new_app, out, said, settings
 staffing_app = new_app(_("Staffing: seats needed per interval (Erlang C/A) and a shift plan that covers them."))
 
 
-def _start(text: str | None) -> datetime:
+def _start(text: str | None, tz: tzinfo) -> datetime:
+    """A day (its local midnight) or a date-time (no offset: local) of the center's clock; tomorrow by default."""
     if not text:
-        return default_start()
+        return default_start(tz=tz)
     try:
-        return fc.parse_time(text if "T" in text or " " in text else text + "T00:00")
+        return fc.parse_start(text, tz)
     except ValueError:
         raise fail(_("--start: {value!r} is not a date such as 2026-12-12 or 2026-12-12T08:00").format(
             value=text)) from None
@@ -36,14 +42,14 @@ def _seconds(value: float) -> str:
 
 def _print(plan: Plan) -> None:
     table = Table(title=_("Staffing plan"))
-    table.add_column(_("interval (UTC)"))
+    table.add_column(_("interval ({zone})").format(zone=plan.zone_name))
     for header in (_("arrivals"), _("required"), _("P(wait)"), _("service level"), _("ASA (s)")):
         table.add_column(header, justify="right")
     if plan.settings.patience is not None:
         table.add_column(_("P(abandon)"), justify="right")
     table.add_column(_("scheduled"), justify="right")
     for r in plan.rows:
-        cells = [r.start.strftime("%Y-%m-%d %H:%M"), f"{r.arrivals:.1f}", str(r.required), f"{r.p_wait:.1%}",
+        cells = [plan.label(r.start), f"{r.arrivals:.1f}", str(r.required), f"{r.p_wait:.1%}",
                  f"{r.service_level:.1%}", _seconds(r.asa)]
         if plan.settings.patience is not None:
             cells.append(f"{r.p_abandon:.1%}")
@@ -59,11 +65,11 @@ def _print(plan: Plan) -> None:
                                        sl=t["service_level"]))
     if plan.shifts.shifts:
         shifts = Table(title=_("Shifts"))
-        shifts.add_column(_("start (UTC)"))
+        shifts.add_column(_("start ({zone})").format(zone=plan.zone_name))
         shifts.add_column(_("hours"), justify="right")
         shifts.add_column(_("people"), justify="right")
-        for s in plan.shift_rows():
-            shifts.add_row(s["start"].replace("T", " ")[:16], f"{s['hours']:g}", str(s["people"]))
+        for s, begins in zip(plan.shift_rows(), plan.shift_starts(), strict=True):
+            shifts.add_row(plan.label(begins), f"{s['hours']:g}", str(s["people"]))
         console.print(shifts)
     if not plan.shifts.optimal:
         console.print(_("note: the shift solver stopped at its time limit; the plan covers every interval "
@@ -106,7 +112,8 @@ def plan_command(
         "Peak scenario FACTORx:FIRST..LAST, e.g. 3x:2026-12-12..2026-12-14 (repeatable)."))] = None,
     shifts: Annotated[str, typer.Option("--shifts", help=_("Shift lengths, e.g. 8h,4h."))] = "8h,4h",
     start: Annotated[str | None, typer.Option("--start", help=_(
-        "First day of the plan with --project (UTC; default tomorrow)."))] = None,
+        "First day of the plan with --project, a day of the center's time zone (SEATFLOW_TIMEZONE; "
+        "default tomorrow)."))] = None,
     days: Annotated[int, typer.Option("--days", help=_("Days to plan with --project (1-31)."))] = 7,
     weeks: Annotated[int, typer.Option("--weeks", help=_("Past weeks the history forecast averages (1-12)."))] = 4,
     as_csv: Annotated[bool, typer.Option("--csv", help=_("Print CSV instead of a table."))] = False,
@@ -115,6 +122,8 @@ def plan_command(
         raise fail(_("give either --project SLUG or --forecast FILE.csv"))
     if aht <= 0:
         raise fail(_("--aht: give the average handling time in seconds (more than 0)"))
+    center = settings()
+    tz = center_zone(center)
     try:
         peaks = [fc.parse_peak(p) for p in peak or []]
         conf = Settings(aht=aht, target=target, within=within, patience=patience, max_occupancy=max_occupancy,
@@ -124,13 +133,13 @@ def plan_command(
                 text = forecast.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError:
                 raise fail(_("{file}: not UTF-8 text").format(file=forecast)) from None
-            fcast = fc.parse_csv(text, source=str(forecast), interval_minutes=interval)
+            fcast = fc.parse_csv(text, source=str(forecast), interval_minutes=interval, tz=tz)
             slug = None
         else:
-            first = _start(start)
-            with database(settings()) as db, db.read() as conn:
+            first = _start(start, tz)
+            with database(center) as db, db.read() as conn:
                 fcast, slug = project_forecast(conn, CLI_ACTOR, str(project), start=first, days=days,
-                                               interval_minutes=interval, weeks=weeks)
+                                               interval_minutes=interval, weeks=weeks, tz=tz)
         plan = build(fcast, conf, peaks=peaks, project=slug)
     except SeatflowError as exc:
         if exc.field and not exc.detail.startswith(str(forecast)):
@@ -141,5 +150,5 @@ def plan_command(
         return
     if plan.source == "history" and plan.weeks_used == 0:
         typer.echo(_("note: {project} has no history before {start}; the forecast is 0 arrivals").format(
-            project=slug, start=plan.rows[0].start.strftime("%Y-%m-%d %H:%M") if plan.rows else "-"), err=True)
+            project=slug, start=plan.label(plan.rows[0].start) if plan.rows else "-"), err=True)
     _print(plan)

@@ -61,16 +61,17 @@ def build_chart(plan: Plan) -> Chart:
         chart.y_ticks.append({"y": y(value), "value": round(value, 1) if value % 1 else int(value)})
     step = timedelta(minutes=plan.interval_minutes)
     span = step * len(rows)
-    # label days when the plan spans days, else every few hours; a new day is named by its date
+    # label days when the plan spans days, else every few hours; a new day is named by its date. Labels are
+    # on the center's clock (plan.zone): a new day is where the local date changes (23- and 25-hour days)
     every = 24 * 60 if span > timedelta(days=2) else (180 if span > timedelta(hours=12) else 60)
-    first = rows[0].start
+    local = [plan.local(r.start) for r in rows]
     last_x = -1e9
-    for i, r in enumerate(rows):
-        minutes = r.start.hour * 60 + r.start.minute
-        new_day = i > 0 and minutes == 0
-        if minutes % every and i:
+    for i, at in enumerate(local):
+        minutes = at.hour * 60 + at.minute
+        new_day = i > 0 and at.date() != local[i - 1].date()
+        if minutes % every and i and not new_day:
             continue
-        label = r.start.strftime("%m-%d") if (every == 24 * 60 or new_day) else r.start.strftime("%H:%M")
+        label = at.strftime("%m-%d") if (every == 24 * 60 or new_day) else at.strftime("%H:%M")
         x = round(left + i * slot_w, 2)
         if x - last_x < 44:  # keep labels apart: a day's date wins over the hour before it
             if not new_day or not chart.x_ticks:
@@ -79,5 +80,5 @@ def build_chart(plan: Plan) -> Chart:
         chart.x_ticks.append({"x": x, "label": label})
         last_x = x
     if not chart.x_ticks:
-        chart.x_ticks.append({"x": left, "label": first.strftime("%m-%d %H:%M")})
+        chart.x_ticks.append({"x": left, "label": local[0].strftime("%m-%d %H:%M")})
     return chart

@@ -9,18 +9,19 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from seatflow.domain.actors import STAFF, Actor
+from seatflow.domain.clock import local_midnight, local_today, zone_name
 from seatflow.errors import Forbidden, ValidationFailed
 from seatflow.i18n.message import Msg
 from seatflow.services import projects
 
 from . import erlang
-from .forecast import Forecast, Peak, apply_peaks, floor_to, from_history, from_rows, parse_csv
+from .forecast import Forecast, Peak, apply_peaks, from_history, from_rows, local_time, parse_csv
 from .shifts import ShiftPlan, plan_shifts
 
 
@@ -56,8 +57,8 @@ class Row:
     p_abandon: float
     scheduled: int
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"start": iso(self.start), "arrivals": round(self.arrivals, 4), "traffic": round(self.traffic, 4),
+    def as_dict(self, tz: tzinfo = UTC) -> dict[str, Any]:
+        return {"start": iso(self.start, tz), "arrivals": round(self.arrivals, 4), "traffic": round(self.traffic, 4),
                 "required": self.required, "p_wait": self.p_wait, "service_level": self.service_level,
                 "asa": self.asa, "occupancy": self.occupancy, "p_abandon": self.p_abandon,
                 "scheduled": self.scheduled}
@@ -74,13 +75,28 @@ class Plan:
     weeks_used: int = 0
     project: str | None = None
     totals: dict[str, float] = field(default_factory=dict)
+    zone: tzinfo = UTC  # the center's time zone: times are shown and exported on its clock
+
+    @property
+    def zone_name(self) -> str:
+        return zone_name(self.zone)
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` on the center's clock."""
+        return moment.astimezone(self.zone)
+
+    def label(self, moment: datetime) -> str:
+        """``2026-12-12 09:00`` on the center's clock (with the offset where that time happens twice)."""
+        return local_time(moment, self.zone)
+
+    def shift_starts(self) -> list[datetime]:
+        """The start instant of each shift (the start of its first interval)."""
+        return [self.rows[s.start].start for s in self.shifts.shifts]
 
     def shift_rows(self) -> list[dict[str, Any]]:
-        """Each shift with its start time: the roster's lines."""
-        step = timedelta(minutes=self.interval_minutes)
-        first = self.rows[0].start if self.rows else datetime.now(UTC)
-        return [{"start": iso(first + s.start * step), "hours": s.hours, "people": s.people}
-                for s in self.shifts.shifts]
+        """Each shift with its start time (ISO 8601 with the center's offset): the roster's lines."""
+        return [{"start": iso(start, self.zone), "hours": s.hours, "people": s.people}
+                for s, start in zip(self.shifts.shifts, self.shift_starts(), strict=True)]
 
     def as_dict(self) -> dict[str, Any]:
         s = self.settings
@@ -89,13 +105,17 @@ class Plan:
             "aht": s.aht, "target": s.target, "within": s.within, "patience": s.patience,
             "max_occupancy": s.max_occupancy, "model": "erlang_a" if s.patience is not None else "erlang_c",
             "shift_lengths": list(s.shift_lengths), "peaks": [p.label() for p in self.peaks],
-            "weeks_used": self.weeks_used, "optimal": self.shifts.optimal,
-            "totals": self.totals, "intervals": [r.as_dict() for r in self.rows], "shifts": self.shift_rows(),
+            "weeks_used": self.weeks_used, "optimal": self.shifts.optimal, "timezone": self.zone_name,
+            "totals": self.totals, "intervals": [r.as_dict(self.zone) for r in self.rows],
+            "shifts": self.shift_rows(),
         }
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso(moment: datetime, tz: tzinfo = UTC) -> str:
+    """ISO 8601 on the clock of ``tz`` with its offset (``2026-12-12T09:00:00+08:00``); UTC as ``...Z``."""
+    if tz is UTC:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(tz).replace(microsecond=0).isoformat()
 
 
 def build(forecast: Forecast, settings: Settings, *, peaks: list[Peak] | None = None,
@@ -129,7 +149,7 @@ def build(forecast: Forecast, settings: Settings, *, peaks: list[Peak] | None = 
     }
     return Plan(settings=settings, interval_minutes=forecast.interval_minutes, source=forecast.source,
                 peaks=peaks, rows=rows, shifts=shift_plan, weeks_used=forecast.weeks_used, project=project,
-                totals=totals)
+                totals=totals, zone=forecast.zone)
 
 
 def check_planner(actor: Actor) -> None:
@@ -138,18 +158,17 @@ def check_planner(actor: Actor) -> None:
         raise Forbidden(Msg("staffing plans are for managers and team leads"))
 
 
-def default_start(now: datetime | None = None) -> datetime:
-    """Tomorrow 00:00 UTC: plans are made ahead."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    return floor_to(now, 60).replace(hour=0) + timedelta(days=1)
+def default_start(now: datetime | None = None, tz: tzinfo = UTC) -> datetime:
+    """Tomorrow's local midnight on the center's clock ``tz``: plans are made ahead."""
+    return local_midnight(local_today(now, tz) + timedelta(days=1), tz)
 
 
 def project_forecast(conn: Connection, actor: Actor, ref: str, *, start: datetime, days: int,
-                     interval_minutes: int, weeks: int) -> tuple[Forecast, str]:
+                     interval_minutes: int, weeks: int, tz: tzinfo = UTC) -> tuple[Forecast, str]:
     check_planner(actor)
     project = projects.get_project(conn, actor, ref)
     return from_history(conn, project.id, start=start, days=days, interval_minutes=interval_minutes,
-                        weeks=weeks), str(project.slug)
+                        weeks=weeks, tz=tz), str(project.slug)
 
 
 CSV_COLUMNS = ["interval_start", "arrivals", "traffic_erlangs", "required_seats", "p_wait", "service_level",
@@ -161,28 +180,29 @@ def to_csv(plan: Plan) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in plan.rows:
-        writer.writerow([iso(r.start), f"{r.arrivals:.4g}", f"{r.traffic:.4f}", r.required, f"{r.p_wait:.6f}",
-                         f"{r.service_level:.6f}", f"{r.asa:.3f}", f"{r.occupancy:.6f}", f"{r.p_abandon:.6f}",
-                         r.scheduled])
+        writer.writerow([iso(r.start, plan.zone), f"{r.arrivals:.4g}", f"{r.traffic:.4f}", r.required,
+                         f"{r.p_wait:.6f}", f"{r.service_level:.6f}", f"{r.asa:.3f}", f"{r.occupancy:.6f}",
+                         f"{r.p_abandon:.6f}", r.scheduled])
     return buf.getvalue()
 
 
 def make_plan(db: Any, actor: Actor, *, settings: Settings, interval_minutes: int, peaks: list[Peak],
               project: str | None = None, csv_text: str | None = None, rows: list[Any] | None = None,
               source_name: str = "forecast.csv", start: datetime | None = None, days: int = 7,
-              weeks: int = 4) -> Plan:
-    """One plan from exactly one source: a project's history, a CSV text or entered rows (the API's JSON).
-    Checks who is asking first: managers, leads and admins only."""
+              weeks: int = 4, tz: tzinfo = UTC) -> Plan:
+    """One plan from exactly one source: a project's history, a CSV text or entered rows (the API's JSON),
+    on the center's clock ``tz`` (``center_zone(settings)``). Checks who is asking first: managers, leads
+    and admins only."""
     check_planner(actor)
     given = [s for s in (project, csv_text, rows) if s is not None and s != ""]
     if len(given) != 1:
         raise ValidationFailed(Msg("give exactly one of project, a forecast CSV or forecast rows"), field="project")
     if project:
         with db.read() as conn:
-            forecast, slug = project_forecast(conn, actor, project, start=start or default_start(), days=days,
-                                              interval_minutes=interval_minutes, weeks=weeks)
+            forecast, slug = project_forecast(conn, actor, project, start=start or default_start(tz=tz),
+                                              days=days, interval_minutes=interval_minutes, weeks=weeks, tz=tz)
         return build(forecast, settings, peaks=peaks, project=slug)
     if csv_text is not None:
-        return build(parse_csv(csv_text, source=source_name, interval_minutes=interval_minutes), settings,
+        return build(parse_csv(csv_text, source=source_name, interval_minutes=interval_minutes, tz=tz), settings,
                      peaks=peaks)
-    return build(from_rows(rows or [], interval_minutes=interval_minutes), settings, peaks=peaks)
+    return build(from_rows(rows or [], interval_minutes=interval_minutes, tz=tz), settings, peaks=peaks)

@@ -3,13 +3,15 @@ the seats each interval needs (Erlang C, or A with patience), the shifts that co
 required vs. scheduled seats (inline SVG), the table, and the same table as CSV.
 
 Managers, leads and admins only; plans are computed by ``staffing.plan`` like the CLI and the API
-(``/api/v1/staffing/plan``). Nothing is stored: the page computes on each request.
+(``/api/v1/staffing/plan``). Nothing is stored: the page computes on each request. Days and times are
+those of the center's time zone (``SEATFLOW_TIMEZONE``), and the page names it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -17,10 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from seatflow.api.deps import actor_from_request
 from seatflow.domain.actors import STAFF, Actor
+from seatflow.domain.clock import center_zone, zone_name
 from seatflow.errors import NotFound, SeatflowError, ValidationFailed
 from seatflow.services import projects as project_service
 from seatflow.staffing.chart import build_chart
-from seatflow.staffing.forecast import INTERVALS, parse_peak, parse_time
+from seatflow.staffing.forecast import INTERVALS, parse_peak, parse_start
 from seatflow.staffing.plan import Plan, Settings, iso, make_plan, to_csv
 from seatflow.staffing.shifts import parse_lengths
 from seatflow.store.engine import Database
@@ -39,7 +42,7 @@ FIELD_NAMES = {
     "target": N_("Service level target (%)"), "within": N_("Answered within (seconds)"),
     "patience": N_("Mean patience (seconds)"), "max_occupancy": N_("Highest occupancy (%)"),
     "interval": N_("Interval"), "peak": N_("Peak scenario"), "shifts": N_("Shift lengths"),
-    "start": N_("First day (UTC)"), "days": N_("Days"), "file": N_("Forecast CSV"),
+    "start": N_("First day"), "days": N_("Days"), "file": N_("Forecast CSV"),
     "interval_start": N_("Forecast CSV"), "arrivals": N_("Forecast CSV"), "header": N_("Forecast CSV"),
     "row": N_("Forecast CSV"), "agents": N_("Forecast CSV"), "traffic": N_("Forecast CSV"),
 }
@@ -55,12 +58,18 @@ CSV_REASONS = {
     "order": N_("not after the previous line (one line per interval, in time order)"),
     "too_long": N_("a forecast covers at most 31 days"),
     "empty": N_("the file has no lines"),
+    "no_such_time": N_("the clocks skip this time in the center's time zone; give it with its offset"),
 }
 
 
 def _db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def _zone(request: Request) -> tzinfo:
+    """The center's time zone: the page's days and times."""
+    return center_zone(request.app.state.settings)
 
 
 def _number(form: dict[str, str], name: str, *, percent: bool = False, optional: bool = False,
@@ -84,7 +93,7 @@ def _number(form: dict[str, str], name: str, *, percent: bool = False, optional:
     return value / 100 if percent else value
 
 
-def _settings(form: dict[str, str]) -> tuple[Settings, int, list[Any], Any, int]:
+def _settings(form: dict[str, str], tz: tzinfo) -> tuple[Settings, int, list[Any], Any, int]:
     aht = _number(form, "aht", positive=True)
     target = _number(form, "target", percent=True)
     within = _number(form, "within")
@@ -102,7 +111,7 @@ def _settings(form: dict[str, str]) -> tuple[Settings, int, list[Any], Any, int]
     start = None
     if form.get("start", "").strip():
         try:
-            start = parse_time(form["start"].strip() + ("" if "T" in form["start"] else "T00:00"))
+            start = parse_start(form["start"], tz)  # a local day: its midnight on the center's clock
         except ValueError:
             raise ValidationFailed(N_("Enter a date such as 2026-12-12."), field="start") from None
     days_text = form.get("days", "7").strip() or "7"
@@ -117,7 +126,7 @@ def _plan_csv_rows(plan: Plan) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["interval_start", "arrivals"])
     for r in plan.rows:
-        writer.writerow([iso(r.start), repr(r.arrivals)])
+        writer.writerow([iso(r.start, plan.zone), repr(r.arrivals)])
     return buf.getvalue()
 
 
@@ -135,18 +144,20 @@ def _page(request: Request, actor: Actor, form: dict[str, str], *, plan: Plan | 
         "forecast_csv": _plan_csv_rows(plan) if plan else "", "error": error, "csv_error": csv_error,
         "error_field": FIELD_NAMES.get(error_field or "", N_("Forecast CSV") if error_field else N_("Input")),
         "intervals": INTERVALS, "peak_labels": [p.label() for p in plan.peaks] if plan else [],
+        "zone": zone_name(_zone(request)),
     }, actor=actor, status_code=status_code)
 
 
 def _run(request: Request, actor: Actor, form: dict[str, str], csv_text: str | None, source_name: str,
          download: bool) -> Response:
     try:
-        settings, interval, peaks, start, days = _settings(form)
+        tz = _zone(request)
+        settings, interval, peaks, start, days = _settings(form, tz)
         if csv_text is None and not form.get("project"):
             raise ValidationFailed(N_("Choose a project or upload a forecast CSV."), field="project")
         plan = make_plan(_db(request), actor, settings=settings, interval_minutes=interval, peaks=peaks,
                          project=form.get("project") if csv_text is None else None, csv_text=csv_text,
-                         source_name=source_name, start=start, days=days)
+                         source_name=source_name, start=start, days=days, tz=tz)
     except NotFound:
         return _page(request, actor, form, error=N_("This project does not exist or is not open to you."),
                      error_field="project", status_code=404)
