@@ -796,7 +796,7 @@ def test_a_refused_answer_is_shown_and_can_be_opened_again(browser: Browser, cen
         other = seat.submit_and_next()
         notice = page.locator(".ws-notice-error")
         expect(notice).to_contain_text(f"条目 {refused} 未保存")
-        expect(notice).to_contain_text("does not allow escalation")
+        expect(notice).to_contain_text("本项目不允许升级")  # the server says it in the page's language
         expect(page.locator("#ws-sync")).to_have_attribute("data-sync", "failed")
         expect(page.locator("#ws-sync")).to_have_text("1 条未保存")
         expect(page.locator("#ws-done")).to_have_text("0")
