@@ -142,8 +142,8 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(
         default="UTC",
-        description="The center's time zone, an IANA name such as Asia/Shanghai: billing months, daily reports "
-        "and a person's work today follow its calendar days (dashboard charts stay in UTC).",
+        description="The center's time zone, an IANA name such as Asia/Shanghai: billing months, daily reports, "
+        "dashboards, the staffing planner and a person's work today follow its clock and calendar days.",
     )
     smtp_host: str = Field(default="", description="SMTP server that sends daily reports. Empty means no email.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from seatflow.quality import sampling
 from seatflow.services import accounts, imports, projects, quality
@@ -174,15 +174,25 @@ def test_whole_lot_policy_sends_every_item_back(center: Center) -> None:
                        json={"aql": 10, "on_reject": "lot"}).json()
     p = sampling.plan(5, 10)
     assert (insp["plan"]["sample_size"], insp["plan"]["ac"], insp["plan"]["re"]) == (p.n, p.ac, p.re)
+    # the author reads why an unsampled item came back in their own language (written when it is sent back)
+    with center.db.write() as conn:
+        conn.execute(update(tables.users).where(tables.users.c.username == "ann1").values(locale="zh_CN"))
     for s in insp["sample"]:
         center.post("manager", f"/api/v1/inspections/{insp['id']}/items/{s['item_id']}",
                     json={"verdict": "defective", "comment": "wrong"})
     assert item_states(center, batch) == {"active": 5}
+    sampled = {s["item_id"] for s in insp["sample"]}
+    assert len(sampled) < 5  # some items go back without a finding of their own
     leases = []
     for _ in range(5):
         lease = center.lease("ann1", "acme-lot")
         leases.append(lease)
         assert "rework_of" in lease
+        comments = [r["comment"] for r in lease["rework_of"]["reviews"]]
+        if lease["item"]["id"] in sampled:
+            assert comments == ["wrong"]
+        else:
+            assert comments == [f"批次未通过第 {insp['number']} 次验收抽检；请重新检查此答案。"], comments
         assert center.submit("ann1", lease["lease_id"], NEG).status_code == 200
     assert item_states(center, batch) == {"done": 5}
 

@@ -306,13 +306,16 @@ def _send_back(conn: Connection, actor: Actor, insp: Any, project: Any, item_ids
     """Reject the accepted answers of ``item_ids`` with the findings and give them back to their authors."""
     workflow = wf.parse_workflow(project.workflow)
     stage = wf.senior_stage(workflow)
-    default_comment = f"The batch failed acceptance inspection {insp.number}; check this answer again."
+    # stored with the review, so said in the language of the author who will read it in the workspace
+    default_comment = Msg("The batch failed acceptance inspection {number}; check this answer again.",
+                          number=insp.number)
     evs: list[dict[str, Any]] = []
     subs = repo.accepted_submissions(conn, list(item_ids))
     for sub in subs:
         finding = findings.get(sub.item_id)
         tags = (finding.error_tags if finding is not None else None) or None
-        comment = (finding.comment if finding is not None else None) or (None if tags else default_comment)
+        comment = (finding.comment if finding is not None else None) or (
+            None if tags else default_comment.in_locale(sub.author_locale))
         base = {"client_id": sub.client_id, "project_id": sub.project_id, "item_id": sub.item_id}
         review_task = repo.insert_task(conn, {
             **base, "stage": stage, "kind": wf.StageKind.REVIEW.value, "slot": sub.slot,

@@ -179,13 +179,16 @@ def set_outbox(conn: Connection, inspection_id: int, outbox_id: int | None) -> N
 
 
 def accepted_submissions(conn: Connection, item_ids: list[int]) -> list[Any]:
-    """The accepted answers of the items (the ones delivered): what goes back to rework."""
+    """The accepted answers of the items (the ones delivered): what goes back to rework, with the language
+    of each answer's author (who reads why it came back)."""
     if not item_ids:
         return []
     return list(conn.execute(
         select(submissions.c.id, submissions.c.item_id, submissions.c.slot, submissions.c.user_id,
-               submissions.c.client_id, submissions.c.project_id, items.c.priority, items.c.deadline)
+               submissions.c.client_id, submissions.c.project_id, items.c.priority, items.c.deadline,
+               users.c.locale.label("author_locale"))
         .join(items, items.c.id == submissions.c.item_id)
+        .join(users, users.c.id == submissions.c.user_id)
         .where(submissions.c.item_id.in_(item_ids), submissions.c.state == "accepted")
         .order_by(submissions.c.item_id, submissions.c.slot)
     ))
