@@ -12,7 +12,7 @@ from typing import Literal, NoReturn
 from pydantic import BaseModel, ConfigDict
 
 from seatflow.errors import ValidationFailed
-from seatflow.i18n.message import Msg
+from seatflow.i18n.message import N_, Msg
 
 
 class Strict(BaseModel):
@@ -41,47 +41,29 @@ def names(values: Iterable[str]) -> str:
 
 Unique = Literal["tool", "label name", "keypoint name", "class", "attribute name", "span label", "reason code",
                  "disposition code", "canned reply key"]
-
-
-def _blank(what: Unique) -> Msg:
-    if what == "tool":
-        return Msg("the tool must not be empty")
-    if what == "label name":
-        return Msg("the label name must not be empty")
-    if what == "keypoint name":
-        return Msg("the keypoint name must not be empty")
-    if what == "class":
-        return Msg("the class must not be empty")
-    if what == "attribute name":
-        return Msg("the attribute name must not be empty")
-    if what == "span label":
-        return Msg("the span label must not be empty")
-    if what == "reason code":
-        return Msg("the reason code must not be empty")
-    if what == "disposition code":
-        return Msg("the disposition code must not be empty")
-    return Msg("the canned reply key must not be empty")
-
-
-def _twice(what: Unique, value: str) -> Msg:
-    if what == "tool":
-        return Msg("the tool {value!r} appears twice; each tool must be unique", value=value)
-    if what == "label name":
-        return Msg("the label name {value!r} appears twice; each label name must be unique", value=value)
-    if what == "keypoint name":
-        return Msg("the keypoint name {value!r} appears twice; each keypoint name must be unique", value=value)
-    if what == "class":
-        return Msg("the class {value!r} appears twice; each class must be unique", value=value)
-    if what == "attribute name":
-        return Msg("the attribute name {value!r} appears twice; each attribute name must be unique", value=value)
-    if what == "span label":
-        return Msg("the span label {value!r} appears twice; each span label must be unique", value=value)
-    if what == "reason code":
-        return Msg("the reason code {value!r} appears twice; each reason code must be unique", value=value)
-    if what == "disposition code":
-        return Msg("the disposition code {value!r} appears twice; each disposition code must be unique",
-                   value=value)
-    return Msg("the canned reply key {value!r} appears twice; each canned reply key must be unique", value=value)
+# One whole sentence per kind (message ids, said with Msg where they are used)
+_BLANK: dict[str, str] = {
+    "tool": N_("the tool must not be empty"),
+    "label name": N_("the label name must not be empty"),
+    "keypoint name": N_("the keypoint name must not be empty"),
+    "class": N_("the class must not be empty"),
+    "attribute name": N_("the attribute name must not be empty"),
+    "span label": N_("the span label must not be empty"),
+    "reason code": N_("the reason code must not be empty"),
+    "disposition code": N_("the disposition code must not be empty"),
+    "canned reply key": N_("the canned reply key must not be empty"),
+}
+_TWICE: dict[str, str] = {
+    "tool": N_("the tool {value!r} appears twice; each tool must be unique"),
+    "label name": N_("the label name {value!r} appears twice; each label name must be unique"),
+    "keypoint name": N_("the keypoint name {value!r} appears twice; each keypoint name must be unique"),
+    "class": N_("the class {value!r} appears twice; each class must be unique"),
+    "attribute name": N_("the attribute name {value!r} appears twice; each attribute name must be unique"),
+    "span label": N_("the span label {value!r} appears twice; each span label must be unique"),
+    "reason code": N_("the reason code {value!r} appears twice; each reason code must be unique"),
+    "disposition code": N_("the disposition code {value!r} appears twice; each disposition code must be unique"),
+    "canned reply key": N_("the canned reply key {value!r} appears twice; each canned reply key must be unique"),
+}
 
 
 def check_unique(values: Iterable[str], field: str, what: Unique) -> None:
@@ -90,13 +72,31 @@ def check_unique(values: Iterable[str], field: str, what: Unique) -> None:
     seen: set[str] = set()
     for i, value in enumerate(values):
         if not value.strip():
-            fail(f"{field}[{i}]", _blank(what))
+            fail(f"{field}[{i}]", Msg(_BLANK[what]))
         if value in seen:
-            fail(f"{field}[{i}]", _twice(what, value))
+            fail(f"{field}[{i}]", Msg(_TWICE[what], value=value))
         seen.add(value)
 
 
 Known = Literal["label", "class", "attribute", "span label", "reason code", "disposition", "canned reply"]
+_NOT_IN: dict[str, str] = {
+    "label": N_("{value!r} is not a label of this project; labels are: {known}"),
+    "class": N_("{value!r} is not a class of this project; classes are: {known}"),
+    "attribute": N_("{value!r} is not an attribute of this project; attributes are: {known}"),
+    "span label": N_("{value!r} is not a span label of this project; span labels are: {known}"),
+    "reason code": N_("{value!r} is not a reason code of this project; reason codes are: {known}"),
+    "disposition": N_("{value!r} is not a disposition of this project; dispositions are: {known}"),
+    "canned reply": N_("{value!r} is not a canned reply of this project; canned replies are: {known}"),
+}
+_DEFINES_NONE: dict[str, str] = {
+    "label": N_("{value!r} is not a label of this project; it defines no labels"),
+    "class": N_("{value!r} is not a class of this project; it defines no classes"),
+    "attribute": N_("{value!r} is not an attribute of this project; it defines no attributes"),
+    "span label": N_("{value!r} is not a span label of this project; it defines no span labels"),
+    "reason code": N_("{value!r} is not a reason code of this project; it defines no reason codes"),
+    "disposition": N_("{value!r} is not a disposition of this project; it defines no dispositions"),
+    "canned reply": N_("{value!r} is not a canned reply of this project; it defines no canned replies"),
+}
 
 
 def not_in(value: str, known: Iterable[str], what: Known) -> Msg:
@@ -104,42 +104,8 @@ def not_in(value: str, known: Iterable[str], what: Known) -> Msg:
     kind of ``what`` (a key, not words), with the project's values or saying it defines none."""
     listed = list(known)
     if not listed:
-        return _defines_none(value, what)
-    known_names = names(listed)
-    if what == "label":
-        return Msg("{value!r} is not a label of this project; labels are: {known}", value=value, known=known_names)
-    if what == "class":
-        return Msg("{value!r} is not a class of this project; classes are: {known}", value=value, known=known_names)
-    if what == "attribute":
-        return Msg("{value!r} is not an attribute of this project; attributes are: {known}", value=value,
-                   known=known_names)
-    if what == "span label":
-        return Msg("{value!r} is not a span label of this project; span labels are: {known}", value=value,
-                   known=known_names)
-    if what == "reason code":
-        return Msg("{value!r} is not a reason code of this project; reason codes are: {known}", value=value,
-                   known=known_names)
-    if what == "disposition":
-        return Msg("{value!r} is not a disposition of this project; dispositions are: {known}", value=value,
-                   known=known_names)
-    return Msg("{value!r} is not a canned reply of this project; canned replies are: {known}", value=value,
-               known=known_names)
-
-
-def _defines_none(value: str, what: Known) -> Msg:
-    if what == "label":
-        return Msg("{value!r} is not a label of this project; it defines no labels", value=value)
-    if what == "class":
-        return Msg("{value!r} is not a class of this project; it defines no classes", value=value)
-    if what == "attribute":
-        return Msg("{value!r} is not an attribute of this project; it defines no attributes", value=value)
-    if what == "span label":
-        return Msg("{value!r} is not a span label of this project; it defines no span labels", value=value)
-    if what == "reason code":
-        return Msg("{value!r} is not a reason code of this project; it defines no reason codes", value=value)
-    if what == "disposition":
-        return Msg("{value!r} is not a disposition of this project; it defines no dispositions", value=value)
-    return Msg("{value!r} is not a canned reply of this project; it defines no canned replies", value=value)
+        return Msg(_DEFINES_NONE[what], value=value)
+    return Msg(_NOT_IN[what], value=value, known=names(listed))
 
 
 def jaccard(a: Iterable[str], b: Iterable[str]) -> float:
