@@ -230,9 +230,15 @@ def test_project_create_names_the_file_and_the_bad_field(cli: Cli, tmp_path: Pat
     spec = tmp_path / "project.yaml"
     spec.write_text("slug: faces\nname: Faces\nclient: acme\nwork_type: image_annotation\nsla_minutes: -5\n")
     bad = cli("project", "create", "--file", str(spec), code=1)
-    assert f"{spec}: field 'sla_minutes'" in bad.stderr and "positive" in bad.stderr
+    assert f"{spec}: sla_minutes must be a positive whole number" in bad.stderr
     spec.write_text("slug: faces\nname: Faces\nclient: acme\nwork_type: image_annotation\ncolour: red\n")
     assert "field 'colour'" in cli("project", "create", "--file", str(spec), code=1).stderr
+    # a message that starts with its field is not told the field a second time
+    spec.write_text("slug: faces\nname: Faces\nclient: acme\nwork_type: text_annotation\n"
+                    "label_schema: {classes: [pos, pos]}\n")
+    twice = cli("project", "create", "--file", str(spec), code=1).stderr
+    assert f"{spec}: label_schema.classes[1]: the class 'pos' appears twice" in twice
+    assert twice.count("label_schema.classes[1]") == 1, twice
     spec.write_text("slug: faces\nname: Faces: of people\nclient: acme\n")
     assert f"{spec}:2: not valid YAML" in cli("project", "create", "--file", str(spec), code=1).stderr
     assert cli.count(tables.projects) == 0

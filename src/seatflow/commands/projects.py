@@ -48,6 +48,12 @@ def read_spec(path: Path) -> dict[str, Any]:
     return data
 
 
+def _names_field_only_once(exc: SeatflowError) -> bool:
+    """True when the error has a field its message does not start with (most messages name their field
+    first, ``label_schema.classes[1]: ...``; then "field '...':" in front would say it twice)."""
+    return bool(exc.field) and not exc.detail.startswith((f"{exc.field}:", f"{exc.field} "))
+
+
 @project_app.command("create", help=_("Create a project from a YAML or JSON file."))
 def project_create(
     file: Annotated[Path, typer.Option("--file", "-f", help=_("project.yaml or project.json"), exists=True,
@@ -58,7 +64,7 @@ def project_create(
         try:
             pid = transact(db, lambda c: projects.create_project(c, None, spec))
         except SeatflowError as exc:
-            if exc.field:
+            if _names_field_only_once(exc):
                 raise fail(_("{file}: field {field!r}: {message}").format(
                     file=file, field=exc.field, message=said(exc.detail))) from None
             raise fail(f"{file}: {said(exc.detail)}") from None
@@ -120,7 +126,7 @@ def project_update(
         try:
             before, after = transact(db, run)
         except SeatflowError as exc:
-            if exc.field:
+            if _names_field_only_once(exc):
                 raise fail(_("project {slug}: field {field!r}: {message}").format(
                     slug=slug, field=exc.field, message=said(exc.detail))) from None
             raise fail(_("project {slug}: {message}").format(slug=slug, message=said(exc.detail))) from None
