@@ -192,6 +192,7 @@ def settings_command(
     table = Table(title=_("Settings (environment variables)"))
     for header in (_("setting"), _("default"), _("current"), _("description")):
         table.add_column(header)
-    for row in settings_table():
-        table.add_row(row.name, _default(row.default, _("(empty)")), _current(conf, row.name), row.help)
+    for row in settings_table():  # a description and "(computed)" are N_() messages of seatflow.config
+        default = _(row.default) if row.default == "(computed)" else _default(row.default, _("(empty)"))
+        table.add_row(row.name, default, _current(conf, row.name), _(row.help) if row.help else "")
     print_table(table)
