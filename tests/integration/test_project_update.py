@@ -322,7 +322,8 @@ def test_cli_project_update(center: Center, db_url: str, tmp_path: Path, monkeyp
     assert "nothing to change" in cli("acme-mod", code=1)
     err = cli("acme-mod", "--lease-seconds", "5", "--name", "never", code=1)
     assert "project acme-mod: lease_seconds must be a whole number from 10 to 86400" in err
-    assert "'billing_mode'" in cli("acme-mod", "--billing-mode", "monthly", code=1)
+    assert "project acme-mod: billing_mode must be one of unit, hours" in cli("acme-mod", "--billing-mode", "monthly",
+                                                                                code=1)
     assert "not found" in cli("nope", "--pause", code=1)
     assert center.counts() == before and center.row("projects", slug="acme-mod").name == "Moderation"
 
