@@ -46,6 +46,7 @@ def test_usage_errors_and_help_follow_the_language_of_each_run(monkeypatch: pyte
 
     code, out = _run(monkeypatch, "zh_CN", "--help")
     assert code == 0 and "选项" in out and "命令" in out and "用法： seatflow" in out
+    assert "显示此帮助并退出。" in out and "Show this message" not in out
 
     # the next run in English is English again: nothing of the Chinese run stays behind
     code, out = _run(monkeypatch, "en", "project", "create")
@@ -54,6 +55,7 @@ def test_usage_errors_and_help_follow_the_language_of_each_run(monkeypatch: pyte
     assert "No such command 'projekt'. Did you mean 'project'?" in out
     code, out = _run(monkeypatch, "en", "--help")
     assert "Options" in out and "Commands" in out and "选项" not in out
+    assert "Show this message and exit." in out
 
 
 def test_a_usage_error_of_an_unknown_shape_stays_as_typer_says_it() -> None:

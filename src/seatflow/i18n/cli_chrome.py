@@ -8,7 +8,8 @@ Three ways in, because the libraries say their words in three ways:
   look for a compiled catalog on disk, which we don't ship. ``use(locale)`` points those functions and
   constants at our catalog.
 - Typer (0.2x) carries its own copy of Click (``typer._click``) whose messages are plain English
-  f-strings: the usage line's "Usage: " prefix is given by our catalog instead, and the most common
+  f-strings: the usage line's "Usage: " prefix and the --help option's own help are given by our
+  catalog instead, and the most common
   usage errors (a missing or unknown option, an unknown command, a bad value, extra arguments) are
   recognised by their English shape (``_ERRORS``) and said again from the catalog before Typer prints
   them. Anything else stays English.
@@ -154,6 +155,13 @@ def _write_usage(self: Any, prog: str, args: str = "", prefix: str | None = None
     _english["write_usage"](self, prog, args, prefix)
 
 
+def _get_help_option(self: Any, ctx: Any) -> Any:
+    option = _english["get_help_option"](self, ctx)
+    if option is not None:  # made once per command with Click's English help; said in this run's language
+        option.help = _current[0].gettext("Show this message and exit.")
+    return option
+
+
 def use(locale: str) -> None:
     """Make Click's and Typer's own messages speak ``locale`` from now on (``"en"`` puts English back)."""
     t = translations(locale)
@@ -185,3 +193,7 @@ def use(locale: str) -> None:
     if "write_usage" not in _english:
         _english["write_usage"] = formatting.HelpFormatter.write_usage
         formatting.HelpFormatter.write_usage = _write_usage
+    core: Any = importlib.import_module("typer._click.core")
+    if "get_help_option" not in _english and hasattr(core.Command, "get_help_option"):
+        _english["get_help_option"] = core.Command.get_help_option
+        core.Command.get_help_option = _get_help_option
