@@ -63,9 +63,13 @@ def test_inspect_and_report_commands(center: Cli, tmp_path: Path,  # noqa: F811
     assert "aql" in bad.stderr and "not an AQL" in bad.stderr
     bad = center("inspect", "start", "--batch", "999", "--by", "boss", code=1)
     assert "batch 999 not found" in bad.stderr
-    # importing the same file again makes an empty batch: it said "0 of its 0 items are still in work"
-    again = center("import", "reviews", str(rows)).stdout
-    empty = int(again.rsplit("batch ", 1)[1].strip())
+    # importing the same file again makes no batch; an import refused at its first record leaves an empty,
+    # failed one: inspecting it said "0 of its 0 items are still in work"
+    assert "nothing imported, no batch made" in center("import", "reviews", str(rows)).stdout
+    refused = rows.parent / "refused.jsonl"
+    refused.write_text('{"external_id": "x1", "text": \n', encoding="utf-8")
+    failed = center("import", "reviews", str(refused), code=1).stderr
+    empty = int(failed.rsplit("(batch ", 1)[1].split(")", 1)[0])
     bad = center("inspect", "start", "--batch", str(empty), "--by", "boss", code=1)
     assert bad.stderr.strip() == (f"error: batch {empty} holds no items (its import brought none: they were there "
                                   "already, or its first record was refused); nothing to inspect")
