@@ -20,9 +20,13 @@ NEG = {"classes": ["negative"]}
 
 
 @pytest.fixture(autouse=True)
-def _fresh_quality_cache() -> None:
+def _fresh_quality_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     quality.project_cache.clear()
     aggregation.clear_priors()
+    # A test's class prior is the one first read in it: a young project's prior is re-read after
+    # PRIOR_SECONDS_YOUNG (1 s), and on a loaded CI machine a second answer came later than that and counted
+    # the first answer's own aggregate (confidence 0.9415 instead of 0.9159: a flake).
+    monkeypatch.setattr(aggregation, "PRIOR_SECONDS_YOUNG", 3600.0)
 
 
 # --- the workflow option ----------------------------------------------------------------------
@@ -108,12 +112,7 @@ def answer(center: Center, worker: str, project: str, ans: dict[str, Any]) -> di
     return {**lease, "outcome": resp.json()}
 
 
-def test_dynamic_overlap_stops_when_sure_and_asks_more_when_not(center: Center,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    # The class prior read at the first answer (uniform: no aggregate yet) must still be the one used at the
-    # second: a young project's prior is re-read after PRIOR_SECONDS_YOUNG (1 s), and on a loaded machine the
-    # second answer came later than that and counted the first answer's own aggregate (a CI flake).
-    monkeypatch.setattr(aggregation, "PRIOR_SECONDS_YOUNG", 3600.0)
+def test_dynamic_overlap_stops_when_sure_and_asks_more_when_not(center: Center) -> None:
     (easy,) = make_project(center, "dyn-easy", "annotate(overlap=1..3, confidence=0.9)", 1)
     assert center.count("tasks", item_id=easy) == 1  # starts with the least overlap
     answer(center, "ann1", "dyn-easy", POS)
