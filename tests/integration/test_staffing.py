@@ -13,11 +13,10 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from seatflow.cli import app as cli_app
-from seatflow.services import imports
-from seatflow.services.imports import Record
 from seatflow.staffing import erlang
 from seatflow.store import tables
 
+from ._staffing import set_arrivals
 from .conftest import PASSWORD, Center
 
 START = datetime(2026, 12, 7, tzinfo=UTC)  # a Monday; the plan's first day
@@ -27,19 +26,8 @@ NINE = START + timedelta(hours=9)
 @pytest.fixture
 def history(center: Center) -> Center:
     """acme-mod's items arrived on the three Mondays before START at 09:xx: 4, 2 and 6 of them."""
-    rows = [{"external_id": f"hist-{n}", "payload": {"kind": "text", "text": f"old post {n}"}} for n in range(9)]
-    report = imports.import_records(center.db, None, "acme-mod", [Record("h", n, r) for n, r in enumerate(rows)],
-                                    source="history")
-    assert report.error is None
-    pid = center.seed.projects["acme-mod"]
-    with center.db.write() as conn:
-        ids = list(conn.execute(select(tables.items.c.id).where(tables.items.c.project_id == pid)
-                                .order_by(tables.items.c.id)).scalars())
-        assert len(ids) == 12
-        when = [NINE - timedelta(weeks=3)] * 4 + [NINE - timedelta(weeks=2)] * 2 + [NINE - timedelta(weeks=1)] * 6
-        for item_id, moment in zip(ids, when, strict=True):
-            moment = moment + timedelta(minutes=item_id % 50)  # spread inside the 09:00 hour
-            conn.execute(update(tables.items).where(tables.items.c.id == item_id).values(created_at=moment))
+    when = [NINE - timedelta(weeks=3)] * 4 + [NINE - timedelta(weeks=2)] * 2 + [NINE - timedelta(weeks=1)] * 6
+    set_arrivals(center, [m + timedelta(minutes=n % 50) for n, m in enumerate(when, 1)])  # inside the 09:00 hour
     return center
 
 

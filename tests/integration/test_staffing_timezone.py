@@ -8,7 +8,6 @@ Uses the seeded center of tests/integration/conftest.py (acme-mod is a moderatio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,31 +17,13 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from seatflow.cli import app as cli_app
-from seatflow.services import imports
-from seatflow.services.imports import Record
 from seatflow.store import tables
 
+from ._staffing import set_arrivals
 from .conftest import PASSWORD, AppFactory, Center
 
 # Monday 2026-12-07 begins at 16:00 UTC on Sunday in Shanghai (UTC+8, no DST)
 SHANGHAI_MONDAY = datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
-
-
-def _history(center: Center, moments: Sequence[datetime]) -> None:
-    """acme-mod's items (three seeded, the rest imported here) arrived at ``moments`` (aware UTC)."""
-    extra = len(moments) - 3
-    assert extra >= 0
-    rows = [{"external_id": f"tz-{n}", "payload": {"kind": "text", "text": f"old post {n}"}} for n in range(extra)]
-    report = imports.import_records(center.db, None, "acme-mod", [Record("h", n, r) for n, r in enumerate(rows)],
-                                    source="history")
-    assert report.error is None
-    pid = center.seed.projects["acme-mod"]
-    with center.db.write() as conn:
-        ids = list(conn.execute(select(tables.items.c.id).where(tables.items.c.project_id == pid)
-                                .order_by(tables.items.c.id)).scalars())
-        assert len(ids) == len(moments)
-        for item_id, moment in zip(ids, moments, strict=True):
-            conn.execute(update(tables.items).where(tables.items.c.id == item_id).values(created_at=moment))
 
 
 def _spread(at: datetime, count: int) -> list[datetime]:
@@ -80,7 +61,7 @@ def shanghai(app_factory: AppFactory) -> Center:
     nine = SHANGHAI_MONDAY + timedelta(hours=9)
     seven = SHANGHAI_MONDAY + timedelta(hours=7)
     week = timedelta(weeks=1)
-    _history(center, _spread(nine - 3 * week, 4) + _spread(nine - 2 * week, 2) + _spread(nine - week, 6)
+    set_arrivals(center, _spread(nine - 3 * week, 4) + _spread(nine - 2 * week, 2) + _spread(nine - week, 6)
              + _spread(seven - week, 3))
     return center
 
@@ -206,7 +187,7 @@ def test_kolkata_intervals_start_at_half_past_the_utc_hour(app_factory: AppFacto
     # Monday 2026-12-07 begins at 18:30 UTC on the 6th in Kolkata (UTC+5:30); arrivals at 09:10-09:40 local
     monday = datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
     nine_ten = monday + timedelta(hours=9, minutes=10)
-    _history(center, [nine_ten - timedelta(weeks=k) + timedelta(minutes=m) for k in (1, 2) for m in (0, 10, 20)])
+    set_arrivals(center, [nine_ten - timedelta(weeks=k) + timedelta(minutes=m) for k in (1, 2) for m in (0, 10, 20)])
     plan = _plan(center, start="2026-12-07")
     starts = [datetime.fromisoformat(row["start"]) for row in plan["intervals"]]
     assert len(starts) == 24 and all(s.astimezone(UTC).minute == 30 for s in starts)
@@ -235,7 +216,7 @@ def berlin(app_factory: AppFactory) -> Center:
     sunday = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)  # 2026-10-25 00:00 CEST
     moments = [sunday - timedelta(weeks=k) + timedelta(hours=h, minutes=m)
                for k in (1, 2, 3, 4) for h, m in ((9, 5), (9, 35), (2, 15))]
-    _history(center, moments)
+    set_arrivals(center, moments)
     return center
 
 

@@ -80,6 +80,23 @@ def _error_message(path: Path, report: ImportReport) -> str:
         detail=detail, n=report.imported, batch=report.batch_id)
 
 
+def _echo_report(path: Path, rep: ImportReport, checked: int | None = None) -> None:
+    """What an import did, in one line: the records read (or ``checked`` first, for --format), imported and
+    skipped, and its batch (none when every item was already there)."""
+    if checked is None:
+        if rep.batch_id is None:
+            line = _("{path}: read {read}, all {skipped} already there: nothing imported, no batch made")
+        else:
+            line = _("{path}: read {read}, imported {imported}, skipped {skipped} (already there), batch {batch}")
+    elif rep.batch_id is None:
+        line = _("{path}: checked {checked}, all {skipped} already there: nothing imported, no batch made")
+    else:
+        line = _("{path}: checked {checked}, imported {imported}, skipped {skipped} (already there), "
+                 "batch {batch}")
+    typer.echo(line.format(path=path, read=rep.read, checked=checked, imported=rep.imported, skipped=rep.skipped,
+                           batch=rep.batch_id))
+
+
 FORMAT_HELP = "coco | yolo | voc | labelstudio | jsonl | csv | manifest"
 
 
@@ -124,13 +141,7 @@ def import_command(
 
                 report = imports.import_records(db, None, row.slug, records, source=str(path), batch_size=size,
                                                 progress=advance)
-            if report.batch_id is None:
-                typer.echo(_("{path}: read {read}, all {skipped} already there: nothing imported, no batch made")
-                           .format(path=path, read=report.read, skipped=report.skipped))
-            else:
-                typer.echo(_("{path}: read {read}, imported {imported}, skipped {skipped} (already there), "
-                             "batch {batch}").format(path=path, read=report.read, imported=report.imported,
-                                                     skipped=report.skipped, batch=report.batch_id))
+            _echo_report(path, report)
             if report.error:
                 raise fail(_error_message(path, report))
 
@@ -179,14 +190,7 @@ def _import_format(db: Database, conf: Settings, project: Any, path: Path, fmt: 
             if exc.extra.get("report") is not None or "nothing was imported" in exc.detail:
                 raise fail(exc.detail) from None  # the writing pass stopped: the message says what is in
             raise fail(_("{detail}; nothing was imported").format(detail=said(exc.detail))) from None
-    rep = result.report
-    if rep.batch_id is None:
-        typer.echo(_("{path}: checked {checked}, all {skipped} already there: nothing imported, no batch made")
-                   .format(path=path, checked=result.checked, skipped=rep.skipped))
-    else:
-        typer.echo(_("{path}: checked {checked}, imported {imported}, skipped {skipped} (already there), "
-                     "batch {batch}").format(path=path, checked=result.checked, imported=rep.imported,
-                                             skipped=rep.skipped, batch=rep.batch_id))
+    _echo_report(path, result.report, checked=result.checked)
     for line in result.warnings.lines():
         typer.echo(_("warning: {message}").format(message=said(line)), err=True)
 
