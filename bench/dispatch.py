@@ -614,7 +614,9 @@ class RawPg:
     statement is seatflow's own (store/queue.py). What the services cache in-process (qualifications,
     projects) the baseline does not ask for either."""
 
-    n_lease, n_submit = 2, 5  # the lease statement sets synchronous_commit itself (no SET LOCAL of its own)
+    # The lease statement asks for the worker's rework first and sets synchronous_commit itself; finishing
+    # the item writes the answer's events in the same statement.
+    n_lease, n_submit = 1, 4
 
     def __init__(self) -> None:
         from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
@@ -622,12 +624,11 @@ class RawPg:
         from seatflow.store import answers, queue
 
         dialect = pg_dialect.dialect()
-        self.lease_sql = str(queue.PG_LEASE_FROM_QUEUE.compile(dialect=dialect))
+        self.lease_sql = str(queue.PG_LEASE_REWORK_OR_QUEUE.compile(dialect=dialect))
         self.record_sql = str(answers._PG_RECORD_ANSWER.compile(dialect=dialect))  # close + end + touch + insert
+        self.finish_sql = str(answers._PG_FINISH_ITEM_LOGGED.compile(dialect=dialect))  # item done + events
         self._lease_col: int | None = None
 
-    ASSIGNED = ("SELECT id FROM tasks WHERE assignee_id = %(u)s AND state = 'ready' "
-                "ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED")
     FINISH = ("UPDATE items SET state = 'done', result = %(r)s, done_at = %(now)s "
               "WHERE id = %(i)s AND state = 'active'")
 
@@ -639,9 +640,9 @@ class RawPg:
     def lease(self, con: Any, user: int, project_id: int) -> Any:
         now = datetime.now(UTC)
         with con.transaction():
-            con.execute(self.ASSIGNED, {"u": user}).fetchone()
             cur = con.execute(self.lease_sql, {"user_id": user, "project_id": project_id, "kind": "annotate",
-                                               "now": now, "expires": now + timedelta(seconds=600)})
+                                               "now": now, "expires": now + timedelta(seconds=600),
+                                               "only_project": project_id})
             row = cur.fetchone()
             if row is None:
                 return None
@@ -666,10 +667,18 @@ class RawPg:
                 raise RuntimeError(f"lease {lease_id} lost")
             acc = con.execute(ACCEPTED_SQL, {"i": item_id}).fetchall()
             result = [{"submission_id": a[0], "slot": a[1], "worker_id": a[2], "answer": a[3]} for a in acc]
-            con.execute(self.FINISH, {"r": Jsonb(result), "now": now, "i": item_id})
-            con.execute(EVENTS_SQL, {"c": client_id, "p": project_id, "i": item_id, "t": task_id, "u": user,
-                                     "now": now, "d1": Jsonb({"lease_id": lease_id, "submission_id": sub}),
-                                     "d2": Jsonb({"submission_id": sub})})
+            base = {"client_id": client_id, "project_id": project_id, "item_id": item_id, "actor_id": user,
+                    "at": now.isoformat()}
+            rows = [
+                {**base, "task_id": task_id, "entity": "task", "kind": "submit", "from_state": "leased",
+                 "to_state": "done", "data": {"lease_id": lease_id, "submission_id": sub}},
+                {**base, "entity": "submission", "kind": "accept", "from_state": "pending", "to_state": "accepted",
+                 "data": {"submission_id": sub}},
+                {**base, "entity": "item", "kind": "done", "from_state": "active", "to_state": "done",
+                 "only_if": True},
+            ]
+            con.execute(self.finish_sql, {"result": Jsonb(result), "now": now, "item_id": item_id,
+                                          "rows": json.dumps(rows)})
 
 
 class RawSqlite:

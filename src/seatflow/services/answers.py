@@ -159,9 +159,12 @@ def _apply(
              "answer": a.fixed_answer if a.fixed_answer is not None else a.answer}
             for a in accepted
         ]
-        if repo.finish_item(conn, item_id=ctx.item_id, result=result, now=now):
-            evs.append(event_row(entity="item", kind="done", actor_id=actor.id, from_state="active",
-                                 to_state="done", **base))
+        done_event = event_row(entity="item", kind="done", actor_id=actor.id, from_state="active",
+                               to_state="done", **base)
+        finished = repo.finish_item(conn, item_id=ctx.item_id, result=result, now=now, pending=evs,
+                                    done_event=done_event)
+        evs.clear()  # written with the item (and its done event, when this answer finished it)
+        if finished:
             deliveries.item_done(conn, ctx=ctx, result=result, now=now)  # outbox, same transaction
             return "accepted", True
     return "accepted", False

@@ -134,24 +134,31 @@ def _next_task(conn: Connection, actor: Actor, *, project_id: int | None, lease_
     # A project's own lease length wins over the server's default.
     seconds = {pid: secs or lease_seconds for pid, _, secs in queues}
     testing = qc.testing if qc is not None else set()
+    # The worker's own rework comes first. Where no quality control takes a turn before the queue (gold
+    # or a qualification test) and every queue leases for as long, the queue's lease statement asks for
+    # the rework itself: one statement fewer per lease on the hot path.
+    fold = qc is None and len(set(seconds.values())) == 1 and queue.folds_rework(conn)
     try:
-        expires = now + timedelta(seconds=seconds[project_id] if project_id in seconds else lease_seconds)
-        leased = queue.lease_assigned(conn, user_id=actor.id, project_id=project_id, now=now, expires=expires)
-        if leased is not None:
-            return leased
+        heads = queue.queue_heads(conn, [(pid, kind) for pid, kind, _ in queues if pid not in testing])
+        if not fold or not heads:  # no queue statement runs (or none asks): probe for the rework alone
+            expires = now + timedelta(seconds=seconds[project_id] if project_id in seconds else lease_seconds)
+            leased = queue.lease_assigned(conn, user_id=actor.id, project_id=project_id, now=now, expires=expires)
+            if leased is not None:
+                return leased
         for pid in sorted(testing):
             leased = quality.gold_lease(conn, actor.id, pid, qc, now=now,  # type: ignore[arg-type]
                                         expires=now + timedelta(seconds=seconds[pid]))
             if leased is not None:
                 return leased
-        for pid, kind in queue.queue_heads(conn, [(pid, kind) for pid, kind, _ in queues if pid not in testing]):
+        for pid, kind in heads:
             expires = now + timedelta(seconds=seconds[pid])
             if qc is not None and kind == "annotate" and pid in qc.projects:
                 leased = quality.gold_lease(conn, actor.id, pid, qc, now=now, expires=expires)
                 if leased is not None:
                     return leased
             leased = queue.lease_from_queue(
-                conn, user_id=actor.id, project_id=pid, kind=kind, now=now, expires=expires
+                conn, user_id=actor.id, project_id=pid, kind=kind, now=now, expires=expires,
+                rework_first=fold, rework_project=project_id,
             )
             if leased is not None:
                 return leased

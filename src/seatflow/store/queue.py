@@ -61,10 +61,7 @@ def _typed_times(stmt: TextClause) -> TextClause:
     return stmt.bindparams(*(bindparam(n, type_=UTCDateTime()) for n in names))
 
 
-# PostgreSQL: the whole lease in one statement (data-modifying CTEs share one snapshot).
-PG_LEASE_FROM_QUEUE = _typed_times(text(
-    f"""
-WITH picked AS (
+_PG_QUEUE_PICK = """
     SELECT t.id, t.client_id, t.project_id, t.item_id
     FROM tasks t
     WHERE t.project_id = :project_id AND t.kind = :kind
@@ -76,7 +73,33 @@ WITH picked AS (
       AND NOT EXISTS (SELECT 1 FROM item_workers w WHERE w.item_id = t.item_id AND w.user_id = :user_id OFFSET 0)
     ORDER BY t.priority DESC, t.deadline, t.id
     LIMIT 1
-    FOR UPDATE OF t SKIP LOCKED
+    FOR UPDATE OF t SKIP LOCKED"""
+
+# The worker's own rework (a task reserved for them, served by ix_tasks_assigned), any active project or
+# only :only_project. Asked first in the same statement: the queue's branch below it runs only when this
+# one found nothing (an Append under LIMIT 1 stops at the first row), so it locks nothing needlessly.
+_PG_REWORK_THEN_QUEUE_PICK = f"""
+    SELECT * FROM (
+        SELECT t.id, t.client_id, t.project_id, t.item_id
+        FROM tasks t
+        WHERE t.assignee_id = :user_id AND t.state = 'ready'
+          AND t.project_id IN (SELECT p.id FROM projects p WHERE p.status = 'active')
+          AND (CAST(:only_project AS bigint) IS NULL OR t.project_id = CAST(:only_project AS bigint))
+        ORDER BY t.priority DESC, t.id
+        LIMIT 1
+        FOR UPDATE OF t SKIP LOCKED
+    ) rework
+    UNION ALL
+    SELECT * FROM ({_PG_QUEUE_PICK}
+    ) queued
+    LIMIT 1"""
+
+
+def _pg_lease(pick: str) -> TextClause:
+    """PostgreSQL: the whole lease in one statement (data-modifying CTEs share one snapshot)."""
+    return _typed_times(text(
+        f"""
+WITH picked AS ({pick}
 ), new_lease AS (
     INSERT INTO leases (client_id, project_id, task_id, user_id, created_at, expires_at)
     SELECT client_id, project_id, id, :user_id, :now, :expires FROM picked
@@ -85,10 +108,11 @@ WITH picked AS (
     UPDATE tasks t
     SET state = 'leased', leased_by = :user_id, lease_id = new_lease.id, lease_expires_at = :expires
     FROM new_lease WHERE t.id = new_lease.task_id
-    RETURNING t.{_RETURNING.replace(", ", ", t.")}, t.lease_id
+    RETURNING t.{_RETURNING.replace(", ", ", t.")}, t.lease_id, t.assignee_id
 ), touched AS (
+    -- a rework's item was touched by its author already (their answer is what is reworked)
     INSERT INTO item_workers (item_id, user_id, client_id)
-    SELECT item_id, :user_id, client_id FROM leased
+    SELECT item_id, :user_id, client_id FROM leased WHERE assignee_id IS NULL
 ), logged AS (
     INSERT INTO events (client_id, project_id, item_id, task_id, actor_id, entity, kind,
                         from_state, to_state, at)
@@ -102,7 +126,12 @@ SELECT l.id, l.item_id, l.client_id, l.project_id, l.kind, l.stage, l.slot, l.ta
        i.external_id, i.payload, i.priority, i.deadline, r.done AS relaxed
 FROM leased l JOIN items i ON i.id = l.item_id CROSS JOIN relaxed r
 """
-))
+    ))
+
+
+PG_LEASE_FROM_QUEUE = _pg_lease(_PG_QUEUE_PICK)
+# The same, the worker's own rework first: one statement where the rework probe and the lease were two.
+PG_LEASE_REWORK_OR_QUEUE = _pg_lease(_PG_REWORK_THEN_QUEUE_PICK)
 
 # SQLite (inside BEGIN IMMEDIATE, so no other writer runs between these statements).
 SQLITE_LEASE_FROM_QUEUE = _typed_times(text(
@@ -233,11 +262,22 @@ def _leased(row: Any, lease_id: int, expires: datetime, with_item: bool = False)
 
 
 def lease_from_queue(
-    conn: Connection, *, user_id: int, project_id: int, kind: str, now: datetime, expires: datetime
+    conn: Connection, *, user_id: int, project_id: int, kind: str, now: datetime, expires: datetime,
+    rework_first: bool = False, rework_project: int | None = None,
 ) -> LeasedTask | None:
-    params = {"user_id": user_id, "project_id": project_id, "kind": kind, "now": now, "expires": expires}
+    """Lease the best task of one queue (project, kind) for the worker.
+
+    ``rework_first`` (PostgreSQL only; see :func:`folds_rework`): the same statement first leases the
+    worker's own rework, of any active project or only of ``rework_project``, as :func:`lease_assigned` would.
+    """
+    params: dict[str, Any] = {"user_id": user_id, "project_id": project_id, "kind": kind, "now": now,
+                              "expires": expires}
     if conn.dialect.name == "postgresql":
-        row = conn.execute(PG_LEASE_FROM_QUEUE, params).first()
+        stmt = PG_LEASE_FROM_QUEUE
+        if rework_first:
+            stmt = PG_LEASE_REWORK_OR_QUEUE
+            params["only_project"] = rework_project
+        row = conn.execute(stmt, params).first()
         return None if row is None else _leased(row, row.lease_id, expires, with_item=True)
     row = conn.execute(SQLITE_LEASE_FROM_QUEUE, params).first()
     if row is None:
@@ -257,6 +297,12 @@ def _assigned_pick(postgres: bool, in_project: bool) -> Select[Any]:
 
 # Asked on every lease: built once (a statement built per call cost its construction and cache key each time).
 _ASSIGNED = {(pg, inp): _assigned_pick(pg, inp) for pg in (False, True) for inp in (False, True)}
+
+
+def folds_rework(conn: Connection) -> bool:
+    """Can :func:`lease_from_queue` ask for the worker's rework itself (``rework_first``)? PostgreSQL only:
+    SQLite leases in several statements anyway, so the separate probe costs it nothing worth saving."""
+    return conn.dialect.name == "postgresql"
 
 
 def lease_assigned(conn: Connection, *, user_id: int, project_id: int | None, now: datetime,
