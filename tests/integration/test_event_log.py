@@ -9,9 +9,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DatabaseError, StatementError
 
 from seatflow.domain.clock import utcnow
+from seatflow.store.answers import finish_item
 from seatflow.store.engine import Database
 from seatflow.store.events import append, event_row
-from seatflow.store.tables import events
+from seatflow.store.tables import events, items
+
+from .conftest import Center
 
 
 def _one_event(database: Database) -> None:
@@ -63,3 +66,30 @@ def test_a_naive_timestamp_is_refused_and_nothing_is_appended(database: Database
             append(conn, [good, naive])
     with database.read() as conn:
         assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 0
+
+
+def test_finishing_an_item_writes_the_pending_events_and_its_done_event_only_once(center: Center) -> None:
+    with center.db.read() as conn:
+        item_id = conn.execute(select(items.c.id).where(items.c.state == "active").limit(1)).scalar_one()
+    at = datetime(2031, 3, 1, 8, 1, 2, tzinfo=UTC)
+
+    def finish(note: str) -> bool:
+        pending = [event_row(entity="task", kind="submit", at=at, item_id=item_id, data={"note": note}),
+                   event_row(entity="submission", kind="accept", at=at, item_id=item_id, data={"note": note})]
+        done = event_row(entity="item", kind="done", at=at, item_id=item_id, from_state="active", to_state="done")
+        with center.db.write() as conn:
+            return finish_item(conn, item_id=item_id, result=[{"slot": 0, "answer": note}], now=at,
+                               pending=pending, done_event=done)
+
+    assert finish("first") is True
+    assert finish("second") is False  # done already: the result stays, no second done event
+    with center.db.read() as conn:
+        got = conn.execute(select(events.c.entity, events.c.kind, events.c.data).where(events.c.item_id == item_id,
+                                                                                      events.c.at == at)
+                           .order_by(events.c.id)).all()
+        item = conn.execute(select(items.c.state, items.c.result).where(items.c.id == item_id)).one()
+    assert [(e, k, (d or {}).get("note")) for e, k, d in got] == [
+        ("task", "submit", "first"), ("submission", "accept", "first"), ("item", "done", None),
+        ("task", "submit", "second"), ("submission", "accept", "second"),
+    ]
+    assert item.state == "done" and item.result == [{"slot": 0, "answer": "first"}]
