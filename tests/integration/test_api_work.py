@@ -423,6 +423,21 @@ def test_own_rework_comes_before_the_queue_in_the_same_lease_statement(center: C
     assert center.count("item_workers", item_id=rework["item"]["id"]) == 2  # ann1 and rev1, once each
 
 
+def test_own_rework_is_leased_when_every_queue_of_the_worker_is_empty(center: Center) -> None:
+    """No queue statement runs when no queue has work: the rework is asked for on its own."""
+    first = center.lease("ann1", "acme-faces")
+    assert center.submit("ann1", first["lease_id"], FACE_BOX).status_code == 200
+    review = center.lease("rev1")
+    assert _review(center, "rev1", review["lease_id"], "reject", error_tags=["loose_box"]).status_code == 200
+    with center.db.write() as conn:  # every other ready task goes to someone else: ann1's queues are empty
+        conn.execute(update(tables.tasks).where(tables.tasks.c.state == "ready", tables.tasks.c.assignee_id.is_(None))
+                     .values(assignee_id=center.seed.users["ann2"]))
+    rework = center.lease("ann1")
+    assert rework["item"]["id"] == first["item"]["id"] and "rework_of" in rework
+    nothing = center.post("ann1", "/api/v1/leases")  # the rework was the last thing for ann1
+    assert nothing.status_code == 404 and nothing.json()["type"].endswith("/no-work"), nothing.text
+
+
 def test_lease_statements_do_not_grow_with_the_projects_of_a_worker(center: Center) -> None:
     """ann1 may work on 4 projects, idle on 1: choosing among the queues is not one query per queue."""
     assert center.post("lead", "/api/v1/users/idle/qualifications", json={"project": "acme-mod"}).status_code == 201
