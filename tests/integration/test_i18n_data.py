@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from seatflow.cli import app
 from seatflow.formats._common import Warnings
 from seatflow.i18n.message import Msg, localize
+from seatflow.services.export_jobs import ExportJob
 
-from .conftest import Center
+from .conftest import PASSWORD, Center
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 
@@ -68,3 +69,30 @@ def test_the_cli_says_an_account_conflict_in_chinese(db_url: str, tmp_path: Path
     again = runner.invoke(app, ["client", "add", "acme", "--name", "ACME Data"])
     assert again.exit_code == 1, again.stderr
     assert again.stderr.strip() == "错误：slug 为 'acme' 的客户已存在"
+
+
+def test_a_failed_export_job_says_its_error_in_the_readers_language(center: Center) -> None:
+    """A job's error is kept with its message id in job.json, so the exports page says it in the language of
+    whoever reads it later, values included (before, the English text was stored and only parameterless
+    messages could be looked up again)."""
+    jobs = center.app.state.export_jobs
+    error = Msg("batch {batch_id} not found in project {project}", batch_id=7, project="acme-text")
+    jobs._save(ExportJob(id="feedc0de", project_id=center.seed.projects["acme-text"], project_slug="acme-text",
+                         client_id=center.seed.clients["acme"], format="jsonl", batch_id=7,
+                         created_by=center.seed.users["manager"], state="failed", error=error,
+                         created_at="2031-03-01T08:00:00+00:00", finished_at="2031-03-01T08:00:01+00:00"))
+    seen = {}
+    for locale in ("en", "zh_CN"):
+        center.client.cookies.clear()
+        assert center.client.post("/login", data={"username": "manager", "password": PASSWORD},
+                                  follow_redirects=False).status_code == 303
+        assert center.client.post("/settings/language", data={"locale": locale, "next": "/"},
+                                  follow_redirects=False).status_code == 303
+        page = center.client.get("/exports")
+        assert page.status_code == 200 and 'data-export="feedc0de"' in page.text
+        seen[locale] = page.text
+    center.client.cookies.clear()
+    assert "batch 7 not found in project acme-text" in seen["en"]
+    assert "项目 acme-text 中找不到批次 7" in seen["zh_CN"] and "not found in project" not in seen["zh_CN"]
+    api = center.get("manager", "/api/v1/exports/feedc0de").json()  # the API's field stays the English text
+    assert api["state"] == "failed" and api["error"] == "batch 7 not found in project acme-text", api

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from seatflow.errors import NotFound, ValidationFailed
 from seatflow.i18n import message as message_module
-from seatflow.i18n.message import Msg, localize
+from seatflow.i18n.message import Msg, from_data, localize, to_data
 from seatflow.quality.sampling import code_letter
 
 AQL_MSGID = "aql: must be a number, got {got!r}"
@@ -71,3 +72,15 @@ def test_an_error_problem_is_said_in_the_asked_language() -> None:
     assert english["title"] == "The input is not valid" and english["detail"] == exc.detail
     # a plain-string detail (not converted yet) passes through unchanged in any language
     assert NotFound("no project 'x'").to_problem(None, "zh_CN")["detail"] == "no project 'x'"
+
+
+def test_a_stored_message_comes_back_translatable_with_its_values() -> None:
+    inner = Msg("batch {batch_id} not found in project {project}", batch_id=7, project="acme-text")
+    outer = Msg("{where}: {field}: {message}", where="line 3", field="label", message=inner)
+    back = from_data(json.loads(json.dumps(to_data(outer))))
+    assert isinstance(back, Msg) and back == outer
+    said = back.in_locale("zh_CN")
+    assert said == outer.in_locale("zh_CN") and "项目 acme-text 中找不到批次 7" in said
+    assert from_data("plain text") == "plain text" and from_data(None) is None and to_data("plain") == "plain"
+    # a stored message whose values no longer fit its text (a placeholder renamed since): its English text
+    assert from_data({"msgid": "batch {batch_id} not found", "params": {"other": 1}}) == "batch {batch_id} not found"

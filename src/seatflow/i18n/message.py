@@ -48,6 +48,26 @@ def _rebuild(msgid: str, params: dict[str, Any]) -> Msg:
     return Msg(msgid, **params)
 
 
+def to_data(text: Any) -> Any:
+    """``text`` as JSON-ready data to store: a ``Msg`` keeps its message id and values (``from_data`` makes
+    it a ``Msg`` again, to be said in whoever's language reads it later); anything else is returned as it is."""
+    if isinstance(text, Msg):
+        return {"msgid": text.msgid, "params": {k: to_data(v) for k, v in text.params.items()}}
+    return text
+
+
+def from_data(data: Any) -> Any:
+    """The inverse of :func:`to_data`; stored plain strings (and data written before messages were kept) stay as
+    they are. A message whose values no longer fit its text comes back as its English text."""
+    if isinstance(data, dict) and isinstance(data.get("msgid"), str):
+        params = {k: from_data(v) for k, v in (data.get("params") or {}).items()}
+        try:
+            return Msg(data["msgid"], **params)
+        except (KeyError, IndexError, ValueError):
+            return data["msgid"]
+    return data
+
+
 def localize(text: str, locale: str) -> str:
     """``text`` in ``locale``: a ``Msg`` is translated; a plain string is looked up as it is
     (a message marked with ``N_``) and otherwise left alone."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from seatflow.domain.actors import Actor, Role
 from seatflow.errors import Conflict, NotFound, SeatflowError
-from seatflow.i18n.message import Msg
+from seatflow.i18n.message import Msg, from_data, to_data
 from seatflow.media import MediaStore
 from seatflow.store.engine import Database
 
@@ -80,7 +80,8 @@ class ExportJobs:
         folder = self._dir(job.id)
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / ".job.json.part"
-        part.write_text(json.dumps(asdict(job), ensure_ascii=False, indent=1), encoding="utf-8")
+        body = {**asdict(job), "error": to_data(job.error)}  # the error keeps its message id (pages translate it)
+        part.write_text(json.dumps(body, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         part.replace(folder / "job.json")
 
     def _load(self, job_id: str) -> ExportJob:
@@ -89,7 +90,7 @@ class ExportJobs:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError):
             raise NotFound(Msg("export {job_id} not found", job_id=job_id)) from None
-        job = ExportJob(**data)
+        job = ExportJob(**{**data, "error": from_data(data.get("error"))})
         if job.state in ("queued", "running") and not self._alive(job.id):
             job.state, job.error = "failed", Msg("interrupted: the server stopped while it ran; start it again")
             job.finished_at = _now()
