@@ -8,6 +8,7 @@ except under CI=true.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -139,6 +140,8 @@ def test_client_reads_it_in_chinese_without_workers(browser: Browser, center: tu
     context, page, errors = _open(browser, base, "jh.ops", f"/quality/report?project=review-sentiment&batch={batch}")
     expect(page.locator("h1")).to_have_text("质量报告")
     expect(page.locator("#acceptance-state")).to_have_text("已拒收")
+    expect(page.locator("#answers-per-item .tile-label")).to_have_text("每个条目的回答数")
+    expect(page.locator("#answers-per-item .tile-num")).to_have_text(re.compile(r"^\d+\.\d\d$"))
     assert page.locator("#workers").count() == 0 and page.locator("#chart-workers").count() == 0
     assert "sun.yu" not in page.content()
     shot(page, "quality-report-zh_CN")

@@ -165,6 +165,11 @@ def test_failed_batch_goes_to_rework_and_passes_after_it(center: Center) -> None
     assert rep["inspection_findings"] == [{"tag": "wrong_class", "count": 1}]
     assert rep["findings"] == [{"tag": "wrong_class", "count": 1}]  # the inspection's rejection is a review
     assert "workers" not in rep
+    # the page says how many accepted answers an item took (what overlap and rework cost), from the same figures
+    assert rep["items"]["answered"] > 0 and rep["items"]["answers"] >= rep["items"]["answered"]
+    page = center.get("acme-ops", f"/quality/report?project=acme-cls&batch={batch}")
+    per_item = rep["items"]["answers"] / rep["items"]["answered"]
+    assert f'id="answers-per-item"><span class="tile-num">{per_item:.2f}</span>' in page.text, page.text
 
 
 def test_whole_lot_policy_sends_every_item_back(center: Center) -> None:
