@@ -52,3 +52,31 @@ def test_fastapi_validation_errors_are_translated(center: Center) -> None:
     resp = c.post("/api/v1/clients", json={"name": "No slug"}, headers={**center.as_("manager"), **ZH})
     body = center.problem(resp, 422, field="slug")
     assert body["detail"] == "slug：此字段为必填项", body
+
+
+def test_type_errors_of_bodies_and_answers_are_said_in_chinese(center: Center) -> None:
+    """pydantic's own wording ("Input should be a valid integer") is said in the catalog's words, in the reader's
+    language: a request body checked by FastAPI, one checked by the hot path, and an answer checked by its work type."""
+    c = center.client
+    before = center.counts()
+    manager, ann1 = center.as_("manager"), center.as_("ann1")
+    # FastAPI: a list where an object is expected, a number where text is
+    body = center.problem(c.post("/api/v1/clients", json={"slug": 5, "name": "x"}, headers={**manager, **ZH}), 422,
+                          field="slug")
+    assert body["detail"] == "slug：必须是文本（字符串）", body
+    english = center.problem(c.post("/api/v1/clients", json={"slug": 5, "name": "x"}, headers=manager), 422,
+                             field="slug")
+    assert english["detail"] == "slug: must be text (a string)", english
+    # the hot path: a project id that is not a whole number
+    lease = center.problem(c.post("/api/v1/leases", json={"project_id": "abc"}, headers={**ann1, **ZH}), 422,
+                           field="project_id")
+    assert lease["detail"] == "project_id：必须是整数", lease
+    assert center.counts() == before
+    # an answer checked against the project's schema: a box coordinate that is not a number
+    held = center.lease("ann1", "acme-faces")
+    bad = {"boxes": [{"label": "face", "x": "left", "y": 20, "w": 100, "h": 120}]}
+    resp = c.post(f"/api/v1/leases/{held['lease_id']}/submit", json={"answer": bad, "idempotency_key": "zh-type"},
+                  headers={**ann1, **ZH})
+    answer = center.problem(resp, 422, field="answer.boxes[0].x")
+    assert answer["detail"] == "answer.boxes[0].x：必须是数字", answer
+    assert center.count("submissions", lease_id=held["lease_id"]) == 0

@@ -39,8 +39,8 @@ def test_keywords_and_auto_rejection() -> None:
          "label_schema.prescreen.auto_reject_reasons[0]", "'nsfw' is not a reason code"),
         ({"prescreen": {"auto_reject_above": 0.9}}, "label_schema.prescreen.auto_reject_reasons",
          "needs the reason codes"),
-        ({"prescreen": {"audit_rate": 1.5}}, "label_schema.prescreen.audit_rate", "less than or equal to 1"),
-        ({"prescreen": {"boost_above": -0.1}}, "label_schema.prescreen.boost_above", "greater than or equal to 0"),
+        ({"prescreen": {"audit_rate": 1.5}}, "label_schema.prescreen.audit_rate", "must be at most 1"),
+        ({"prescreen": {"boost_above": -0.1}}, "label_schema.prescreen.boost_above", "must be at least 0"),
         ({"prescreen": {"threshold": 0.5}}, "label_schema.prescreen.threshold", "unknown field"),
     ],
 )

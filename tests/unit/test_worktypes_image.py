@@ -83,7 +83,7 @@ def test_demo_schema_is_faces_with_five_landmarks() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "text"),
     [
-        ({"tools": ["brush"]}, "label_schema.tools[0]", "Input should be"),
+        ({"tools": ["brush"]}, "label_schema.tools[0]", "must be one of"),
         ({"tools": []}, "label_schema.tools", "at least 1"),
         ({"tools": ["bbox", "bbox"]}, "label_schema.tools[1]", "appears twice"),
         ({"keypoints": None}, "label_schema.keypoints", "keypoint names"),
@@ -118,8 +118,8 @@ def test_classify_only_schema_needs_no_labels() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "text"),
     [
-        ({"width": 0}, "payload.width", "greater than 0"),
-        ({"height": -1}, "payload.height", "greater than 0"),
+        ({"width": 0}, "payload.width", "must be more than 0"),
+        ({"height": -1}, "payload.height", "must be more than 0"),
         ({"image": ""}, "payload.image", "at least 1"),
         ({"image": "   "}, "payload.image", "empty"),
         ({"exif": {}}, "payload.exif", "unknown field"),
@@ -182,7 +182,7 @@ def test_box_on_the_edge_within_tolerance() -> None:
         ({"boxes": [{"label": "face", "x": 0, "y": 0, "w": 10, "h": 480.6}]}, "answer.boxes[0]",
          "(0,0)-(10,480.6)"),
         ({"boxes": [{"label": "face", "x": "left", "y": 0, "w": 1, "h": 1}]}, "answer.boxes[0].x",
-         "valid number"),
+         "must be a number"),
         ({"boxes": [{"label": "face", "x": math.nan, "y": 0, "w": 1, "h": 1}]}, "answer.boxes[0].x",
          "finite"),
         ({"boxes": [{"label": "face", "x": 0, "y": 0, "w": 1, "h": 1, "colour": "red"}]},

@@ -74,7 +74,7 @@ def test_valid_answers() -> None:
          "PER span 6-12 overlaps PER span 0-9 (answer.spans[0])"),
         ({"spans": [span(0, 9, "PER"), span(0, 9, "PER")]}, "answer.spans[1]", "overlaps"),
         ({"spans": [span(0, 9, "PER") | {"text": "Zhang"}]}, "answer.spans[0].text", "unknown field"),
-        ({"spans": [{"start": "a", "end": 3, "label": "PER"}]}, "answer.spans[0].start", "valid integer"),
+        ({"spans": [{"start": "a", "end": 3, "label": "PER"}]}, "answer.spans[0].start", "must be a whole number"),
         ({"spans": [{"start": 0, "label": "PER"}]}, "answer.spans[0].end", "required"),
         ({"labels": []}, "answer.labels", "unknown field"),
     ],
@@ -103,7 +103,7 @@ def test_project_without_spans_or_classes_rejects_them() -> None:
         ({"classes": [], "span_labels": []}, "label_schema", "nothing to label"),
         ({"classes": ["a", "a"]}, "label_schema.classes[1]", "'a' appears twice"),
         ({"span_labels": ["PER", ""]}, "label_schema.span_labels[1]", "must not be empty"),
-        ({"classes": ["a"], "multi_label": "often"}, "label_schema.multi_label", "valid boolean"),
+        ({"classes": ["a"], "multi_label": "often"}, "label_schema.multi_label", "must be true or false"),
         ({"classes": ["a"], "spans": ["PER"]}, "label_schema.spans", "unknown field"),
     ],
 )

@@ -67,7 +67,7 @@ def test_valid_answer() -> None:
         ({"reply": "Hello"}, "answer.disposition", "required"),
         ({"disposition": "resolved"}, "answer.reply", "required"),
         ({"reply": "Hello", "disposition": "resolved", "priority": 1}, "answer.priority", "unknown field"),
-        ({"reply": 42, "disposition": "resolved"}, "answer.reply", "valid string"),
+        ({"reply": 42, "disposition": "resolved"}, "answer.reply", "must be text"),
     ],
 )
 def test_bad_answers(answer: dict[str, Any], field: str, text: str) -> None:
@@ -110,7 +110,7 @@ def test_bad_payload(data: dict[str, Any], field: str, text: str) -> None:
         ({"canned_replies": [{"key": "k", "title": "t", "text": "x"}] * 2}, "label_schema.canned_replies[1]",
          "canned reply key 'k' appears twice"),
         ({"canned_replies": [{"key": "k", "title": "t"}]}, "label_schema.canned_replies[0].text", "required"),
-        ({"first_response_minutes": 0}, "label_schema.first_response_minutes", "greater than 0"),
+        ({"first_response_minutes": 0}, "label_schema.first_response_minutes", "must be more than 0"),
     ],
 )
 def test_bad_schema(change: dict[str, Any], field: str, text: str) -> None:

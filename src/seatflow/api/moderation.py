@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 
 from seatflow.errors import ValidationFailed
 from seatflow.i18n.message import Msg
+from seatflow.i18n.pydantic_errors import describe
 from seatflow.moderation import fetch as fetcher
 from seatflow.moderation.spool import Spooled, spool, too_large
 from seatflow.services import media
@@ -118,9 +119,8 @@ async def _read_request(request: Request, max_bytes: int) -> tuple[service.Inges
         except ValidationError as exc:  # name the first field, like every other error
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "body"
-            # pydantic's own wording of other errors stays English (as in api/problems.py)
-            msg = Msg("unknown field; remove it") if err["type"] == "extra_forbidden" else str(err["msg"])
-            raise ValidationFailed(Msg("{field}: {message}", field=field, message=msg), field=field) from None
+            raise ValidationFailed(Msg("{field}: {message}", field=field, message=describe(err)),
+                                   field=field) from None
         return service.IngestRequest(**parsed.model_dump()), None
     raise ValidationFailed(Msg("body: Content-Type {ctype!r} is not accepted; send multipart/form-data or "
                                "application/json", ctype=ctype), field="body")

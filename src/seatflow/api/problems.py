@@ -14,6 +14,7 @@ from starlette.requests import cookie_parser
 from seatflow.errors import SeatflowError, ValidationFailed
 from seatflow.i18n import LANG_COOKIE, LOCALES, accepted_locale
 from seatflow.i18n.message import Msg, localize
+from seatflow.i18n.pydantic_errors import describe
 
 PROBLEM = "application/problem+json"
 
@@ -41,7 +42,6 @@ def _loc(loc: Any) -> str:
 
 _FRIENDLY = {
     "extra_forbidden": Msg("unknown field; remove it (the fields are listed at /docs)"),
-    "missing": Msg("this field is required"),
 }
 
 
@@ -57,13 +57,12 @@ def _describe(err: Any) -> tuple[str, str]:
         if kind == "missing":
             return "body", Msg("the request body is missing; send a JSON object (Content-Type: application/json)")
         return "body", Msg("the request body must be a JSON object ({why})", why=err.get("msg"))
-    return _loc(loc), _FRIENDLY.get(kind) or (str(err["msg"]) if err.get("msg") else Msg("invalid value"))
+    return _loc(loc), _FRIENDLY.get(kind) or describe(err)
 
 
 def validation_problem(errors: Sequence[Any], instance: str, locale: str = "en") -> dict[str, Any]:
-    """The 422 problem of a request whose parameters or body failed validation (pydantic's errors).
-
-    pydantic's own wording of a type error (e.g. "Input should be a valid integer") stays English."""
+    """The 422 problem of a request whose parameters or body failed validation (pydantic's errors, said in
+    the catalog's words by seatflow.i18n.pydantic_errors)."""
     described = [_describe(e) for e in list(errors)[:20]] or [("request", Msg("invalid request"))]
     field, message = described[0]
     return {

@@ -21,6 +21,7 @@ from seatflow.errors import SeatflowError
 from seatflow.i18n import cli_chrome
 from seatflow.i18n.cli import _, cli_locale
 from seatflow.i18n.message import N_, localize
+from seatflow.i18n.pydantic_errors import describe
 from seatflow.store.engine import Database, make_engine
 from seatflow.store.migrate import current_revision, head_revision, upgrade
 
@@ -55,11 +56,7 @@ class SeatflowGroup(TyperGroup):
         except ValidationError as exc:  # settings from the environment
             err = exc.errors()[0]
             name = "SEATFLOW_" + "_".join(str(p) for p in err.get("loc", ())).upper()
-            cause = (err.get("ctx") or {}).get("error")
-            if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], str):
-                message = said(cause.args[0])  # our own check's message (a Msg), in the CLI's language
-            else:
-                message = str(err.get("msg", "")).removeprefix("Value error, ")  # pydantic's prefix
+            message = said(describe(err))  # in the CLI's language (our own check's message too)
             _die(_("configuration error: {name}: {message}").format(name=name, message=message), 2)
         except OperationalError as exc:
             _die(_("database error: {message}").format(message=str(exc.orig or exc).strip().splitlines()[0]), 1)

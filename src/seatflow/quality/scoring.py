@@ -45,6 +45,7 @@ from scipy.optimize import linear_sum_assignment
 
 from seatflow.errors import ValidationFailed
 from seatflow.i18n.message import Msg
+from seatflow.i18n.pydantic_errors import describe
 from seatflow.worktypes import _geometry as geo
 from seatflow.worktypes.base import WorkType, field_path, get_work_type
 from seatflow.worktypes.image import ImageAnswer, KeypointSet
@@ -153,8 +154,7 @@ def _parse(model: type[BaseModel], data: Mapping[str, Any] | BaseModel, prefix: 
     except ValidationError as exc:
         err = exc.errors()[0]
         where = field_path(prefix, tuple(err.get("loc", ())))
-        # pydantic's own wording stays English (as in the API's validation problems)
-        message = err.get("msg") or Msg("invalid value")
+        message = describe(err)
         raise ValidationFailed(Msg("{field}: {message}", field=where, message=message), field=where) from None
 
 

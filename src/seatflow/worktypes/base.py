@@ -16,11 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from seatflow.errors import ValidationFailed
 from seatflow.i18n.message import Msg
-
-_FRIENDLY_MESSAGES = {
-    "extra_forbidden": Msg("unknown field; remove it"),
-    "missing": Msg("this field is required"),
-}
+from seatflow.i18n.pydantic_errors import describe
 
 
 def field_path(prefix: str, loc: tuple[int | str, ...] | list[int | str]) -> str:
@@ -37,9 +33,7 @@ def field_path(prefix: str, loc: tuple[int | str, ...] | list[int | str]) -> str
 def _first_error(exc: ValidationError, prefix: str) -> ValidationFailed:
     err = exc.errors()[0]
     field = field_path(prefix, tuple(err.get("loc", ())))
-    # pydantic's own wording of other errors (e.g. "Input should be a valid number") stays English
-    msg: str = _FRIENDLY_MESSAGES.get(err.get("type", "")) or err.get("msg") or Msg("invalid value")
-    return ValidationFailed(Msg("{field}: {message}", field=field, message=msg), field=field)
+    return ValidationFailed(Msg("{field}: {message}", field=field, message=describe(err)), field=field)
 
 
 class WorkType(ABC):
