@@ -41,6 +41,7 @@ def run_server(conf: Settings, *, host: str, port: int, workers: int = 1, log_le
     """Migrate, print where to go, and serve until Ctrl+C."""
     from seatflow import serving
     from seatflow.app import create_app
+    from seatflow.asgi import freeze_startup_heap
     from seatflow.store.engine import Database, make_engine
 
     _check_port(host, port)
@@ -61,7 +62,9 @@ def run_server(conf: Settings, *, host: str, port: int, workers: int = 1, log_le
         return
     db = Database(make_engine(conf.resolved_database_url(), pool_size=conf.db_pool_size))
     try:
-        serving.run(create_app(conf, db=db), host=host, port=port, log_level=log_level)
+        app = create_app(conf, db=db)
+        freeze_startup_heap()  # as every worker process of a multi-process server does (seatflow.asgi)
+        serving.run(app, host=host, port=port, log_level=log_level)
     finally:
         db.dispose()
 
