@@ -629,9 +629,6 @@ class RawPg:
         self.finish_sql = str(answers._PG_FINISH_ITEM_LOGGED.compile(dialect=dialect))  # item done + events
         self._lease_col: int | None = None
 
-    FINISH = ("UPDATE items SET state = 'done', result = %(r)s, done_at = %(now)s "
-              "WHERE id = %(i)s AND state = 'active'")
-
     def connect(self, url: str) -> Any:
         import psycopg
 
@@ -653,6 +650,9 @@ class RawPg:
     def submit(self, con: Any, user: int, lease_id: int, answer: dict[str, Any]) -> None:
         from psycopg.types.json import Jsonb
 
+        from seatflow.store import events
+        from seatflow.store.events import event_row
+
         now = datetime.now(UTC)
         key = uuid.uuid4().hex
         with con.transaction():
@@ -667,18 +667,14 @@ class RawPg:
                 raise RuntimeError(f"lease {lease_id} lost")
             acc = con.execute(ACCEPTED_SQL, {"i": item_id}).fetchall()
             result = [{"submission_id": a[0], "slot": a[1], "worker_id": a[2], "answer": a[3]} for a in acc]
-            base = {"client_id": client_id, "project_id": project_id, "item_id": item_id, "actor_id": user,
-                    "at": now.isoformat()}
-            rows = [
-                {**base, "task_id": task_id, "entity": "task", "kind": "submit", "from_state": "leased",
-                 "to_state": "done", "data": {"lease_id": lease_id, "submission_id": sub}},
-                {**base, "entity": "submission", "kind": "accept", "from_state": "pending", "to_state": "accepted",
-                 "data": {"submission_id": sub}},
-                {**base, "entity": "item", "kind": "done", "from_state": "active", "to_state": "done",
-                 "only_if": True},
-            ]
-            con.execute(self.finish_sql, {"result": Jsonb(result), "now": now, "item_id": item_id,
-                                          "rows": json.dumps(rows)})
+            base = {"client_id": client_id, "project_id": project_id, "item_id": item_id, "actor_id": user, "at": now}
+            rows = events.pg_rows(
+                [event_row(entity="task", kind="submit", task_id=task_id, from_state="leased", to_state="done",
+                           data={"lease_id": lease_id, "submission_id": sub}, **base),
+                 event_row(entity="submission", kind="accept", from_state="pending", to_state="accepted",
+                           data={"submission_id": sub}, **base)],
+                [event_row(entity="item", kind="done", from_state="active", to_state="done", **base)])
+            con.execute(self.finish_sql, {"result": Jsonb(result), "now": now, "item_id": item_id, "rows": rows})
 
 
 class RawSqlite:
@@ -707,7 +703,7 @@ class RawSqlite:
     TOUCHED = "UPDATE item_workers SET done = 1 WHERE item_id = :i AND user_id = :u"
     INSERT_SUB = _named(INSERT_SUB_SQL)
     ACCEPTED = _named(ACCEPTED_SQL)
-    FINISH = _named(RawPg.FINISH)
+    FINISH = "UPDATE items SET state = 'done', result = :r, done_at = :now WHERE id = :i AND state = 'active'"
     EVENTS = _named(EVENTS_SQL)
 
     def connect(self, url: str) -> Any:

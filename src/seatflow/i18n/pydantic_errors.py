@@ -63,10 +63,7 @@ def describe(err: Mapping[str, Any]) -> str:
     if kind in _PLAIN:
         return _PLAIN[kind]
     if kind in _WITH_VALUES:
-        try:
-            return _WITH_VALUES[kind](ctx)
-        except (KeyError, IndexError, ValueError):  # pragma: no cover - a pydantic that changed its values
-            pass
+        return _WITH_VALUES[kind](ctx)
     if kind in ("value_error", "assertion_error"):
         cause = ctx.get("error")
         if isinstance(cause, BaseException) and cause.args and isinstance(cause.args[0], str):

@@ -45,9 +45,8 @@ from scipy.optimize import linear_sum_assignment
 
 from seatflow.errors import ValidationFailed
 from seatflow.i18n.message import Msg
-from seatflow.i18n.pydantic_errors import describe
 from seatflow.worktypes import _geometry as geo
-from seatflow.worktypes.base import WorkType, field_path, get_work_type
+from seatflow.worktypes.base import WorkType, first_error, get_work_type
 from seatflow.worktypes.image import ImageAnswer, KeypointSet
 from seatflow.worktypes.moderation import ModerationAnswer
 from seatflow.worktypes.text import TextAnswer
@@ -152,10 +151,7 @@ def _parse(model: type[BaseModel], data: Mapping[str, Any] | BaseModel, prefix: 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = field_path(prefix, tuple(err.get("loc", ())))
-        message = describe(err)
-        raise ValidationFailed(Msg("{field}: {message}", field=where, message=message), field=where) from None
+        raise first_error(exc, prefix) from None
 
 
 def _bad(where: str, message: Msg) -> ValidationFailed:

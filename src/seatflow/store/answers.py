@@ -280,7 +280,7 @@ WITH finished AS (
     WHERE id = :item_id AND state = 'active'
     RETURNING id
 ), logged AS (
-    {events.PG_INSERT_ROWS.replace(chr(10), chr(10) + "    ")}
+{events.PG_INSERT_ROWS}
     WHERE r.only_if IS NOT TRUE OR EXISTS (SELECT 1 FROM finished)
 )
 SELECT count(*) AS finished FROM finished

@@ -30,7 +30,8 @@ def field_path(prefix: str, loc: tuple[int | str, ...] | list[int | str]) -> str
     return path
 
 
-def _first_error(exc: ValidationError, prefix: str) -> ValidationFailed:
+def first_error(exc: ValidationError, prefix: str) -> ValidationFailed:
+    """The first of pydantic's errors as a ValidationFailed naming its field under ``prefix``."""
     err = exc.errors()[0]
     field = field_path(prefix, tuple(err.get("loc", ())))
     return ValidationFailed(Msg("{field}: {message}", field=field, message=describe(err)), field=field)
@@ -50,7 +51,7 @@ class WorkType(ABC):
         try:
             schema = self.schema_model.model_validate(data)
         except ValidationError as exc:
-            raise _first_error(exc, "label_schema") from None
+            raise first_error(exc, "label_schema") from None
         self.check_schema(schema)
         return schema
 
@@ -58,7 +59,7 @@ class WorkType(ABC):
         try:
             payload = self.payload_model.model_validate(data)
         except ValidationError as exc:
-            raise _first_error(exc, "payload") from None
+            raise first_error(exc, "payload") from None
         self.check_payload(payload, schema)
         return payload
 
@@ -66,7 +67,7 @@ class WorkType(ABC):
         try:
             answer = self.answer_model.model_validate(data)
         except ValidationError as exc:
-            raise _first_error(exc, "answer") from None
+            raise first_error(exc, "answer") from None
         self.check_answer(answer, schema, payload)
         return answer
 

@@ -11,7 +11,7 @@ from seatflow.i18n.message import Msg
 
 from . import _geometry as geo
 from ._common import Strict, check_unique, fail, mean_or_one, names, not_in, num
-from .base import WorkType, _first_error, register
+from .base import WorkType, first_error, register
 
 Tool = Literal["bbox", "keypoints", "polygon", "classify"]
 TOLERANCE = 0.5  # pixels a shape may stick out of the image (rounding in the browser)
@@ -182,7 +182,7 @@ class ImageAnnotation(WorkType):
             try:
                 parsed = model.model_validate(data)
             except ValidationError as exc:
-                raise _first_error(exc, prefix) from None
+                raise first_error(exc, prefix) from None
             self._check(parsed, schema, payload, prefix)
 
     def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from seatflow.i18n.message import Msg
 
 from ._common import Strict, check_unique, fail, jaccard, mean_or_one, not_in
-from .base import WorkType, _first_error, register
+from .base import WorkType, first_error, register
 
 
 class TextSchema(Strict):
@@ -69,7 +69,7 @@ class TextAnnotation(WorkType):
                 try:
                     parsed = model.model_validate(data)
                 except ValidationError as exc:
-                    raise _first_error(exc, prefix) from None
+                    raise first_error(exc, prefix) from None
                 self._check(parsed, schema, payload, prefix)
 
     def check_answer(self, answer: BaseModel, schema: BaseModel, payload: BaseModel) -> None:
